@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { createBackoff } from '../backoff';
+import { Delivery } from '../delivery';
+import { checkFrame, FRAME_VERSION, isNewerTerm } from '../frames';
+import { SharedStore } from '../shared-store';
+import { TabRegistry } from '../tabs';
+import { MemoryStorage } from './fakes';
+
+describe('Delivery', () => {
+  it('delivers each positive id once, in order, across overlapping batches', () => {
+    const d = new Delivery(0);
+    const all = new Set<string>();
+    const got = [
+      ...d.take([{ id: 1 }, { id: 2 }, { id: 3 }], all),
+      ...d.take([{ id: 2 }, { id: 3 }, { id: 4 }], all),
+      ...d.take([{ id: 1 }], all),
+    ].map((i) => i.id);
+    expect(got).toEqual([1, 2, 3, 4]);
+    expect(d.watermark).toBe(4);
+  });
+
+  it('lets pseudo-notifications (id ≤ 0) through every time without moving the watermark', () => {
+    const d = new Delivery(10);
+    expect(d.take([{ id: -1 }, { id: -1 }, { id: 5 }], new Set()).map((i) => i.id)).toEqual([-1, -1]);
+    expect(d.watermark).toBe(10);
+  });
+
+  it('filters by channel but still advances over filtered items', () => {
+    const d = new Delivery(0);
+    const channelOf = (i: { id: number; ch?: string }) => i.ch;
+    const joined = new Set(['a']);
+    expect(d.take([{ id: 1, ch: 'b' }, { id: 2, ch: 'a' }, { id: 3 }], joined, channelOf).map((i) => i.id)).toEqual([2, 3]);
+    expect(d.watermark).toBe(3);
+  });
+});
+
+describe('TabRegistry', () => {
+  it('keeps the sorted union and reports only real changes', () => {
+    const r = new TabRegistry();
+    expect(r.upsert({ id: 't1', channels: ['b', 'a'], visible: true })).toBe(true);
+    expect(r.upsert({ id: 't2', channels: ['a'], visible: false })).toBe(false);
+    expect(r.union()).toEqual(['a', 'b']);
+    expect(r.visibleCount).toBe(1);
+    expect(r.remove('t2')).toBe(false);
+    expect(r.remove('t1')).toBe(true);
+    expect(r.union()).toEqual([]);
+    expect(r.remove('nobody')).toBe(false);
+  });
+});
+
+describe('createBackoff', () => {
+  it('grows by the factor up to the cap, adds bounded jitter, and resets', () => {
+    const noJitter = createBackoff({ initial: 1000, factor: 1.5, max: 60_000, jitter: 0.3 }, () => 0);
+    const delays = Array.from({ length: 12 }, () => noJitter.next());
+    expect(delays.slice(0, 4)).toEqual([1000, 1500, 2250, 3375]);
+    expect(Math.max(...delays)).toBe(60_000);
+    noJitter.reset();
+    expect(noJitter.next()).toBe(1000);
+    const fullJitter = createBackoff({ initial: 1000, jitter: 0.3 }, () => 0.999);
+    const first = fullJitter.next();
+    expect(first).toBeGreaterThan(1000);
+    expect(first).toBeLessThanOrEqual(1300);
+  });
+});
+
+describe('frames', () => {
+  it('accepts only well-formed frames of this version and scope', () => {
+    const base = { v: FRAME_VERSION, scope: 's', epoch: 1, from: 't', type: 'bye', tab: 'x' };
+    expect(checkFrame(base, 's').ok).toBe(true);
+    expect(checkFrame({ ...base, v: 2 }, 's')).toMatchObject({ ok: false, reason: 'version', version: 2 });
+    expect(checkFrame(base, 'other')).toMatchObject({ ok: false, reason: 'other-scope' });
+    expect(checkFrame(null, 's')).toMatchObject({ ok: false, reason: 'not-a-frame' });
+    expect(checkFrame({ ...base, epoch: '1' }, 's')).toMatchObject({ ok: false, reason: 'not-a-frame' });
+  });
+
+  it('orders terms by epoch, then by leader id', () => {
+    expect(isNewerTerm(2, 'a', 1, 'z')).toBe(true);
+    expect(isNewerTerm(1, 'z', 2, 'a')).toBe(false);
+    expect(isNewerTerm(2, 'b', 2, 'a')).toBe(true);
+    expect(isNewerTerm(2, 'a', 2, 'b')).toBe(false);
+    expect(isNewerTerm(2, 'a', 2, null)).toBe(true);
+  });
+});
+
+describe('SharedStore', () => {
+  it('round-trips the cursor and epoch, and ignores garbage', () => {
+    const storage = new MemoryStorage();
+    const store = new SharedStore(storage, 'p:', () => { throw new Error('unexpected'); });
+    expect(store.readCursor()).toBeUndefined();
+    store.writeCursor({ id: 42, at: 1000 });
+    store.writeEpoch(3);
+    expect(store.readCursor()).toEqual({ id: 42, at: 1000 });
+    expect(store.readEpoch()).toBe(3);
+    storage.setItem('p:cursor', '{not json');
+    storage.setItem('p:epoch', '"x"');
+    const errors: unknown[] = [];
+    const again = new SharedStore(storage, 'p:', (e) => errors.push(e));
+    expect(again.readCursor()).toBeUndefined();
+    expect(again.readEpoch()).toBe(0);
+    expect(errors).toHaveLength(1);
+  });
+});

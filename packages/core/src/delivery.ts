@@ -1,0 +1,41 @@
+import type { BusItem } from './transport';
+
+/**
+ * Exactly-once, in-order delivery for one tab. Batches may arrive twice (a new leader replays from the
+ * shared cursor, two leaders overlap for a moment): an item is delivered only when its id is above the
+ * highest id this tab delivered. Ids ≤ 0 are pseudo-notifications (Odoo 10/11 presence) and always pass.
+ */
+export class Delivery {
+  #watermark: number;
+
+  constructor(watermark = 0) {
+    this.#watermark = watermark;
+  }
+
+  /** The highest id delivered by this tab. */
+  get watermark(): number {
+    return this.#watermark;
+  }
+
+  /**
+   * Returns the items of `batch` this tab has not delivered yet and that belong to one of `joined`
+   * (per `channelOf`; items without a channel belong to every tab). Advances the watermark over the
+   * whole batch, including items filtered out by channel, so they are not delivered later either.
+   */
+  take<Item extends BusItem>(
+    batch: readonly Item[],
+    joined: ReadonlySet<string>,
+    channelOf?: (item: Item) => string | undefined,
+  ): Item[] {
+    const fresh: Item[] = [];
+    for (const item of batch) {
+      if (item.id > 0) {
+        if (item.id <= this.#watermark) continue;
+        this.#watermark = item.id;
+      }
+      const channel = channelOf?.(item);
+      if (channel === undefined || joined.has(channel)) fresh.push(item);
+    }
+    return fresh;
+  }
+}

@@ -1,0 +1,93 @@
+import { BroadcastChannel } from 'broadcast-channel';
+import { electorElection, type Election } from './election';
+
+/** The cross-tab pipe. Frames are plain JSON-compatible objects. */
+export interface FrameChannel {
+  /** Which mechanism carries the frames (`native`, `localstorage`, …), for `state().mode`. */
+  readonly kind: string;
+  post(frame: unknown): void;
+  listen(listener: (data: unknown) => void): void;
+  close(): void;
+}
+
+/** The parts of localStorage the bus uses. */
+export type KeyValueStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+
+/** Page lifecycle signals. */
+export interface PageLifecycle {
+  visible(): boolean;
+  /** Subscribes to visibility and bfcache (pagehide/pageshow) changes; returns the unsubscriber. */
+  watch(handlers: { visibility(): void; hide(persisted: boolean): void; show(persisted: boolean): void }): () => void;
+}
+
+/**
+ * Everything the bus takes from the browser. Tests pass fakes; `browserEnv()` supplies the real thing.
+ * A missing capability is `undefined`, and the bus says in `state().mode` what it fell back to.
+ */
+export interface BusEnv {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  random(): number;
+  locks: LockManager | undefined;
+  storage: KeyValueStorage | undefined;
+  page: PageLifecycle | undefined;
+  /** Opens the cross-tab channel; throws when there is none. */
+  openChannel(name: string): FrameChannel;
+  /** The election used when `locks` is missing. */
+  fallbackElection(name: string): Election;
+}
+
+function probeStorage(): KeyValueStorage | undefined {
+  try {
+    // Reading `localStorage` itself throws in some sandboxed iframes and with cookies blocked.
+    const storage = globalThis.localStorage;
+    return storage ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function browserPage(): PageLifecycle | undefined {
+  if (typeof document === 'undefined' || typeof addEventListener !== 'function') return undefined;
+  return {
+    visible: () => document.visibilityState !== 'hidden',
+    watch(h) {
+      const onVisibility = () => h.visibility();
+      const onHide = (e: PageTransitionEvent) => h.hide(e.persisted);
+      const onShow = (e: PageTransitionEvent) => h.show(e.persisted);
+      document.addEventListener('visibilitychange', onVisibility);
+      addEventListener('pagehide', onHide);
+      addEventListener('pageshow', onShow);
+      return () => {
+        document.removeEventListener('visibilitychange', onVisibility);
+        removeEventListener('pagehide', onHide);
+        removeEventListener('pageshow', onShow);
+      };
+    },
+  };
+}
+
+/** The real browser: Web Locks, broadcast-channel (native or its localStorage fallback), localStorage. */
+export function browserEnv(): BusEnv {
+  const locks = typeof navigator !== 'undefined' && typeof navigator.locks?.request === 'function' ? navigator.locks : undefined;
+  return {
+    now: () => Date.now(),
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    random: Math.random,
+    locks,
+    storage: probeStorage(),
+    page: browserPage(),
+    openChannel(name) {
+      const channel = new BroadcastChannel(name, { webWorkerSupport: false });
+      return {
+        kind: channel.type,
+        post: (frame) => void channel.postMessage(frame).catch(() => undefined),
+        listen: (listener) => channel.addEventListener('message', listener),
+        close: () => void channel.close(),
+      };
+    },
+    fallbackElection: electorElection,
+  };
+}

@@ -1,0 +1,83 @@
+import type { TabInfo } from './tabs';
+import type { BusItem, TransportState } from './transport';
+
+/** Version of the frames tabs exchange. A tab ignores (and reports) frames of another version. */
+export const FRAME_VERSION = 1;
+
+interface FrameBase {
+  /** Frame protocol version. */
+  readonly v: typeof FRAME_VERSION;
+  /** The scope (server + database + user) the frame belongs to. */
+  readonly scope: string;
+  /** The sender's leadership epoch (its own when it leads, the newest it knows otherwise). */
+  readonly epoch: number;
+  /** The sender's tab id. */
+  readonly from: string;
+}
+
+/** A tab says who it is and what it wants; `join` asks the leader for a `welcome`. */
+export interface HelloFrame extends FrameBase { readonly type: 'hello'; readonly tab: TabInfo; readonly join?: boolean }
+/** A tab is gone: sent by the tab as it leaves, or by the leader when the tab's lifetime lock frees. */
+export interface ByeFrame extends FrameBase { readonly type: 'bye'; readonly tab: string }
+/** A new leadership term begins; every tab answers with a `hello`. */
+export interface LeadFrame extends FrameBase { readonly type: 'lead'; readonly cursor: number }
+/** The leader's answer to a joining tab: the tabs it knows and the connection's state. */
+export interface WelcomeFrame extends FrameBase {
+  readonly type: 'welcome';
+  readonly to: string;
+  readonly tabs: readonly TabInfo[];
+  readonly transport: TransportState;
+  readonly cursor: number;
+}
+/** Notifications from the server, in id order, fanned out by the leader. */
+export interface BatchFrame<Item extends BusItem = BusItem> extends FrameBase {
+  readonly type: 'batch';
+  readonly items: readonly Item[];
+  readonly cursor: number;
+}
+/** The leader's connection changed state. */
+export interface StatusFrame extends FrameBase { readonly type: 'status'; readonly transport: TransportState }
+/** Notifications may have been lost (the cursor outlived the server's retention): reload state. */
+export interface GapFrame extends FrameBase { readonly type: 'gap'; readonly cursor: number; readonly age: number }
+/** A fatal error: every tab of the scope reports it and stops. */
+export interface HaltFrame extends FrameBase {
+  readonly type: 'halt';
+  readonly code: string;
+  readonly message: string;
+}
+
+export type Frame<Item extends BusItem = BusItem> =
+  | HelloFrame
+  | ByeFrame
+  | LeadFrame
+  | WelcomeFrame
+  | BatchFrame<Item>
+  | StatusFrame
+  | GapFrame
+  | HaltFrame;
+
+/** Frames only a leader sends: they are fenced by epoch. */
+export const LEADER_FRAMES: ReadonlySet<Frame['type']> = new Set(['lead', 'welcome', 'batch', 'status', 'gap', 'halt']);
+
+export type FrameCheck<Item extends BusItem> =
+  | { readonly ok: true; readonly frame: Frame<Item> }
+  | { readonly ok: false; readonly reason: 'not-a-frame' | 'other-scope' | 'version'; readonly version?: unknown };
+
+/**
+ * Checks the envelope of something received from the channel. Other pages of the origin may share the
+ * channel name by accident, and other builds of tabbus may speak another version: neither may throw.
+ */
+export function checkFrame<Item extends BusItem>(data: unknown, scope: string): FrameCheck<Item> {
+  if (typeof data !== 'object' || data === null) return { ok: false, reason: 'not-a-frame' };
+  const f = data as Partial<FrameBase> & { type?: unknown };
+  if (typeof f.type !== 'string' || typeof f.from !== 'string' || typeof f.epoch !== 'number') {
+    return { ok: false, reason: 'not-a-frame' };
+  }
+  if (f.v !== FRAME_VERSION) return { ok: false, reason: 'version', version: f.v };
+  if (f.scope !== scope) return { ok: false, reason: 'other-scope' };
+  return { ok: true, frame: data as Frame<Item> };
+}
+
+/** Leadership terms are ordered by epoch, then by tab id, so two leaders can never tie. */
+export const isNewerTerm = (epoch: number, leader: string, thanEpoch: number, thanLeader: string | null): boolean =>
+  epoch > thanEpoch || (epoch === thanEpoch && (thanLeader === null || leader > thanLeader));

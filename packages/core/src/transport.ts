@@ -1,0 +1,58 @@
+import type { TabBusError } from './errors';
+
+/** Anything a transport delivers: the server's notification id is all the bus needs to know. */
+export interface BusItem {
+  /** Server-wide id; increases with every notification. Ids ≤ 0 are pseudo-notifications (never deduplicated). */
+  readonly id: number;
+}
+
+/**
+ * - `idle`: created, not started;
+ * - `connecting`: a request or socket is on its way;
+ * - `open`: connected (a long-poll is held or a socket is open);
+ * - `paused`: deliberately waiting between requests (pacing);
+ * - `backoff`: waiting after an error before the next attempt;
+ * - `closed`: stopped for good.
+ */
+export type TransportState = 'idle' | 'connecting' | 'open' | 'paused' | 'backoff' | 'closed';
+
+/** What the bus gives a transport: it pulls the current values whenever it builds a request. */
+export interface TransportSink<Item extends BusItem> {
+  /** The last notification id delivered; the server sends what comes after it. */
+  cursor(): number;
+  /** The sorted union of every tab's channels. */
+  channels(): readonly string[];
+  /** Milliseconds since the user's latest input in any tab, when known. */
+  inactivity(): number | undefined;
+  /** One server reply (possibly empty). Items are in the order the server sent them. */
+  receive(items: readonly Item[]): void;
+  /** The connection changed state. */
+  status(state: TransportState): void;
+  /** A request was sent (for the counters shown in `state()`). */
+  request(): void;
+  /** Something went wrong. Fatal errors stop the bus in every tab; others are reported and retried. */
+  fail(error: TabBusError): void;
+}
+
+/**
+ * A transport speaks one wire protocol and knows nothing about tabs. The bus opens one in the
+ * leader tab (or in every tab in solo mode) and closes it when leadership ends.
+ */
+export interface Transport<Item extends BusItem> {
+  /** Short name shown in `state().transportName`, e.g. `longpolling`. */
+  readonly name: string;
+  /** Start requesting. Called once. */
+  open(sink: TransportSink<Item>): void;
+  /** The channels changed: restart the pending request promptly with the new union. */
+  refresh(): void;
+  /** Stop for good; abort what is in flight. Called once. */
+  close(): void;
+  /**
+   * The channel an item was sent on, when the wire says it (Odoo ≤ 14). Tabs then deliver only items
+   * of channels they joined. `undefined` means "every tab": Odoo 15+ items carry no channel.
+   */
+  channelOf?(item: Item): string | undefined;
+}
+
+/** Builds a fresh transport for each leadership term. */
+export type TransportFactory<Item extends BusItem> = () => Transport<Item>;

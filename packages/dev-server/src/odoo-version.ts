@@ -1,0 +1,30 @@
+// What differs between the Odoo versions the dev server emulates (8–15: long-polling).
+// Every version-dependent decision in the server goes through this module.
+
+export type OdooVersion = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15;
+
+export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15];
+
+export function isOdooVersion(value: unknown): value is OdooVersion {
+  return ODOO_VERSIONS.includes(value as OdooVersion);
+}
+
+/**
+ * 15 stores `{type, payload}` messages, wraps client channels as `["<db>","<name>"]`, always
+ * adds `broadcast`, and answers `[{id, message}]`. 8–14 store raw messages on `"<name>"`
+ * channels and answer `[{id, channel, message}]`.
+ */
+export const hasTypedMessages = (v: OdooVersion): boolean => v >= 15;
+
+/** `/longpolling/send` is a public test helper on 8–14; 15 removed it. */
+export const hasSendRoute = (v: OdooVersion): boolean => v <= 14;
+
+/** `options.peek` answers at once with `{notifications, channels}` (read in 11.0, seen on 15). */
+export const hasPeek = (v: OdooVersion): boolean => v >= 11;
+
+/** `release.version_info`: 8.0 has five fields, later versions add the edition (''). */
+export function serverVersionInfo(v: OdooVersion): (number | string)[] {
+  return v === 8 ? [8, 0, 0, 'final', 0] : [v, 0, 0, 'final', 0, ''];
+}
+
+export const serverVersion = (v: OdooVersion): string => `${v}.0`;

@@ -1,0 +1,94 @@
+// Users and sessions, as far as the bus needs them: a `session_id` cookie that is either logged
+// in (uid set) or public (uid null). Odoo's public routes (like /longpolling/poll) hand out a new
+// public session to any request without a known cookie; authenticated routes refuse those.
+import { randomBytes } from 'node:crypto';
+
+export interface DevUser {
+  readonly login: string;
+  readonly password: string;
+  readonly uid: number;
+  readonly partnerId: number;
+  readonly name: string;
+  /** Member of "Settings" (base.group_system); defaults to false. */
+  readonly isSystem?: boolean;
+}
+
+export const DEFAULT_USERS: readonly DevUser[] = [
+  { login: 'admin', password: 'admin', uid: 2, partnerId: 3, name: 'Mitchell Admin', isSystem: true },
+  { login: 'demo', password: 'demo', uid: 6, partnerId: 7, name: 'Marc Demo' },
+];
+
+export interface Session {
+  /** 40 hex characters, like Odoo 8–17's session ids. */
+  readonly id: string;
+  /** The logged-in user, or null for a public session. */
+  readonly user: DevUser | null;
+}
+
+// Every request without a known cookie to a public route gets a new public session, so a
+// client that never keeps its cookie would grow the map forever: past this many sessions the
+// oldest public ones are forgotten (a forgotten session just looks like a new visitor).
+const MAX_SESSIONS = 10_000;
+
+export class SessionStore {
+  readonly #users: readonly DevUser[];
+  readonly #sessions = new Map<string, Session>();
+
+  constructor(users: readonly DevUser[]) {
+    this.#users = users;
+  }
+
+  get(id: string | undefined): Session | undefined {
+    return id === undefined ? undefined : this.#sessions.get(id);
+  }
+
+  /** The user whose login and password match, if any. */
+  findUser(login: unknown, password: unknown): DevUser | undefined {
+    return this.#users.find((user) => user.login === login && user.password === password);
+  }
+
+  /** Creates a session under a new id: Odoo rotates the id on login. */
+  create(user: DevUser | null): Session {
+    const session: Session = { id: randomBytes(20).toString('hex'), user };
+    this.#sessions.set(session.id, session);
+    if (this.#sessions.size > MAX_SESSIONS) this.#forgetOldestPublic();
+    return session;
+  }
+
+  delete(id: string): boolean {
+    return this.#sessions.delete(id);
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  #forgetOldestPublic(): void {
+    // Maps iterate in insertion order: the first public session found is the oldest.
+    for (const [id, session] of this.#sessions) {
+      if (session.user === null) {
+        this.#sessions.delete(id);
+        return;
+      }
+    }
+  }
+}
+
+/** The `session_id` value of a Cookie header, if present. */
+export function sessionIdFromCookie(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === 'session_id') return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+// Odoo 14/15 keep the session cookie for 90 days.
+const COOKIE_MAX_AGE_S = 90 * 24 * 3600;
+
+/** The Set-Cookie value Odoo sends with every response of a session. */
+export function sessionCookie(id: string): string {
+  const expires = new Date(Date.now() + COOKIE_MAX_AGE_S * 1000).toUTCString();
+  return `session_id=${id}; Expires=${expires}; Max-Age=${COOKIE_MAX_AGE_S}; HttpOnly; Path=/; SameSite=Lax`;
+}

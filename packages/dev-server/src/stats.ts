@@ -1,0 +1,91 @@
+// Counters a test or benchmark reads through GET /tabbus/stats or `server.stats()`: how many
+// requests each route got, how many polls were answered, and how many polls each session holds
+// open at once (the number tabbus exists to bring down to one per browser).
+
+/** `GET /tabbus/stats`. Counters run since the server started or since the last reset. */
+export interface DevServerStats {
+  /** Odoo version emulated. */
+  odoo: number;
+  db: string;
+  /** The server clock (ms since the epoch, including every `advance`). */
+  now: number;
+  /** The largest notification id handed out so far (0 if none). */
+  lastId: number;
+  /** Rows currently in the bus_bus store (GC removes rows older than gcAgeMs). */
+  rows: number;
+  /** Requests by route path; static files count as `static`, everything else unknown as `other`. */
+  requests: Record<string, number>;
+  /** Polls answered with a result (immediately, on wake-up or after the hold); aborted polls excluded. */
+  polls: number;
+  /** Polls held open right now. */
+  openPolls: number;
+  /** Polls held open right now, by the first 8 characters of their session id. */
+  openPollsBySession: Record<string, number>;
+  /** The most polls a single session held open at once. */
+  peakOpenPollsPerSession: number;
+  /** Bus rows inserted. */
+  notifications: number;
+}
+
+export type CounterSnapshot = Pick<
+  DevServerStats,
+  'requests' | 'polls' | 'openPolls' | 'openPollsBySession' | 'peakOpenPollsPerSession' | 'notifications'
+>;
+
+/** How a session id appears in the stats: short enough to read, long enough to tell apart. */
+export const sessionLabel = (sessionId: string): string => sessionId.slice(0, 8);
+
+export class StatsCounters {
+  #requests = new Map<string, number>();
+  #polls = 0;
+  #notifications = 0;
+  #peakPerSession = 0;
+  // Live state, not a counter, so it survives resets. Keyed by full session id.
+  readonly #openBySession = new Map<string, number>();
+  #open = 0;
+
+  countRequest(route: string): void {
+    this.#requests.set(route, (this.#requests.get(route) ?? 0) + 1);
+  }
+
+  countPollAnswered(): void {
+    this.#polls++;
+  }
+
+  countNotifications(n: number): void {
+    this.#notifications += n;
+  }
+
+  holdStarted(sessionId: string): void {
+    const count = (this.#openBySession.get(sessionId) ?? 0) + 1;
+    this.#openBySession.set(sessionId, count);
+    this.#open++;
+    this.#peakPerSession = Math.max(this.#peakPerSession, count);
+  }
+
+  holdEnded(sessionId: string): void {
+    const count = (this.#openBySession.get(sessionId) ?? 0) - 1;
+    if (count > 0) this.#openBySession.set(sessionId, count);
+    else this.#openBySession.delete(sessionId);
+    this.#open--;
+  }
+
+  /** Zeroes the counters; the per-session peak restarts from what is open right now. */
+  reset(): void {
+    this.#requests = new Map();
+    this.#polls = 0;
+    this.#notifications = 0;
+    this.#peakPerSession = Math.max(0, ...this.#openBySession.values());
+  }
+
+  snapshot(): CounterSnapshot {
+    return {
+      requests: Object.fromEntries(this.#requests),
+      polls: this.#polls,
+      openPolls: this.#open,
+      openPollsBySession: Object.fromEntries([...this.#openBySession].map(([id, n]) => [sessionLabel(id), n])),
+      peakOpenPollsPerSession: this.#peakPerSession,
+      notifications: this.#notifications,
+    };
+  }
+}

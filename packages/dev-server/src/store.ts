@@ -1,0 +1,134 @@
+// The in-memory stand-in for Odoo's bus_bus table and its LISTEN/NOTIFY dispatcher.
+//
+// Rows keep channel and message as the JSON strings Odoo stores; polls match channels by exact
+// string. Ids come from one counter across all channels, like the table's serial id. A batch
+// insert is one "transaction": waiters are woken once, after every row of the batch exists,
+// the way Odoo's NOTIFY runs after commit.
+import type { Clock } from './clock';
+
+export interface BusRow {
+  readonly id: number;
+  /** JSON as stored in bus_bus.channel, e.g. `["tabbus","broadcast"]` (15) or `"chat"` (8–14). */
+  readonly channel: string;
+  /** JSON as stored in bus_bus.message. */
+  readonly message: string;
+  /** Clock time of the insert, in ms. */
+  readonly createDate: number;
+}
+
+export interface NewRow {
+  readonly channel: string;
+  readonly message: string;
+}
+
+export interface BusStoreOptions {
+  readonly clock: Clock;
+  /** `last == 0` returns rows younger than this (Odoo's TIMEOUT, 50 s). */
+  readonly catchUpMs: number;
+  /** Rows older than this are deleted (Odoo: 2 × TIMEOUT = 100 s). */
+  readonly gcAgeMs: number;
+}
+
+type Wake = () => void;
+
+export class BusStore {
+  readonly #clock: Clock;
+  readonly #catchUpMs: number;
+  readonly #gcAgeMs: number;
+  // Sorted by id, since ids only grow and rows are only appended.
+  #rows: BusRow[] = [];
+  #lastId = 0;
+  // channel → callbacks of the polls waiting on it (Odoo registers one Event per channel).
+  readonly #waiters = new Map<string, Set<Wake>>();
+
+  constructor(options: BusStoreOptions) {
+    this.#clock = options.clock;
+    this.#catchUpMs = options.catchUpMs;
+    this.#gcAgeMs = options.gcAgeMs;
+  }
+
+  /** The largest id ever handed out (0 before the first insert), even if GC removed that row. */
+  get lastId(): number {
+    return this.#lastId;
+  }
+
+  /** Rows currently stored. */
+  get size(): number {
+    return this.#rows.length;
+  }
+
+  /** Inserts the rows as one transaction and returns their ids, then wakes the waiting polls. */
+  insert(rows: readonly NewRow[]): number[] {
+    // Odoo 8 collected garbage while sending; doing it here keeps memory bounded without a timer.
+    this.gc();
+    const createDate = this.#clock.now();
+    const ids: number[] = [];
+    for (const row of rows) {
+      const id = ++this.#lastId;
+      this.#rows.push({ id, channel: row.channel, message: row.message, createDate });
+      ids.push(id);
+    }
+    this.#notify(new Set(rows.map((row) => row.channel)));
+    return ids;
+  }
+
+  /**
+   * Odoo's catch-up rule: `last == 0` → rows on `channels` created in the last 50 s; otherwise
+   * rows with `id > last`. Id ascending.
+   */
+  select(channels: readonly string[], last: number): BusRow[] {
+    const wanted = new Set(channels);
+    if (last === 0) {
+      const since = this.#clock.now() - this.#catchUpMs;
+      return this.#rows.filter((row) => row.createDate > since && wanted.has(row.channel));
+    }
+    const result: BusRow[] = [];
+    for (let i = this.#firstIndexAfter(last); i < this.#rows.length; i++) {
+      const row = this.#rows[i]!;
+      if (wanted.has(row.channel)) result.push(row);
+    }
+    return result;
+  }
+
+  /** Deletes rows older than the GC age (strictly: `create_date < now − age`). Returns the count. */
+  gc(): number {
+    const cutoff = this.#clock.now() - this.#gcAgeMs;
+    const before = this.#rows.length;
+    this.#rows = this.#rows.filter((row) => row.createDate >= cutoff);
+    return before - this.#rows.length;
+  }
+
+  /** Calls `wake` (at most once per insert batch) when a row lands on one of `channels`. */
+  listen(channels: readonly string[], wake: Wake): () => void {
+    for (const channel of channels) {
+      let set = this.#waiters.get(channel);
+      if (!set) this.#waiters.set(channel, (set = new Set()));
+      set.add(wake);
+    }
+    return () => {
+      for (const channel of channels) {
+        const set = this.#waiters.get(channel);
+        set?.delete(wake);
+        if (set?.size === 0) this.#waiters.delete(channel);
+      }
+    };
+  }
+
+  #notify(channels: ReadonlySet<string>): void {
+    const toWake = new Set<Wake>();
+    for (const channel of channels) for (const wake of this.#waiters.get(channel) ?? []) toWake.add(wake);
+    for (const wake of toWake) wake();
+  }
+
+  // Binary search: index of the first row with id > last.
+  #firstIndexAfter(last: number): number {
+    let lo = 0;
+    let hi = this.#rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#rows[mid]!.id > last) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}

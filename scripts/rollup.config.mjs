@@ -1,0 +1,74 @@
+// One rollup config for every package. Each package declares what it ships in the
+// `buildOptions` block of its package.json; this file turns that into rollup builds,
+// so formats and file names stay consistent across packages.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import esbuild from 'rollup-plugin-esbuild';
+import { dts } from 'rollup-plugin-dts';
+import nodeResolve from '@rollup/plugin-node-resolve';
+import commonjs from '@rollup/plugin-commonjs';
+import terser from '@rollup/plugin-terser';
+
+const pkgDir = process.cwd();
+const pkg = JSON.parse(readFileSync(resolve(pkgDir, 'package.json'), 'utf8'));
+const opts = pkg.buildOptions;
+const banner = `/*! ${pkg.name} v${pkg.version} | MIT */`;
+const external = (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0') && !/^[A-Za-z]:/.test(id);
+// Workspace packages resolve to their TypeScript source while building bundles that
+// inline them (the script-tag build), so a stale dist of a sibling can never leak in.
+const sourceAliases = {
+  name: 'tabbus-source-aliases',
+  resolveId(id) {
+    const m = /^@tabbus\/(core|odoo)$/.exec(id);
+    return m ? resolve(pkgDir, '..', m[1], 'src/index.ts') : null;
+  },
+};
+const ts = (minify = false) =>
+  esbuild({ target: 'es2020', minify: false, sourceMap: false, tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), define: { __DEV__: minify ? 'false' : 'true' } });
+const terse = () =>
+  terser({ ecma: 2020, module: true, compress: { passes: 2, pure_getters: true }, mangle: { properties: { regex: /^_[a-z]/ } }, format: { comments: /^!/ } });
+const browserResolve = () => [
+  sourceAliases,
+  nodeResolve({ browser: true, exportConditions: ['browser'], extensions: ['.ts', '.mjs', '.js'] }),
+  commonjs(),
+];
+
+const builds = [];
+const input = resolve(pkgDir, opts.entry);
+for (const format of opts.formats) {
+  if (format === 'esm' || format === 'cjs') {
+    builds.push({
+      input,
+      external,
+      plugins: [ts()],
+      output: { file: `dist/index.${format === 'esm' ? 'mjs' : 'cjs'}`, format: format === 'esm' ? 'es' : 'cjs', banner, exports: 'named' },
+    });
+  } else if (format === 'dts') {
+    builds.push({ input, external, plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), compilerOptions: { paths: {} } })], output: { file: 'dist/index.d.ts', format: 'es' } });
+  } else if (format === 'global') {
+    // The script-tag build: everything inlined, one global, minified.
+    const globalInput = resolve(pkgDir, opts.globalEntry);
+    for (const min of [false, true]) {
+      builds.push({
+        input: globalInput,
+        plugins: [...browserResolve(), ts(min), ...(min ? [terse()] : [])],
+        output: { file: `dist/${opts.fileBase}.global${min ? '.min' : ''}.js`, format: 'iife', name: opts.globalName, banner, exports: 'default' },
+      });
+    }
+  } else if (format === 'browser-esm') {
+    // ESM for browsers without a bundler: dependencies inlined, minified.
+    builds.push({
+      input,
+      plugins: [...browserResolve(), ts(true), terse()],
+      output: { file: `dist/${opts.fileBase}.browser.min.mjs`, format: 'es', banner },
+    });
+  } else if (format === 'node') {
+    const nodeExternal = (id) => id.startsWith('node:') || external(id);
+    builds.push({ input, external: nodeExternal, plugins: [ts()], output: { file: 'dist/index.mjs', format: 'es', banner } });
+    builds.push({ input: resolve(pkgDir, opts.cliEntry), external: nodeExternal, plugins: [ts()], output: { file: 'dist/cli.mjs', format: 'es', banner: `#!/usr/bin/env node\n${banner}` } });
+    builds.push({ input, external: nodeExternal, plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json') })], output: { file: 'dist/index.d.ts', format: 'es' } });
+  } else {
+    throw new Error(`${pkg.name}: unknown build format "${format}" in buildOptions.formats`);
+  }
+}
+export default builds;
