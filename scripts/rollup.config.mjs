@@ -23,12 +23,25 @@ const sourceAliases = {
     return m ? resolve(pkgDir, '..', m[1], 'src/index.ts') : null;
   },
 };
+// broadcast-channel bundles methods tabbus never selects: the IndexedDB method is only chosen with
+// `webWorkerSupport: true` (tabbus always passes false) and `simulate` only when asked for by name.
+// Replacing them with inert stubs keeps them out of the browser bundles.
+const unusedBroadcastMethods = {
+  name: 'tabbus-unused-broadcast-methods',
+  load(id) {
+    const m = /broadcast-channel[\\/]dist[\\/]esbrowser[\\/]methods[\\/](indexed-db|simulate)\.js$/.exec(id);
+    if (!m) return null;
+    const [name, type] = m[1] === 'indexed-db' ? ['IndexedDBMethod', 'idb'] : ['SimulateMethod', 'simulate'];
+    return `export const ${name} = { type: '${type}', canBeUsed: () => false };`;
+  },
+};
 const ts = (minify = false) =>
-  esbuild({ target: 'es2020', minify: false, sourceMap: false, tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), define: { __DEV__: minify ? 'false' : 'true' } });
-const terse = () =>
-  terser({ ecma: 2020, module: true, compress: { passes: 2, pure_getters: true }, mangle: { properties: { regex: /^_[a-z]/ } }, format: { comments: /^!/ } });
+  esbuild({ target: 'es2022', minify: false, sourceMap: false, tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), define: { __DEV__: minify ? 'false' : 'true' } });
+const terse = (module) =>
+  terser({ ecma: 2022, module, compress: { passes: 2, pure_getters: true }, format: { comments: /^!/ } });
 const browserResolve = () => [
   sourceAliases,
+  unusedBroadcastMethods,
   nodeResolve({ browser: true, exportConditions: ['browser'], extensions: ['.ts', '.mjs', '.js'] }),
   commonjs(),
 ];
@@ -51,7 +64,7 @@ for (const format of opts.formats) {
     for (const min of [false, true]) {
       builds.push({
         input: globalInput,
-        plugins: [...browserResolve(), ts(min), ...(min ? [terse()] : [])],
+        plugins: [...browserResolve(), ts(min), ...(min ? [terse(false)] : [])],
         output: { file: `dist/${opts.fileBase}.global${min ? '.min' : ''}.js`, format: 'iife', name: opts.globalName, banner, exports: 'default' },
       });
     }
@@ -59,7 +72,7 @@ for (const format of opts.formats) {
     // ESM for browsers without a bundler: dependencies inlined, minified.
     builds.push({
       input,
-      plugins: [...browserResolve(), ts(true), terse()],
+      plugins: [...browserResolve(), ts(true), terse(true)],
       output: { file: `dist/${opts.fileBase}.browser.min.mjs`, format: 'es', banner },
     });
   } else if (format === 'node') {

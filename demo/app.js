@@ -1,0 +1,115 @@
+// The demo chat, shared by the script-tag page (index.html) and the ESM page (esm.html): each passes in
+// the tabbus API it loaded, so both builds run the same code. Served by @tabbus/dev-server.
+
+const $ = (selector) => document.querySelector(selector);
+const params = new URLSearchParams(location.search);
+
+async function jsonRpc(route, params = {}) {
+  const response = await fetch(route, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params, id: Date.now() }),
+  });
+  const body = await response.json();
+  if (body.error) throw Object.assign(new Error(body.error.data?.message || body.error.message), { rpc: body.error });
+  return body.result;
+}
+
+/** Logs in as `login` unless this browser's session already is that user (tabs share the cookie). */
+async function ensureSession(db, login, password) {
+  try {
+    const info = await jsonRpc('/web/session/get_session_info');
+    if (info.username === login) return info;
+  } catch {
+    // Not logged in yet.
+  }
+  return jsonRpc('/web/session/authenticate', { db, login, password });
+}
+
+const textOf = (item) => {
+  const body = 'payload' in item ? item.payload : item.message;
+  return typeof body === 'object' && body !== null ? String(body.text ?? JSON.stringify(body)) : String(body);
+};
+const channelOf = (item) => ('channel' in item ? item.channel : item.type);
+
+export async function runDemo(api, buildName) {
+  $('#build').textContent = buildName;
+  const server = await (await fetch('/tabbus/stats')).json();
+  const login = params.get('login') ?? 'admin';
+  const session = await ensureSession(server.db, login, params.get('password') ?? login);
+  const firstChannel = params.get('channel') ?? 'chat';
+
+  const bus = api.createOdooBus({ version: server.odoo, db: server.db, uid: session.uid, channels: [firstChannel] });
+  // For the e2e tests: what this tab delivered, when each id arrived, and when it last became leader.
+  const received = [];
+  const arrivals = {};
+  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo };
+
+  const log = $('#messages');
+  bus.on('notification', (items) => {
+    const now = Date.now();
+    for (const item of items) {
+      received.push(item);
+      arrivals[item.id] = now;
+      const li = document.createElement('li');
+      li.innerHTML = '<span class="id"></span> <span class="ch"></span> <span class="text"></span>';
+      li.querySelector('.id').textContent = `#${item.id}`;
+      li.querySelector('.ch').textContent = String(channelOf(item));
+      li.querySelector('.text').textContent = textOf(item);
+      log.prepend(li);
+      while (log.children.length > 200) log.lastChild.remove();
+    }
+  });
+  bus.on('error', (error) => {
+    $('#error').textContent = `${error.code}: ${error.message}`;
+    console.warn(error);
+  });
+  bus.on('gap', (gap) => ($('#error').textContent = `gap: notifications after #${gap.cursor} may be lost; reload`));
+
+  let lastRole = null;
+  const render = (s) => {
+    if (s.role === 'leader' && lastRole !== 'leader') window.demo.leaderSince = Date.now();
+    lastRole = s.role;
+    const el = $('#state');
+    el.dataset.role = s.role;
+    el.dataset.epoch = String(s.epoch);
+    el.dataset.leader = s.leaderId ?? '';
+    $('#role').textContent = s.role;
+    $('#role').className = `badge ${s.role}`;
+    $('#tab').textContent = s.tabId;
+    $('#leader').textContent = s.leaderId ?? '—';
+    $('#epoch').textContent = s.epoch;
+    $('#tabs').textContent = `${s.tabs} (${s.visibleTabs} visible)`;
+    $('#cursor').textContent = s.cursor;
+    $('#transport').textContent = s.transport;
+    $('#requests').textContent = s.counters.requests;
+    $('#mode').textContent = `${s.mode} — ${s.modeReason}`;
+    $('#channels').textContent = s.channels.join(', ') || '—';
+    $('#union').textContent = s.union.join(', ') || '—';
+    document.title = `${s.role === 'leader' ? '★ ' : ''}tabbus demo`;
+  };
+  bus.on('state', render);
+  render(bus.state());
+
+  $('#user').textContent = `${session.name ?? login} (uid ${session.uid}, ${server.db}, Odoo ${server.odoo})`;
+  $('#send').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const text = $('#text').value.trim();
+    if (!text) return;
+    const channel = $('#target').value.trim() || firstChannel;
+    const body = server.odoo >= 15 ? { channel, type: 'demo/message', payload: { text, tab: bus.tabId } } : { channel, message: { text, tab: bus.tabId } };
+    await fetch('/tabbus/send', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    $('#text').value = '';
+  });
+  $('#join').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = $('#channel').value.trim();
+    if (name) bus.addChannel(name);
+  });
+  $('#leave').addEventListener('click', () => {
+    const name = $('#channel').value.trim();
+    if (name) bus.deleteChannel(name);
+  });
+  $('#target').value = firstChannel;
+  document.body.dataset.ready = 'true';
+}

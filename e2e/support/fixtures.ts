@@ -1,0 +1,123 @@
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
+import type { BusState } from '@tabbus/core';
+import { DevServer } from './dev-server';
+
+export { expect };
+
+/** What a demo page exposes for tests (see demo/app.js). */
+export interface DemoWindow {
+  demo: {
+    bus: {
+      state(): BusState;
+      addChannel(name: string): void;
+      deleteChannel(name: string): void;
+      tabId: string;
+    };
+    received: { id: number; channel?: unknown; type?: string; payload?: unknown; message?: unknown }[];
+    arrivals: Record<number, number>;
+    leaderSince: number | null;
+    session: { uid: number };
+  };
+}
+
+interface Fixtures {
+  /** Opens `count` tabs of a demo page in `context` and waits until each is running. */
+  openTabs(count: number, options?: { context?: BrowserContext; path?: string }): Promise<Page[]>;
+  /** A new browser context (a second "browser"), console-checked like the default one. */
+  newContext(): Promise<BrowserContext>;
+  /** Sends one notification in the shape the server's version expects. */
+  publish(channel: string, text: string): Promise<number>;
+}
+
+interface WorkerFixtures {
+  /** The Odoo version the dev server emulates (`test.use({ odoo: 14 })`). */
+  odoo: number;
+  server: DevServer;
+}
+
+/** Fails the test when any page of the context logs an error or throws. */
+function watchConsole(context: BrowserContext, problems: string[]): void {
+  const watch = (page: Page) => {
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(`console.error on ${page.url()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`uncaught on ${page.url()}: ${error.message}`));
+  };
+  context.pages().forEach(watch);
+  context.on('page', watch);
+}
+
+export const test = base.extend<Fixtures & { consoleProblems: string[] }, WorkerFixtures>({
+  odoo: [15, { option: true, scope: 'worker' }],
+  server: [
+    async ({ odoo }, use) => {
+      const server = await DevServer.start(['--odoo', String(odoo)]);
+      await use(server);
+      await server.stop();
+    },
+    { scope: 'worker' },
+  ],
+  consoleProblems: [
+    async ({ context }, use) => {
+      const problems: string[] = [];
+      watchConsole(context, problems);
+      await use(problems);
+      expect(problems, 'pages logged errors').toEqual([]);
+    },
+    { auto: true },
+  ],
+  newContext: async ({ browser, consoleProblems }, use) => {
+    const contexts: BrowserContext[] = [];
+    await use(async () => {
+      const context = await browser.newContext();
+      watchConsole(context, consoleProblems);
+      contexts.push(context);
+      return context;
+    });
+    for (const c of contexts) await c.close();
+  },
+  openTabs: async ({ context, server }, use) => {
+    await use(async (count, options = {}) => {
+      const ctx = options.context ?? context;
+      const pages: Page[] = [];
+      for (let i = 0; i < count; i++) {
+        const page = await ctx.newPage();
+        await page.goto(`${server.url}/${options.path ?? 'index.html'}`);
+        await page.waitForSelector('body[data-ready="true"]');
+        pages.push(page);
+      }
+      return pages;
+    });
+  },
+  publish: async ({ server, odoo }, use) => {
+    await use((channel, text) =>
+      server.send(odoo >= 15 ? { channel, type: 'demo/message', payload: { text } } : { channel, message: { text } }),
+    );
+  },
+});
+
+export const state = (page: Page) => page.evaluate(() => (window as unknown as DemoWindow).demo.bus.state());
+export const receivedIds = (page: Page) => page.evaluate(() => (window as unknown as DemoWindow).demo.received.map((n) => n.id));
+
+/** Waits until the tabs agree on one leader and each knows all of them; returns the leader's page. */
+export async function settledLeader(pages: Page[]): Promise<Page> {
+  let leader: Page | undefined;
+  await expect
+    .poll(
+      async () => {
+        const states = await Promise.all(pages.map(state));
+        const leaders = states.filter((s) => s.role === 'leader');
+        const agreed = leaders.length === 1 && states.every((s) => s.leaderId === leaders[0]!.tabId && s.tabs === pages.length && s.transport === 'open');
+        leader = agreed ? pages[states.indexOf(leaders[0]!)] : undefined;
+        return agreed;
+      },
+      { message: 'one leader, known by every tab, with an open transport' },
+    )
+    .toBe(true);
+  return leader!;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}

@@ -1,0 +1,146 @@
+// tabbus-dev-server: the command-line entry. Parses and checks the flags (exit 2 on bad usage),
+// starts the server, prints one `listening on http://HOST:PORT` line on stdout once it accepts
+// connections, and on SIGINT/SIGTERM answers held polls with [] and exits 0.
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { isOdooVersion } from './odoo-version';
+import { createDevServer } from './server';
+import type { DevServerOptions } from './server';
+
+const USAGE = `Usage: tabbus-dev-server [options]
+
+An Odoo-faithful long-polling bus server (Odoo 8–15) for development, demos and tests.
+
+Options:
+  --port N              TCP port (default 8069; 0 = any free port)
+  --host H              interface to listen on (default 127.0.0.1)
+  --odoo V              Odoo version to emulate, 8 to 15 (default 15)
+  --db NAME             database name (default tabbus)
+  --no-dev              turn off the dev-only /tabbus/* routes (they answer 404)
+  --static [PREFIX=]DIR serve DIR under PREFIX (default /); repeatable. Replaces the
+                        workspace defaults (/ → demo, /dist/core/ and /dist/odoo/ → the builds)
+  -h, --help            show this help
+`;
+
+class UsageError extends Error {}
+
+// The package directory: dist/cli.mjs (or src/cli.ts) sits one level below it.
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+/** In the tabbus workspace, serve the demo and the built browser bundles. */
+function workspaceStaticRoots(): Record<string, string> {
+  const repo = resolve(PACKAGE_DIR, '../..');
+  if (!existsSync(resolve(repo, 'demo'))) return {};
+  return {
+    '/': resolve(repo, 'demo'),
+    '/dist/core/': resolve(repo, 'packages/core/dist'),
+    '/dist/odoo/': resolve(repo, 'packages/odoo/dist'),
+  };
+}
+
+function parseStatic(values: readonly string[]): Record<string, string> {
+  const roots: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const [prefix, dir] = eq > 0 && value.startsWith('/') ? [value.slice(0, eq), value.slice(eq + 1)] : ['/', value];
+    const absolute = resolve(dir);
+    if (!existsSync(absolute) || !statSync(absolute).isDirectory()) throw new UsageError(`--static: ${dir} is not a directory`);
+    roots[prefix] = absolute;
+  }
+  return roots;
+}
+
+function parseCommandLine(argv: readonly string[]): DevServerOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        odoo: { type: 'string' },
+        db: { type: 'string' },
+        'no-dev': { type: 'boolean' },
+        static: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) return 'help';
+
+  const port = values.port ?? '8069';
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${port}"`);
+  const odoo = Number((values.odoo ?? '15').replace(/\.0$/, ''));
+  if (!isOdooVersion(odoo)) throw new UsageError(`--odoo must be a version from 8 to 15 (long-polling), got "${values.odoo}"`);
+  const db = values.db ?? 'tabbus';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(db)) throw new UsageError(`--db must be letters, digits, "_", "-" or ".", got "${db}"`);
+  const host = values.host ?? '127.0.0.1';
+  if (host === '') throw new UsageError('--host must not be empty');
+
+  return {
+    port: Number(port),
+    host,
+    odoo,
+    db,
+    dev: !values['no-dev'],
+    staticRoots: values.static ? parseStatic(values.static) : workspaceStaticRoots(),
+  };
+}
+
+async function main(): Promise<void> {
+  let options;
+  try {
+    options = parseCommandLine(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`tabbus-dev-server: ${error.message}\nTry 'tabbus-dev-server --help'.\n`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+
+  let server;
+  try {
+    server = await createDevServer(options);
+  } catch (error) {
+    process.stderr.write(`tabbus-dev-server: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const roots = Object.entries(options.staticRoots ?? {}).map(([prefix, dir]) => `${prefix} → ${dir}`);
+  process.stderr.write(
+    `tabbus-dev-server: Odoo ${server.odoo}, db "${server.db}", dev routes ${options.dev ? 'on' : 'off'}` +
+      (roots.length ? `, static ${roots.join(', ')}` : '') +
+      '\n',
+  );
+  process.stdout.write(`listening on ${server.url}\n`);
+
+  let stopping = false;
+  const stop = (): void => {
+    // A second signal while closing means "now".
+    if (stopping) process.exit(1);
+    stopping = true;
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`tabbus-dev-server: error while closing: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`tabbus-dev-server: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});

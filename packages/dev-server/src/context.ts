@@ -1,0 +1,23 @@
+// The state every route shares, built once by createDevServer.
+import type { Clock } from './clock';
+import type { PollHolds } from './holds';
+import type { OdooVersion } from './odoo-version';
+import type { SessionStore } from './sessions';
+import type { StatsCounters } from './stats';
+import type { BusStore } from './store';
+
+export interface ServerContext {
+  readonly version: OdooVersion;
+  readonly db: string;
+  readonly clock: Clock;
+  readonly store: BusStore;
+  readonly sessions: SessionStore;
+  readonly stats: StatsCounters;
+  readonly holds: PollHolds;
+  /** How long a poll with nothing to answer is held (Odoo: TIMEOUT = 50 s). */
+  readonly holdMs: number;
+  /** Unexpected failures (bugs, I/O errors) go here; bad input never does. */
+  readonly onError: (error: unknown, where: string) => void;
+  /** Set once close() starts: polls then answer at once instead of holding. */
+  closing: boolean;
+}

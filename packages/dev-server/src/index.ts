@@ -1,0 +1,11 @@
+// @tabbus/dev-server: an Odoo-faithful long-polling bus server (Odoo 8–15) for development,
+// demos, e2e tests and benchmarks.
+export { createDevServer } from './server';
+export type { DevServer, DevServerOptions } from './server';
+export type { Clock, TimerHandle } from './clock';
+export type { DevServerStats } from './stats';
+export type { DevUser } from './sessions';
+export type { OdooVersion } from './odoo-version';
+export type { TypedMessage } from './publish';
+export { PublishError } from './publish';
+export { ODOO_VERSIONS } from './odoo-version';

@@ -1,0 +1,68 @@
+// Turning "send this on that channel" into bus rows, for every sender: the public API's
+// publish(), Odoo's /longpolling/send and the dev-only /tabbus/send. 15 stores
+// `{"type","payload"}` messages; 8–14 store the raw value.
+import { encodeChannel } from './channels';
+import type { ServerContext } from './context';
+import { isPlainObject } from './jsonrpc';
+import { hasTypedMessages } from './odoo-version';
+import { pythonJsonDumps } from './pyjson';
+import type { NewRow } from './store';
+
+/** A notification as Odoo 15 stores it (`_sendone(target, type, payload)`). */
+export interface TypedMessage {
+  type: string;
+  payload: unknown;
+}
+
+/** Bad input to a sender: says what was expected for the emulated version. */
+export class PublishError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PublishError';
+  }
+}
+
+/** Checks a message for the emulated version and returns what bus_bus.message stores. */
+export function encodeMessage(ctx: Pick<ServerContext, 'version'>, message: unknown): string {
+  if (hasTypedMessages(ctx.version)) {
+    if (!isPlainObject(message) || typeof message['type'] !== 'string' || message['payload'] === undefined) {
+      throw new PublishError(`Odoo ${ctx.version} messages are {type: string, payload: any JSON value}`);
+    }
+    return dumps({ type: message['type'], payload: message['payload'] });
+  }
+  if (message === undefined) throw new PublishError(`Odoo ${ctx.version} needs a message (any JSON value)`);
+  return dumps(message);
+}
+
+function dumps(value: unknown): string {
+  try {
+    return pythonJsonDumps(value);
+  } catch (error) {
+    // Cycles, BigInts: values a JSON column cannot hold.
+    throw new PublishError(`the message is not JSON: ${(error as Error).message}`);
+  }
+}
+
+export interface Notification {
+  /** A channel name as a client polls it (15 stores it as `["<db>","<name>"]`). */
+  readonly channel: string;
+  /** 15: `{type, payload}`; 8–14: any JSON value. */
+  readonly message: unknown;
+}
+
+/** Validates every notification first, then inserts them as one batch; returns their ids. */
+export function publishNotifications(ctx: ServerContext, notifications: readonly Notification[]): number[] {
+  const rows: NewRow[] = notifications.map(({ channel, message }, index) => {
+    try {
+      if (typeof channel !== 'string') throw new PublishError('channel must be a string');
+      return { channel: encodeChannel(ctx.version, ctx.db, channel), message: encodeMessage(ctx, message) };
+    } catch (error) {
+      // In a batch, say which notification is wrong.
+      if (notifications.length > 1 && error instanceof PublishError) throw new PublishError(`item ${index}: ${error.message}`);
+      throw error;
+    }
+  });
+  const ids = ctx.store.insert(rows);
+  ctx.stats.countNotifications(ids.length);
+  return ids;
+}

@@ -1,0 +1,98 @@
+// /longpolling/*: Odoo 8–15's bus controller (addons/bus/controllers/main.py).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pollChannels } from '../channels';
+import type { ServerContext } from '../context';
+import { sendJson } from '../http';
+import { isPlainObject, pythonException, pythonTypeError, requireParams } from '../jsonrpc';
+import { hasPeek, hasSendRoute, hasTypedMessages } from '../odoo-version';
+import { publishNotifications } from '../publish';
+import type { RpcRoute } from '../rpc-route';
+import type { BusRow } from '../store';
+
+const STRING_CHANNELS_ONLY = 'bus.Bus only string channels are allowed.';
+
+/** The name Python gives a JSON value's type, for error messages Odoo would produce. */
+function pythonTypeName(value: unknown): string {
+  if (value === null) return 'NoneType';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'string') return 'str';
+  return Array.isArray(value) ? 'list' : 'dict';
+}
+
+/**
+ * What `for c in channels` yields in Python: a list's items, a string's characters (so a string
+ * sent instead of a list polls one channel per letter, as Odoo 15 does), a dict's keys.
+ */
+function iterateLikePython(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (typeof value === 'string') return [...value];
+  if (isPlainObject(value)) return Object.keys(value);
+  throw pythonTypeError(`'${pythonTypeName(value)}' object is not iterable`);
+}
+
+/** One bus row as the poll answers it: 15 `{id, message}`; 8–14 `{id, channel, message}`. */
+function notificationOf(ctx: ServerContext, row: BusRow): Record<string, unknown> {
+  const message: unknown = JSON.parse(row.message);
+  return hasTypedMessages(ctx.version) ? { id: row.id, message } : { id: row.id, channel: JSON.parse(row.channel), message };
+}
+
+export function longpollingRoutes(ctx: ServerContext): RpcRoute[] {
+  const poll: RpcRoute = {
+    path: '/longpolling/poll',
+    auth: 'public',
+    cors: true,
+    async handle(call) {
+      requireParams('poll', call.params, ['channels', 'last']);
+      const names = iterateLikePython(call.params['channels']);
+      if (!names.every((name): name is string => typeof name === 'string')) throw pythonException(STRING_CHANNELS_ONLY);
+      const last = call.params['last'];
+      if (typeof last !== 'number' || !Number.isFinite(last)) {
+        throw pythonTypeError(`poll(): 'last' must be a notification id (int), got ${pythonTypeName(last)}`);
+      }
+      // `options` carries presence (`bus_inactivity` on 10–15, `im_presence` on 8/9), which this
+      // server does not model yet, and `peek`. Anything malformed is ignored, as Odoo's
+      // `options.get(…)` calls would.
+      const options = isPlainObject(call.params['options']) ? call.params['options'] : {};
+      const channels = pollChannels(ctx.version, ctx.db, names);
+
+      if (hasPeek(ctx.version) && options['peek']) {
+        ctx.stats.countPollAnswered();
+        return {
+          notifications: ctx.store.select(channels, last).map((row) => notificationOf(ctx, row)),
+          channels: channels.map((channel) => JSON.parse(channel) as unknown),
+        };
+      }
+
+      let rows = ctx.store.select(channels, last);
+      if (rows.length === 0 && !ctx.closing) {
+        // call.session is always set on a public route.
+        await ctx.holds.wait({ channels, sessionId: call.session!.id, timeoutMs: ctx.holdMs, signal: call.signal });
+        if (call.signal.aborted) return null;
+        rows = ctx.store.select(channels, last);
+      }
+      ctx.stats.countPollAnswered();
+      return rows.map((row) => notificationOf(ctx, row));
+    },
+  };
+
+  // 8–14's unauthenticated test helper. sendone() returns None, so the reply has no `result`.
+  const send: RpcRoute = {
+    path: '/longpolling/send',
+    auth: 'public',
+    handle(call) {
+      requireParams('send', call.params, ['channel', 'message']);
+      const { channel, message } = call.params;
+      if (typeof channel !== 'string') throw pythonException(STRING_CHANNELS_ONLY);
+      publishNotifications(ctx, [{ channel, message }]);
+      return null;
+    },
+  };
+
+  return hasSendRoute(ctx.version) ? [poll, send] : [poll];
+}
+
+/** `GET /longpolling/health` (15, `auth=none`); served on every version for load balancers and tests. */
+export function health(_req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, { status: 'pass' }, { 'Cache-Control': 'no-store' });
+}

@@ -1,0 +1,61 @@
+// /web/session/*: just enough of Odoo's web client login for a bus client: log in, ask who is
+// logged in (the only way a long-polling client can notice an expired session), log out.
+import type { ServerContext } from '../context';
+import { accessDenied, requireParams } from '../jsonrpc';
+import { serverVersion, serverVersionInfo } from '../odoo-version';
+import type { RpcRoute } from '../rpc-route';
+import type { DevUser } from '../sessions';
+
+/** The session info Odoo returns from authenticate and get_session_info (the fields a bus client reads). */
+export function sessionInfo(ctx: ServerContext, user: DevUser): Record<string, unknown> {
+  return {
+    uid: user.uid,
+    is_system: user.isSystem ?? false,
+    is_admin: user.isSystem ?? false,
+    user_context: { lang: 'en_US', tz: 'Europe/Brussels', uid: user.uid },
+    db: ctx.db,
+    server_version: serverVersion(ctx.version),
+    server_version_info: serverVersionInfo(ctx.version),
+    name: user.name,
+    username: user.login,
+    partner_display_name: user.name,
+    company_id: 1,
+    partner_id: user.partnerId,
+  };
+}
+
+export function sessionRoutes(ctx: ServerContext): RpcRoute[] {
+  return [
+    {
+      path: '/web/session/authenticate',
+      auth: 'none',
+      handle(call) {
+        requireParams('authenticate', call.params, ['db', 'login', 'password']);
+        const { db, login, password } = call.params;
+        const user = db === ctx.db ? ctx.sessions.findUser(login, password) : undefined;
+        if (!user) throw accessDenied();
+        if (call.session) ctx.sessions.delete(call.session.id);
+        const session = ctx.sessions.create(user);
+        call.useSession(session);
+        return sessionInfo(ctx, user);
+      },
+    },
+    {
+      path: '/web/session/get_session_info',
+      auth: 'user',
+      handle(call) {
+        // auth='user' guarantees a logged-in session.
+        return sessionInfo(ctx, call.session!.user!);
+      },
+    },
+    {
+      path: '/web/session/destroy',
+      auth: 'user',
+      handle(call) {
+        ctx.sessions.delete(call.session!.id);
+        call.useSession(undefined);
+        return null;
+      },
+    },
+  ];
+}

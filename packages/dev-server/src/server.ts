@@ -1,0 +1,223 @@
+// createDevServer: builds the shared state, the route table and the node:http server, and
+// makes sure no request can crash the process: every handler runs inside one guard.
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createClock } from './clock';
+import type { Clock } from './clock';
+import { ConnectionTracker } from './connections';
+import type { ServerContext } from './context';
+import { canWrite, sendJson, sendText } from './http';
+import { PollHolds } from './holds';
+import { isOdooVersion } from './odoo-version';
+import type { OdooVersion } from './odoo-version';
+import { publishNotifications } from './publish';
+import { devRoutes, sendDevError } from './routes/devtools';
+import type { HttpRoute } from './routes/http-route';
+import { health, longpollingRoutes } from './routes/longpolling';
+import { sessionRoutes } from './routes/session';
+import { runRpcRoute } from './rpc-route';
+import type { RpcRoute } from './rpc-route';
+import { DEFAULT_USERS, SessionStore } from './sessions';
+import type { DevUser } from './sessions';
+import { createStaticFiles } from './static';
+import { StatsCounters } from './stats';
+import type { DevServerStats } from './stats';
+import { BusStore } from './store';
+
+export interface DevServerOptions {
+  /** TCP port; 0 (the default) picks any free port. */
+  port?: number;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Odoo version to emulate (long-polling: 8–15); default 15. */
+  odoo?: OdooVersion;
+  /** Database name: checked at login, and part of every channel on 15. Default `tabbus`. */
+  db?: string;
+  /** Serve the /tabbus/* dev routes (send, stats, clock, gc); default true. */
+  dev?: boolean;
+  /** URL prefix → directory, served as static files. */
+  staticRoots?: Record<string, string>;
+  /** Users who can log in; default admin/admin (uid 2) and demo/demo (uid 6). */
+  users?: readonly DevUser[];
+  /** How long a poll with nothing to answer is held, in clock ms; default 50 000 (Odoo's TIMEOUT). */
+  holdMs?: number;
+  /** Rows older than this are deleted, in clock ms; default 100 000 (2 × TIMEOUT). */
+  gcAgeMs?: number;
+  /** Where unexpected failures are reported (never bad input); default console.error. */
+  onError?: (error: unknown, where: string) => void;
+}
+
+export interface DevServer {
+  /** `http://HOST:PORT`, with the real port when 0 was asked for. */
+  readonly url: string;
+  readonly port: number;
+  readonly odoo: OdooVersion;
+  readonly db: string;
+  /** The server's clock: `advance(ms)` fires due holds and GC without waiting. */
+  readonly clock: Clock;
+  stats(): DevServerStats;
+  resetStats(): void;
+  /**
+   * Inserts one notification and returns its id. `channel` is spelled as a client polls it.
+   * 15: `message` is `{type, payload}`; 8–14: any JSON value.
+   */
+  publish(channel: string, message: unknown): number;
+  /** Deletes rows older than gcAgeMs now; returns how many. */
+  gc(): number;
+  /** Answers held polls with what they have (usually `[]`, as Odoo 15 does on shutdown), then stops. */
+  close(): Promise<void>;
+}
+
+// Odoo's TIMEOUT: the catch-up window of a `last == 0` poll.
+const CATCH_UP_MS = 50_000;
+// How often, in clock time, rows are collected when nothing is being sent.
+const GC_INTERVAL_MS = 10_000;
+// After close(), how long in-flight requests other than polls get before their sockets are cut.
+const CLOSE_GRACE_MS = 2_000;
+
+function checkedOptions(options: DevServerOptions) {
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer 0–65535, got ${port}`);
+  const odoo = options.odoo ?? 15;
+  if (!isOdooVersion(odoo)) throw new RangeError(`odoo must be one of 8–15 (the long-polling versions), got ${String(odoo)}`);
+  const db = options.db ?? 'tabbus';
+  if (typeof db !== 'string' || db === '') throw new TypeError('db must be a non-empty string');
+  const holdMs = options.holdMs ?? 50_000;
+  const gcAgeMs = options.gcAgeMs ?? 100_000;
+  for (const [name, value] of [['holdMs', holdMs], ['gcAgeMs', gcAgeMs]] as const) {
+    if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number ≥ 0, got ${value}`);
+  }
+  const users = options.users ?? DEFAULT_USERS;
+  return { port, host: options.host ?? '127.0.0.1', odoo, db, holdMs, gcAgeMs, users, dev: options.dev ?? true };
+}
+
+export async function createDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const config = checkedOptions(options);
+  const onError = options.onError ?? ((error: unknown, where: string) => console.error(`[tabbus dev-server] ${where}:`, error));
+  const clock = createClock({ onError: (error) => onError(error, 'timer') });
+  const store = new BusStore({ clock, catchUpMs: CATCH_UP_MS, gcAgeMs: config.gcAgeMs });
+  const stats = new StatsCounters();
+  const ctx: ServerContext = {
+    version: config.odoo,
+    db: config.db,
+    clock,
+    store,
+    sessions: new SessionStore(config.users),
+    stats,
+    holds: new PollHolds({ store, clock, stats }),
+    holdMs: config.holdMs,
+    onError,
+    closing: false,
+  };
+  const staticFiles = createStaticFiles(options.staticRoots ?? {});
+
+  const snapshot = (): DevServerStats => ({
+    odoo: ctx.version,
+    db: ctx.db,
+    now: clock.now(),
+    lastId: store.lastId,
+    rows: store.size,
+    ...stats.snapshot(),
+  });
+
+  // Rows also age out while nobody sends; a self-rescheduling clock timer covers that.
+  const gcTick = (): void => {
+    store.gc();
+    clock.setTimer(gcTick, GC_INTERVAL_MS);
+  };
+  clock.setTimer(gcTick, GC_INTERVAL_MS);
+
+  const rpcRoutes = new Map<string, RpcRoute>(
+    [...sessionRoutes(ctx), ...longpollingRoutes(ctx)].map((route) => [route.path, route]),
+  );
+  const httpRoutes = new Map<string, HttpRoute>(
+    [
+      { path: '/longpolling/health', methods: ['GET'], handle: health } satisfies HttpRoute,
+      ...(config.dev ? devRoutes(ctx, { stats: snapshot, resetStats: () => stats.reset(), gc: () => store.gc() }) : []),
+    ].map((route) => [route.path, route]),
+  );
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const rpc = rpcRoutes.get(pathname);
+    if (rpc) {
+      stats.countRequest(pathname);
+      await runRpcRoute(rpc, ctx, req, res);
+      return;
+    }
+    const http = httpRoutes.get(pathname);
+    if (http) {
+      stats.countRequest(pathname);
+      const method = req.method === 'HEAD' ? 'GET' : req.method;
+      if (!http.methods.some((m) => m === method)) {
+        res.setHeader('Allow', http.methods.join(', '));
+        sendDevError(res, 405, 'method_not_allowed', `${pathname} accepts ${http.methods.join(', ')}`);
+        return;
+      }
+      await http.handle(req, res);
+      return;
+    }
+    if (await staticFiles.serve(req, res, pathname)) {
+      stats.countRequest('static');
+      return;
+    }
+    stats.countRequest('other');
+    sendText(res, 404, 'Not Found\n');
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      onError(error, `${req.method} ${req.url}`);
+      if (canWrite(res)) sendJson(res, 500, { error: { code: 'internal', message: 'internal error in the dev server' } });
+      else res.destroy();
+    });
+  });
+  const connections = new ConnectionTracker(server);
+  // Malformed HTTP (bad request line, oversized headers): answer 400 and hang up.
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (error) => onError(error, 'server'));
+
+  const port = (server.address() as AddressInfo).port;
+  const hostInUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  let closed: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closed ??= (async () => {
+      ctx.closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      ctx.holds.releaseAll();
+      connections.closeIdle();
+      const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      cut.unref();
+      await stopped;
+      clearTimeout(cut);
+      clock.dispose();
+    })();
+    return closed;
+  }
+
+  return {
+    url: `http://${hostInUrl}:${port}`,
+    port,
+    odoo: ctx.version,
+    db: ctx.db,
+    clock,
+    stats: snapshot,
+    resetStats: () => stats.reset(),
+    publish: (channel, message) => publishNotifications(ctx, [{ channel, message }])[0]!,
+    gc: () => store.gc(),
+    close,
+  };
+}

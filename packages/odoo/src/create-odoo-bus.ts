@@ -1,0 +1,81 @@
+import { createBus, TabBusError, type BackoffOptions, type BusEnv, type TabBus } from '@tabbus/core';
+import { LongpollingTransport } from './longpolling';
+import { stringChannelOf, type OdooNotification } from './notifications';
+import { fetchSessionInfo } from './session';
+import { checkVersion, hasTypedMessages, type OdooVersion } from './versions';
+
+export interface OdooBusOptions {
+  /** Where Odoo is: origin plus optional path prefix. Default: this page's origin. */
+  serverUrl?: string;
+  /** The database, part of the scope. Default: the one the session reports. */
+  db?: string;
+  /** Odoo's major version: it decides the wire format. Default 15. */
+  version?: OdooVersion;
+  /**
+   * The logged-in user's id, part of the scope (Odoo pages know it as `session.uid`); `false` for a
+   * public page. When left out, each tab asks `/web/session/get_session_info` once at start.
+   */
+  uid?: number | false;
+  /** Channels this tab joins from the start (strings; Odoo adds the user's own channels server-side). */
+  channels?: string[];
+  /** Start at once (default `true`; the start happens in a microtask so listeners can be attached first). */
+  start?: boolean;
+  /** `auto` (default): one connection per browser. `none`: every tab polls for itself, as Odoo 8 did. */
+  coordination?: 'auto' | 'none';
+  /** Client-side timeout of one long-poll, in ms. Default 60 000 (Odoo holds a poll 50 s). */
+  pollTimeout?: number;
+  /** Delays after errors. Default: 1 s × 1.5 per failure up to 60 s, plus up to 30 % jitter. */
+  backoff?: BackoffOptions;
+  /** Cookies on requests: default `same-origin`. Use `include` for a cross-origin server that allows it. */
+  credentials?: RequestCredentials;
+  /** A fetch implementation (tests, instrumentation). */
+  fetch?: typeof fetch;
+  /** Browser capabilities; for tests. */
+  env?: Partial<BusEnv>;
+}
+
+/** The bus `createOdooBus` returns: a TabBus carrying Odoo notifications. */
+export type OdooBus = TabBus<OdooNotification>;
+
+/**
+ * Creates the bus for one Odoo: every tab of the same server, database and user shares one long-poll.
+ * Listen with `bus.on('notification', items => …)`; items are `{id, channel, message}` up to Odoo 14 and
+ * `{id, type, payload}` from 15.
+ */
+export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
+  const version = checkVersion(options.version ?? 15);
+  const serverUrl = (options.serverUrl ?? '').replace(/\/+$/, '');
+  if (options.uid !== undefined && options.uid !== false && !Number.isSafeInteger(options.uid)) {
+    throw new TabBusError('config', `uid must be an integer or false (got ${JSON.stringify(options.uid)})`);
+  }
+  const origin = serverUrl || (typeof location === 'undefined' ? '' : location.origin);
+  const credentials = options.credentials ?? 'same-origin';
+  const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const scopeOf = (db: string, uid: number | false | null) => `${origin}|${db}|${uid === null || uid === false ? 'public' : uid}`;
+  const { uid } = options;
+  const scope =
+    uid !== undefined
+      ? scopeOf(options.db ?? '', uid)
+      : async () => {
+          const info = await fetchSessionInfo({ fetch: fetchImpl, serverUrl, credentials });
+          return scopeOf(options.db ?? info.db, info.uid);
+        };
+  const bus = createBus<OdooNotification>({
+    scope,
+    transport: () =>
+      new LongpollingTransport({
+        serverUrl,
+        version,
+        fetch: fetchImpl,
+        credentials,
+        ...(options.pollTimeout !== undefined ? { pollTimeout: options.pollTimeout } : {}),
+        ...(options.backoff ? { backoff: options.backoff } : {}),
+      }),
+    ...(hasTypedMessages(version) ? {} : { channelOf: stringChannelOf }),
+    ...(options.channels ? { channels: options.channels } : {}),
+    ...(options.coordination ? { coordination: options.coordination } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
+  if (options.start !== false) queueMicrotask(() => void bus.start().catch(() => undefined));
+  return bus;
+}

@@ -1,0 +1,5 @@
+// Entry of the script-tag build: `<script src="tabbus.global.min.js">` defines the global `TabBus`.
+import { createOdooBus } from './create-odoo-bus';
+import { isSessionExpired, TabBusError } from '@tabbus/core';
+
+export default { createOdooBus, TabBusError, isSessionExpired };

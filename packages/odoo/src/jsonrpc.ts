@@ -1,0 +1,65 @@
+import { TabBusError } from '@tabbus/core';
+
+export interface RpcRequest {
+  readonly fetch: typeof fetch;
+  readonly url: string;
+  readonly params: Record<string, unknown>;
+  readonly signal?: AbortSignal;
+  readonly credentials: RequestCredentials;
+}
+
+let nextId = 1;
+
+/**
+ * One Odoo JSON-RPC call. Resolves with `result`; rejects with a TabBusError whose code says what went
+ * wrong. Odoo answers errors with HTTP 200 and an `error` object; a session it no longer knows comes
+ * back as code 100 / `SessionExpiredException`, which is fatal: retrying cannot log the user in.
+ */
+export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
+  const { url } = request;
+  let response: Response;
+  try {
+    response = await request.fetch(url, {
+      method: 'POST',
+      // Odoo's JSON routes reject anything but application/json (400, "invalid CSRF token").
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: request.params, id: nextId++ }),
+      credentials: request.credentials,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+  } catch (cause) {
+    if (request.signal?.aborted) throw cause;
+    throw new TabBusError('network', `${url}: no answer (${(cause as Error)?.message ?? cause})`, { cause, context: { url } });
+  }
+  const text = await response.text();
+  if (response.status !== 200) {
+    const hint = response.status === 404 && url.endsWith('/longpolling/poll') ? ' (Odoo 16+ has no long-polling: is the version right?)' : '';
+    throw new TabBusError('http', `${url}: HTTP ${response.status}${hint}`, { context: { url, status: response.status, body: text.slice(0, 200) } });
+  }
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(text);
+  } catch (cause) {
+    throw new TabBusError('protocol', `${url}: the reply is not JSON`, { cause, context: { url, body: text.slice(0, 200) } });
+  }
+  if (typeof envelope !== 'object' || envelope === null) {
+    throw new TabBusError('protocol', `${url}: the reply is not a JSON-RPC envelope`, { context: { url, body: text.slice(0, 200) } });
+  }
+  const { error, result } = envelope as { error?: unknown; result?: unknown };
+  if (error !== undefined) throw serverError(url, error);
+  if (!('result' in envelope)) {
+    throw new TabBusError('protocol', `${url}: the reply has neither result nor error`, { context: { url, body: text.slice(0, 200) } });
+  }
+  return result;
+}
+
+function serverError(url: string, error: unknown): TabBusError {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown; data?: { name?: unknown; message?: unknown } };
+  const name = typeof e.data?.name === 'string' ? e.data.name : undefined;
+  const message = typeof e.data?.message === 'string' && e.data.message ? e.data.message : String(e.message ?? 'server error');
+  const context = { url, serverCode: e.code, serverName: name, serverMessage: message };
+  if (e.code === 100 || name?.endsWith('SessionExpiredException')) {
+    return new TabBusError('session_expired', `${url}: the session expired; log in again`, { fatal: true, context });
+  }
+  return new TabBusError('server', `${url}: ${name ? `${name}: ` : ''}${message}`, { context });
+}

@@ -1,0 +1,107 @@
+import { createBackoff, TabBusError, type BackoffOptions, type Transport, type TransportSink } from '@tabbus/core';
+import { callJsonRpc } from './jsonrpc';
+import { parsePollResult, type OdooNotification } from './notifications';
+import { presenceOptions, type OdooVersion } from './versions';
+
+export interface LongpollingOptions {
+  /** Server origin and path prefix, without a trailing slash ('' = this page's origin). */
+  readonly serverUrl: string;
+  readonly version: OdooVersion;
+  /** Client-side timeout of one poll, in ms. Odoo holds a poll 50 s; default 60 000. */
+  readonly pollTimeout?: number;
+  /** Delays between attempts after errors. */
+  readonly backoff?: BackoffOptions;
+  readonly fetch?: typeof fetch;
+  readonly credentials?: RequestCredentials;
+  readonly setTimeout?: (fn: () => void, ms: number) => unknown;
+  readonly clearTimeout?: (handle: unknown) => void;
+}
+
+/** Why the transport aborted its own request. */
+type AbortReason = 'refresh' | 'timeout' | 'close';
+
+/**
+ * Odoo 8–15 long-polling: `POST /longpolling/poll {channels, last, options}`, held up to 50 s by the
+ * server. Polls back to back while things go well; aborts and re-polls at once when the channels change;
+ * backs off with jitter after errors; stops on session expiry.
+ */
+export class LongpollingTransport implements Transport<OdooNotification> {
+  readonly name = 'longpolling';
+  readonly #options: LongpollingOptions;
+  readonly #backoff;
+  readonly #setTimeout: (fn: () => void, ms: number) => unknown;
+  readonly #clearTimeout: (handle: unknown) => void;
+  #sink: TransportSink<OdooNotification> | undefined;
+  #inFlight: AbortController | undefined;
+  #retryTimer: unknown;
+  #closed = false;
+
+  constructor(options: LongpollingOptions) {
+    this.#options = options;
+    this.#backoff = createBackoff(options.backoff);
+    this.#setTimeout = options.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
+    this.#clearTimeout = options.clearTimeout ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+  }
+
+  open(sink: TransportSink<OdooNotification>): void {
+    this.#sink = sink;
+    void this.#poll();
+  }
+
+  refresh(): void {
+    // Only a held poll needs restarting; a poll waiting out a backoff will use the new channels anyway.
+    this.#inFlight?.abort('refresh' satisfies AbortReason);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearTimeout(this.#retryTimer);
+    this.#inFlight?.abort('close' satisfies AbortReason);
+    this.#sink?.status('closed');
+  }
+
+  async #poll(): Promise<void> {
+    const sink = this.#sink;
+    if (this.#closed || !sink) return;
+    const { version, serverUrl } = this.#options;
+    const abort = new AbortController();
+    this.#inFlight = abort;
+    const timeout = this.#setTimeout(() => abort.abort('timeout' satisfies AbortReason), this.#options.pollTimeout ?? 60_000);
+    const url = `${serverUrl}/longpolling/poll`;
+    // A poll on its way is the connection (the server holds it). After errors it is only an attempt.
+    sink.status(this.#backoff.attempts > 0 ? 'connecting' : 'open');
+    sink.request();
+    try {
+      const result = await callJsonRpc({
+        fetch: this.#options.fetch ?? globalThis.fetch.bind(globalThis),
+        url,
+        params: { channels: [...sink.channels()], last: sink.cursor(), options: presenceOptions(version, sink.inactivity()) },
+        signal: abort.signal,
+        credentials: this.#options.credentials ?? 'same-origin',
+      });
+      const items = parsePollResult(version, result);
+      if (this.#closed) return;
+      this.#backoff.reset();
+      sink.receive(items);
+      void this.#poll();
+    } catch (cause) {
+      if (this.#closed) return;
+      const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
+      if (reason === 'refresh') return void this.#poll();
+      const error =
+        reason === 'timeout'
+          ? new TabBusError('timeout', `${url}: no answer within ${this.#options.pollTimeout ?? 60_000} ms`, { context: { url } })
+          : cause instanceof TabBusError
+            ? cause
+            : new TabBusError('network', `${url}: ${String(cause)}`, { cause, context: { url } });
+      sink.fail(error);
+      if (error.fatal) return;
+      sink.status('backoff');
+      this.#retryTimer = this.#setTimeout(() => void this.#poll(), this.#backoff.next());
+    } finally {
+      this.#clearTimeout(timeout);
+      if (this.#inFlight === abort) this.#inFlight = undefined;
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import { TabBusError } from '@tabbus/core';
+import { callJsonRpc } from './jsonrpc';
+
+export interface SessionInfo {
+  /** The logged-in user's id; `null`/`false` for a public (anonymous) session. */
+  readonly uid: number | null | false;
+  readonly db: string;
+}
+
+/**
+ * Asks Odoo who is logged in, on an authenticated route (the bus routes are public and would silently
+ * serve a public session to an expired cookie).
+ */
+export async function fetchSessionInfo(request: { fetch: typeof fetch; serverUrl: string; credentials: RequestCredentials }): Promise<SessionInfo> {
+  const url = `${request.serverUrl}/web/session/get_session_info`;
+  const result = await callJsonRpc({ fetch: request.fetch, url, params: {}, credentials: request.credentials });
+  const info = (typeof result === 'object' && result !== null ? result : {}) as Partial<Record<keyof SessionInfo, unknown>>;
+  const uid = info.uid;
+  if (!(uid === null || uid === false || Number.isSafeInteger(uid)) || typeof info.db !== 'string') {
+    throw new TabBusError('protocol', `${url}: the reply has no uid/db`, { context: { url, result: JSON.stringify(result)?.slice(0, 200) } });
+  }
+  return { uid: uid as number | null | false, db: info.db };
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Size budget: every entry of .size-limit.json must stay under its limit, measured min+gzip (gzip -9)
+// on the built file. Exits 1 with the offenders listed; run it after `pnpm build`.
+import { readFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+const KB = 1024;
+const parseLimit = (text) => {
+  const m = /^\s*([\d.]+)\s*(B|KB|kB)\s*$/.exec(text);
+  if (!m) throw new Error(`.size-limit.json: cannot read the limit "${text}" (use "12 KB" or "900 B")`);
+  return Number(m[1]) * (m[2] === 'B' ? 1 : KB);
+};
+
+const entries = JSON.parse(readFileSync(new URL('../.size-limit.json', import.meta.url), 'utf8'));
+let failed = false;
+for (const entry of entries) {
+  const path = new URL(`../${entry.path}`, import.meta.url);
+  if (!existsSync(path)) {
+    console.error(`✗ ${entry.name}: ${entry.path} is missing (run pnpm build first)`);
+    failed = true;
+    continue;
+  }
+  const raw = readFileSync(path);
+  const gzipped = gzipSync(raw, { level: 9 }).length;
+  const limit = parseLimit(entry.limit);
+  const ok = gzipped <= limit;
+  failed ||= !ok;
+  console.log(`${ok ? '✓' : '✗'} ${entry.name}: ${(gzipped / KB).toFixed(2)} KB min+gzip (limit ${entry.limit}; ${(raw.length / KB).toFixed(1)} KB minified) ${entry.path}`);
+}
+if (failed) {
+  console.error('size budget exceeded');
+  process.exit(1);
+}
