@@ -28,9 +28,11 @@ export class DevServer {
           resolve(new DevServer(m[1]!, child));
         }
       });
-      child.on('exit', (code) => {
+      child.on('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`dev server exited with ${code}\n${out}\n${err}`));
+        // A crash after start-up must not go unnoticed: the tests would only see refused requests.
+        console.error(`dev server exited (${code ?? signal}):\n${err.slice(-4000)}`);
       });
     });
   }

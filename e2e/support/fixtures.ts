@@ -102,10 +102,12 @@ export const receivedIds = (page: Page) => page.evaluate(() => (window as unknow
 /** Waits until the tabs agree on one leader and each knows all of them; returns the leader's page. */
 export async function settledLeader(pages: Page[]): Promise<Page> {
   let leader: Page | undefined;
+  let last: BusState[] = [];
   await expect
     .poll(
       async () => {
         const states = await Promise.all(pages.map(state));
+        last = states;
         const leaders = states.filter((s) => s.role === 'leader');
         const agreed = leaders.length === 1 && states.every((s) => s.leaderId === leaders[0]!.tabId && s.tabs === pages.length && s.transport === 'open');
         leader = agreed ? pages[states.indexOf(leaders[0]!)] : undefined;
@@ -113,7 +115,11 @@ export async function settledLeader(pages: Page[]): Promise<Page> {
       },
       { message: 'one leader, known by every tab, with an open transport' },
     )
-    .toBe(true);
+    .toBe(true)
+    .catch((error: Error) => {
+      const summary = last.map((s) => `${s.tabId}: ${s.role} leader=${s.leaderId} epoch=${s.epoch} tabs=${s.tabs} transport=${s.transport}`);
+      throw new Error(`${error.message}\n${pages.length} tabs:\n${summary.join('\n')}`);
+    });
   return leader!;
 }
 

@@ -295,6 +295,8 @@ export class TabBus<Item extends BusItem> {
     // Resume from what the last leader persisted; never behind what this tab already delivered.
     this.#pollCursor = Math.max(record?.id ?? 0, this.#delivery.watermark);
     this.#cursorTouchedAt = 0;
+    // What this tab knew was the previous leader's connection; ours starts now (and is relayed).
+    this.#transportState = 'idle';
     // Without lifetime locks the map may hold dead tabs: rebuild it from the answers to `lead`.
     if (!this.#liveness) this.#registry.retainOnly(this.#tabId);
     this.#post({ type: 'lead', cursor: this.#pollCursor });

@@ -87,6 +87,8 @@ export async function runRpcRoute(route: RpcRoute, ctx: ServerContext, req: Inco
   res.on('close', () => {
     if (!res.writableFinished) aborted.abort();
   });
+  // The client may already have gone between the end of its body and the listener above.
+  if (req.socket.destroyed) aborted.abort();
 
   let session = ctx.sessions.get(sessionIdFromCookie(req.headers.cookie));
   let reply: Record<string, unknown>;

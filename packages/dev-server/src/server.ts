@@ -92,6 +92,16 @@ function checkedOptions(options: DevServerOptions) {
   return { port, host: options.host ?? '127.0.0.1', odoo, db, holdMs, gcAgeMs, users, dev: options.dev ?? true };
 }
 
+// The path of a request target. Prefixing the origin keeps `//x/y` a path (new URL would read
+// it as host `x`); the URL parser still resolves `.` and `..` segments.
+function pathnameOf(target: string): string | undefined {
+  try {
+    return new URL(`http://localhost${target.startsWith('/') ? '' : '/'}${target}`).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function createDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const config = checkedOptions(options);
   const onError = options.onError ?? ((error: unknown, where: string) => console.error(`[tabbus dev-server] ${where}:`, error));
@@ -139,7 +149,12 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
   );
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const pathname = pathnameOf(req.url ?? '/');
+    if (pathname === undefined) {
+      stats.countRequest('other');
+      sendText(res, 400, 'Bad Request\n');
+      return;
+    }
     const rpc = rpcRoutes.get(pathname);
     if (rpc) {
       stats.countRequest(pathname);
@@ -158,8 +173,10 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
       await http.handle(req, res);
       return;
     }
-    if (await staticFiles.serve(req, res, pathname)) {
+    const file = await staticFiles.find(req, pathname);
+    if (file) {
       stats.countRequest('static');
+      await staticFiles.send(req, res, file);
       return;
     }
     stats.countRequest('other');
@@ -181,9 +198,13 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: Error): void => {
+      clock.dispose(); // nothing will ever close this server: drop its GC timer
+      reject(error);
+    };
+    server.once('error', failed);
     server.listen(config.port, config.host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });

@@ -29,11 +29,19 @@ interface Root {
   readonly dir: string;
 }
 
+/** A file found under a static root. */
+export interface StaticFile {
+  readonly path: string;
+  readonly size: number;
+}
+
 export interface StaticFiles {
   /** The served roots, longest prefix first. */
   readonly roots: readonly Root[];
-  /** Serves the request if a file matches; resolves false (nothing written) otherwise. */
-  serve(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean>;
+  /** The file a GET/HEAD of `pathname` serves, if any (directories serve their index.html). */
+  find(req: IncomingMessage, pathname: string): Promise<StaticFile | undefined>;
+  /** Writes the file as the reply. */
+  send(req: IncomingMessage, res: ServerResponse, file: StaticFile): Promise<void>;
 }
 
 export function createStaticFiles(mapping: Readonly<Record<string, string>>): StaticFiles {
@@ -44,38 +52,41 @@ export function createStaticFiles(mapping: Readonly<Record<string, string>>): St
     })
     .sort((a, b) => b.prefix.length - a.prefix.length);
 
-  async function serve(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  async function find(req: IncomingMessage, pathname: string): Promise<StaticFile | undefined> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
     const root = roots.find((r) => pathname.startsWith(r.prefix));
-    if (!root) return false;
+    if (!root) return undefined;
     let relative: string;
     try {
       relative = decodeURIComponent(pathname.slice(root.prefix.length));
     } catch {
-      return false; // malformed %-escape: no such file
+      return undefined; // malformed %-escape: no such file
     }
-    if (relative.includes('\0')) return false;
-    let file = resolve(root.dir, `.${sep}${relative}`);
+    if (relative.includes('\0')) return undefined;
+    let path = resolve(root.dir, `.${sep}${relative}`);
     // The traversal guard: the resolved path must stay inside the root directory.
-    if (file !== root.dir && !file.startsWith(root.dir + sep)) return false;
-    let info = await stat(file).catch(() => undefined);
+    if (path !== root.dir && !path.startsWith(root.dir + sep)) return undefined;
+    let info = await stat(path).catch(() => undefined);
     if (info?.isDirectory()) {
-      file = join(file, 'index.html');
-      info = await stat(file).catch(() => undefined);
+      path = join(path, 'index.html');
+      info = await stat(path).catch(() => undefined);
     }
-    if (!info?.isFile()) return false;
-    if (!canWrite(res)) return true;
+    return info?.isFile() ? { path, size: info.size } : undefined;
+  }
+
+  async function send(req: IncomingMessage, res: ServerResponse, file: StaticFile): Promise<void> {
+    if (!canWrite(res)) return;
     res.writeHead(200, {
-      'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
-      'Content-Length': info.size,
+      'Content-Type': CONTENT_TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Length': file.size,
       'Cache-Control': 'no-store',
     });
     if (req.method === 'HEAD') {
       res.end();
-      return true;
+      return;
     }
     await new Promise<void>((done) => {
-      const stream = createReadStream(file);
+      const stream = createReadStream(file.path);
       // A read error after the headers went out can only cut the reply short.
       stream.on('error', () => {
         res.destroy();
@@ -87,8 +98,7 @@ export function createStaticFiles(mapping: Readonly<Record<string, string>>): St
       });
       stream.pipe(res);
     });
-    return true;
   }
 
-  return { roots, serve };
+  return { roots, find, send };
 }

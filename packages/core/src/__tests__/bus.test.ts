@@ -366,3 +366,18 @@ describe('exactly once across terms', () => {
     expect(a.received).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 });
+
+describe('transport state across terms', () => {
+  it("followers see the new leader's connection state after a failover", async () => {
+    const browser = new FakeBrowser();
+    const hs = Array.from({ length: 3 }, () => spawn(browser));
+    await startAll(hs);
+    const [old] = leaders(hs);
+    browser.crash(old!.tab);
+    const rest = hs.filter((h) => h !== old);
+    await vi.waitFor(() => {
+      expect(leaders(rest)).toHaveLength(1);
+      for (const h of rest) expect(h.bus.state().transport).toBe('open');
+    });
+  });
+});
