@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/** Servers the tests stopped on purpose (their exit is not a crash). */
+const stopping = new WeakSet<ChildProcess>();
 const CLI = fileURLToPath(new URL('../../packages/dev-server/dist/cli.mjs', import.meta.url));
 
 /** A dev server started from its built CLI, the way a user starts it. */
@@ -57,6 +59,7 @@ export class DevServer {
     return new Promise((resolve) => {
       if (this.#child.exitCode !== null) return resolve();
       this.#child.once('exit', () => resolve());
+      stopping.add(this.#child);
       this.#child.kill('SIGTERM');
     });
   }

@@ -37,6 +37,11 @@ export interface BusOptions<Item extends BusItem> {
   retention?: number;
   /** Delay before the leader restarts its request after the union of channels changed, in ms. Default 20. */
   unionDelay?: number;
+  /**
+   * Start in a microtask after creation, so listeners attached right after `createBus` see everything.
+   * A `start()` or `stop()` called before then wins. Default `false`.
+   */
+  autoStart?: boolean;
   /** Browser capabilities; tests pass fakes. Defaults to the real browser. */
   env?: Partial<BusEnv>;
 }
@@ -131,6 +136,8 @@ export class TabBus<Item extends BusItem> {
   /** Stopped by a bfcache `pagehide`: restart on `pageshow`. */
   #suspended = false;
   #counters = { requests: 0, batches: 0, delivered: 0, fenced: 0 };
+  /** Set by the first `start()` or `stop()`: an auto-start still pending then does nothing. */
+  #touched = false;
 
   constructor(options: BusOptions<Item>) {
     this.#options = options;
@@ -140,6 +147,7 @@ export class TabBus<Item extends BusItem> {
       throw error;
     }));
     for (const channel of options.channels ?? []) this.#join(channel);
+    if (options.autoStart) queueMicrotask(() => this.#touched || void this.start().catch(() => undefined));
   }
 
   /** Listens to `notification`, `state`, `error` or `gap`; returns the function that stops listening. */
@@ -192,6 +200,7 @@ export class TabBus<Item extends BusItem> {
    * part (it may be a follower); rejects if the scope cannot be resolved. Calling it again is harmless.
    */
   start(): Promise<void> {
+    this.#touched = true;
     if (this.#running) return this.#starting ?? Promise.resolve();
     this.#running = true;
     this.#suspended = false;
@@ -217,6 +226,7 @@ export class TabBus<Item extends BusItem> {
 
   /** Stops the bus in this tab: leaves the other tabs and closes the connection if this tab had it. */
   stop(): Promise<void> {
+    this.#touched = true;
     this.#unwatchPage?.();
     this.#unwatchPage = undefined;
     this.#suspended = false;
@@ -256,16 +266,26 @@ export class TabBus<Item extends BusItem> {
     }
     this.#channel.listen((data) => this.#onFrame(data));
     this.#role = 'follower';
+    let locksFailed = false;
     if (env.locks) {
-      this.#mode = 'locks';
-      this.#modeReason = `Web Locks + ${this.#channel.kind} channel`;
-      this.#liveness = new Liveness(env.locks, prefix + 'tab:');
-      this.#election = lockElection(env.locks, prefix + 'leader');
-      await this.#liveness.hold(this.#tabId);
-      if (generation !== this.#generation) return;
-    } else {
+      const liveness = new Liveness(env.locks, prefix + 'tab:');
+      try {
+        await liveness.hold(this.#tabId);
+      } catch {
+        // navigator.locks exists but refuses (some sandboxed iframes): fall back like a browser without it.
+        locksFailed = true;
+      }
+      if (generation !== this.#generation) return liveness.release();
+      if (!locksFailed) {
+        this.#mode = 'locks';
+        this.#modeReason = `Web Locks + ${this.#channel.kind} channel`;
+        this.#liveness = liveness;
+        this.#election = lockElection(env.locks, prefix + 'leader');
+      }
+    }
+    if (!this.#election) {
       this.#mode = 'elector';
-      this.#modeReason = `no Web Locks: message election over ${this.#channel.kind} channel`;
+      this.#modeReason = `${locksFailed ? 'Web Locks refused' : 'no Web Locks'}: message election over ${this.#channel.kind} channel`;
       this.#election = env.fallbackElection(prefix + 'elect');
     }
     this.#post({ type: 'hello', tab: this.#selfInfo(), join: true });

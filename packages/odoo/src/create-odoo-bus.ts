@@ -60,7 +60,7 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
           const info = await fetchSessionInfo({ fetch: fetchImpl, serverUrl, credentials });
           return scopeOf(options.db ?? info.db, info.uid);
         };
-  const bus = createBus<OdooNotification>({
+  return createBus<OdooNotification>({
     scope,
     transport: () =>
       new LongpollingTransport({
@@ -75,7 +75,6 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     ...(options.channels ? { channels: options.channels } : {}),
     ...(options.coordination ? { coordination: options.coordination } : {}),
     ...(options.env ? { env: options.env } : {}),
+    autoStart: options.start !== false,
   });
-  if (options.start !== false) queueMicrotask(() => void bus.start().catch(() => undefined));
-  return bus;
 }

@@ -381,3 +381,31 @@ describe('transport state across terms', () => {
     });
   });
 });
+
+describe('auto-start', () => {
+  it('starts in a microtask unless stop() came first', async () => {
+    const browser = new FakeBrowser();
+    const make = () => createBus<Note>({ scope: SCOPE, transport: () => new FakeTransport(), autoStart: true, env: browser.tab().env() });
+    const started = make();
+    const roles: string[] = [];
+    started.on('state', (s) => roles.push(s.role));
+    const cancelled = make();
+    await cancelled.stop();
+    await vi.waitFor(() => expect(started.state().role).toBe('leader'));
+    expect(roles).toContain('leader');
+    await settle();
+    expect(cancelled.state().role).toBe('stopped');
+    await started.stop();
+  });
+
+  it('falls back to the message election when navigator.locks refuses', async () => {
+    const browser = new FakeBrowser();
+    const election = new ManualElection();
+    const refusing = { request: () => Promise.reject(new DOMException('denied', 'SecurityError')) } as unknown as LockManager;
+    const h = spawn(browser, { env: { locks: refusing, fallbackElection: () => election.create() } });
+    await h.bus.start();
+    expect(h.bus.state()).toMatchObject({ mode: 'elector', modeReason: expect.stringMatching(/Web Locks refused/) });
+    election.elect();
+    await vi.waitFor(() => expect(h.bus.state().role).toBe('leader'));
+  });
+});
