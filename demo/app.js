@@ -32,8 +32,41 @@ const textOf = (item) => {
 };
 const channelOf = (item) => ('channel' in item ? item.channel : item.type);
 
-export async function runDemo(api, buildName) {
+/** The page body, the same for both builds; `other` links to the page of the other build. */
+const SHELL = `
+  <h1>tabbus demo chat</h1>
+  <p class="sub">Open this page in several tabs: one tab holds the long-poll, every tab gets each message once.
+    Build: <b id="build"></b> · <a id="other"></a> · signed in as <span id="user">…</span></p>
+  <div class="grid">
+    <section id="state" data-role="stopped">
+      <p><span id="role" class="badge">…</span></p>
+      <dl>
+        <dt>this tab</dt><dd id="tab"></dd>
+        <dt>leader</dt><dd id="leader"></dd>
+        <dt>epoch</dt><dd id="epoch"></dd>
+        <dt>tabs</dt><dd id="tabs"></dd>
+        <dt>cursor</dt><dd id="cursor"></dd>
+        <dt>transport</dt><dd id="transport"></dd>
+        <dt>requests</dt><dd id="requests" title="requests sent by this tab"></dd>
+        <dt>mode</dt><dd id="mode"></dd>
+        <dt>channels</dt><dd id="channels"></dd>
+        <dt>union</dt><dd id="union" title="what the leader polls"></dd>
+      </dl>
+      <form id="join"><input id="channel" class="small" placeholder="channel"><button>join</button><button type="button" id="leave" class="secondary">leave</button></form>
+      <p id="error" role="alert"></p>
+    </section>
+    <section>
+      <form id="send"><input id="target" class="small" aria-label="channel"><input id="text" placeholder="Say something" autocomplete="off"><button>send</button></form>
+      <ul id="messages"></ul>
+    </section>
+  </div>
+`;
+
+export async function runDemo(api, buildName, other) {
+  document.body.innerHTML = SHELL;
   $('#build').textContent = buildName;
+  $('#other').href = other.href;
+  $('#other').textContent = other.label;
   const server = await (await fetch('/tabbus/stats')).json();
   const login = params.get('login') ?? 'admin';
   const session = await ensureSession(server.db, login, params.get('password') ?? login);
@@ -56,6 +89,8 @@ export async function runDemo(api, buildName) {
       li.querySelector('.id').textContent = `#${item.id}`;
       li.querySelector('.ch').textContent = String(channelOf(item));
       li.querySelector('.text').textContent = textOf(item);
+      const from = ('payload' in item ? item.payload : item.message)?.tab;
+      if (from) li.title = `sent from tab ${from}${from === bus.tabId ? ' (this tab)' : ''}`;
       log.prepend(li);
       while (log.children.length > 200) log.lastChild.remove();
     }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { DevServerStats } from '@tabbus/dev-server';
 
 /** Servers the tests stopped on purpose (their exit is not a crash). */
 const stopping = new WeakSet<ChildProcess>();
@@ -34,13 +35,13 @@ export class DevServer {
         clearTimeout(timer);
         reject(new Error(`dev server exited with ${code}\n${out}\n${err}`));
         // A crash after start-up must not go unnoticed: the tests would only see refused requests.
-        console.error(`dev server exited (${code ?? signal}):\n${err.slice(-4000)}`);
+        if (!stopping.has(child)) console.error(`dev server exited (${code ?? signal}):\n${err.slice(-4000)}`);
       });
     });
   }
 
-  async stats(): Promise<Stats> {
-    return (await fetch(`${this.url}/tabbus/stats`)).json() as Promise<Stats>;
+  async stats(): Promise<DevServerStats> {
+    return (await fetch(`${this.url}/tabbus/stats`)).json() as Promise<DevServerStats>;
   }
 
   async resetStats(): Promise<void> {
@@ -63,16 +64,4 @@ export class DevServer {
       this.#child.kill('SIGTERM');
     });
   }
-}
-
-export interface Stats {
-  requests: Record<string, number>;
-  polls: number;
-  openPolls: number;
-  openPollsBySession: Record<string, number>;
-  peakOpenPollsPerSession: number;
-  notifications: number;
-  odoo: number;
-  db: string;
-  lastId: number;
 }

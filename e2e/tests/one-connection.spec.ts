@@ -16,6 +16,9 @@ for (const tabs of [1, 5, 10]) {
     const roles = await Promise.all(pages.map(async (p) => (await state(p)).role));
     expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
     expect(roles.filter((r) => r === 'follower')).toHaveLength(tabs - 1);
+    // What the user sees: exactly one page shows the leader badge.
+    const badges = await Promise.all(pages.map((p) => p.locator('#role').textContent()));
+    expect(badges.filter((b) => b === 'leader')).toHaveLength(1);
     // Only the leader sent polls.
     const requests = await Promise.all(pages.map(async (p) => (await state(p)).counters.requests));
     expect(requests.filter((n) => n > 0)).toHaveLength(1);

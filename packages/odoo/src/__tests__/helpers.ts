@@ -1,6 +1,6 @@
 // Test helpers for @tabbus/odoo: a TransportSink that records everything, timers the test fires by hand,
 // a scriptable fake fetch, and the real dev server started in-process with a cookie-carrying fetch.
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { TabBusError, TransportSink, TransportState } from '@tabbus/core';
 import { createDevServer, type DevServer, type DevServerOptions } from '../../../dev-server/src/index';
 import type { LongpollingTransport } from '../longpolling';
@@ -280,3 +280,6 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** How many /longpolling/poll requests the server has seen. */
 export const pollRequests = (server: DevServer): number => server.stats().requests['/longpolling/poll'] ?? 0;
+
+/** `expect.poll` that looks often (the default 50 ms interval would make these tests slow). */
+export const eventually = <T>(fn: () => T, timeout = 2000) => expect.poll(fn, { interval: 2, timeout });

@@ -5,7 +5,7 @@ import { TabBusError } from '@tabbus/core';
 import { LongpollingTransport, type LongpollingOptions } from '../longpolling';
 import { fetchSessionInfo } from '../session';
 import type { OdooVersion } from '../versions';
-import { cookieFetch, login, pollRequests, RecordingSink, sleep, startServer, track, untilOpenPolls, type Session } from './helpers';
+import { cookieFetch, eventually, login, pollRequests, RecordingSink, sleep, startServer, track, untilOpenPolls, type Session } from './helpers';
 import type { DevServer } from '../../../dev-server/src/index';
 
 async function openTransport(
@@ -32,7 +32,7 @@ describe('LongpollingTransport on Odoo 15 (dev server)', () => {
     expect(sink.batches).toEqual([]);
 
     const id = server.publish('chat', { type: 'chat/message', payload: { text: 'hi', n: 1 } });
-    await expect.poll(() => sink.items).toEqual([{ id, type: 'chat/message', payload: { text: 'hi', n: 1 } }]);
+    await eventually(() => sink.items).toEqual([{ id, type: 'chat/message', payload: { text: 'hi', n: 1 } }]);
     // The next poll is sent at once, with `last` = the sink's new cursor, and held again.
     await untilOpenPolls(server, 1);
     expect(session.polls.map((p) => p.last)).toEqual([0, id]);
@@ -57,7 +57,7 @@ describe('LongpollingTransport on Odoo 15 (dev server)', () => {
       ]),
     });
     const { ids } = (await response.json()) as { ids: number[] };
-    await expect.poll(() => sink.batches.length).toBe(1);
+    await eventually(() => sink.batches.length).toBe(1);
     expect(sink.batches[0]).toEqual([
       { id: ids[0], type: 'job/progress', payload: 10 },
       { id: ids[1], type: 'job/progress', payload: 20 },
@@ -73,7 +73,7 @@ describe('LongpollingTransport on Odoo 15 (dev server)', () => {
     await untilOpenPolls(server, 1);
     server.publish('elsewhere', { type: 'not/mine', payload: 0 });
     const id = server.publish('broadcast', { type: 'maintenance', payload: { in: 5 } });
-    await expect.poll(() => sink.items).toEqual([{ id, type: 'maintenance', payload: { in: 5 } }]);
+    await eventually(() => sink.items).toEqual([{ id, type: 'maintenance', payload: { in: 5 } }]);
   });
 
   it('sends the cursor from sink.cursor(): nothing at or below it comes back', async () => {
@@ -84,7 +84,7 @@ describe('LongpollingTransport on Odoo 15 (dev server)', () => {
     const third = server.publish('chat', { type: 'm', payload: 3 });
     const sink = new RecordingSink({ channels: ['chat'], cursor: second });
     await openTransport(server, session, sink);
-    await expect.poll(() => sink.items.map((n) => n.id)).toEqual([third]);
+    await eventually(() => sink.items.map((n) => n.id)).toEqual([third]);
     expect(session.polls[0]!.last).toBe(second);
     expect(first).toBeLessThan(second);
     // With the cursor at the newest row the poll is held, not answered.
@@ -100,7 +100,7 @@ describe('LongpollingTransport on Odoo 15 (dev server)', () => {
     const b = server.publish('chat', { type: 'm', payload: 'b' });
     const sink = new RecordingSink({ channels: ['chat'] });
     await openTransport(server, session, sink);
-    await expect.poll(() => sink.items.map((n) => n.id)).toEqual([a, b]);
+    await eventually(() => sink.items.map((n) => n.id)).toEqual([a, b]);
   });
 
   it('re-polls after the server ends a hold with [] (clock moved 50 s)', async () => {
@@ -110,8 +110,8 @@ describe('LongpollingTransport on Odoo 15 (dev server)', () => {
     await openTransport(server, session, sink);
     await untilOpenPolls(server, 1);
     server.clock.advance(50_000);
-    await expect.poll(() => sink.batches).toEqual([[]]);
-    await expect.poll(() => pollRequests(server)).toBe(2);
+    await eventually(() => sink.batches).toEqual([[]]);
+    await eventually(() => pollRequests(server)).toBe(2);
     await untilOpenPolls(server, 1);
     expect(sink.errors).toEqual([]);
     expect(server.stats().polls).toBe(1);
@@ -135,7 +135,7 @@ describe('LongpollingTransport on Odoo 14 and 8 (dev server)', () => {
     await openTransport(server, session, sink);
     await untilOpenPolls(server, 1);
     const id = server.publish('jobs', { progress: 42, nested: ['x'] });
-    await expect.poll(() => sink.items).toEqual([{ id, channel: 'jobs', message: { progress: 42, nested: ['x'] } }]);
+    await eventually(() => sink.items).toEqual([{ id, channel: 'jobs', message: { progress: 42, nested: ['x'] } }]);
   });
 
   it('has no broadcast channel on 14', async () => {
@@ -146,7 +146,7 @@ describe('LongpollingTransport on Odoo 14 and 8 (dev server)', () => {
     await untilOpenPolls(server, 1);
     server.publish('broadcast', 'not for 14');
     const id = server.publish('chat', 'hello');
-    await expect.poll(() => sink.items).toEqual([{ id, channel: 'chat', message: 'hello' }]);
+    await eventually(() => sink.items).toEqual([{ id, channel: 'chat', message: 'hello' }]);
   });
 
   it('sends im_presence on 8 and still gets raw messages', async () => {
@@ -158,7 +158,7 @@ describe('LongpollingTransport on Odoo 14 and 8 (dev server)', () => {
     expect(session.polls[0]!.options).toEqual({ im_presence: false });
     sink.inactivityValue = 10;
     const id = server.publish('chat', [1, 'two']);
-    await expect.poll(() => sink.items).toEqual([{ id, channel: 'chat', message: [1, 'two'] }]);
+    await eventually(() => sink.items).toEqual([{ id, channel: 'chat', message: [1, 'two'] }]);
     await untilOpenPolls(server, 1);
     expect(session.polls[1]!.options).toEqual({ im_presence: true });
   });
@@ -174,12 +174,12 @@ describe('refresh() and close() against the server', () => {
 
     sink.channelList = ['a', 'b'];
     transport.refresh();
-    await expect.poll(() => session.polls.length).toBe(2);
+    await eventually(() => session.polls.length).toBe(2);
     expect(session.polls[1]!.channels).toEqual(['a', 'b']);
     await untilOpenPolls(server, 1);
 
     const id = server.publish('b', { type: 'on/b', payload: true });
-    await expect.poll(() => sink.items).toEqual([{ id, type: 'on/b', payload: true }]);
+    await eventually(() => sink.items).toEqual([{ id, type: 'on/b', payload: true }]);
     await untilOpenPolls(server, 1);
     // The aborted poll is gone for good: one poll held for the session, no error, no backoff.
     await sleep(20);
@@ -201,7 +201,7 @@ describe('refresh() and close() against the server', () => {
       sink.channelList = channels;
       transport.refresh();
     }
-    await expect.poll(() => session.polls[session.polls.length - 1]?.channels).toEqual(['c']);
+    await eventually(() => session.polls[session.polls.length - 1]?.channels).toEqual(['c']);
     await untilOpenPolls(server, 1);
     await sleep(20);
     expect(server.stats().openPolls).toBe(1);
@@ -238,7 +238,7 @@ describe('refresh() and close() against the server', () => {
     await openTransport(server, session, sink);
     await untilOpenPolls(server, 1);
     const id = server.publish('chat', { type: 'x', payload: 1 });
-    await expect.poll(() => sink.items.map((n) => n.id)).toEqual([id]);
+    await eventually(() => sink.items.map((n) => n.id)).toEqual([id]);
     expect(sink.errors).toEqual([]);
   });
 });
