@@ -13,7 +13,7 @@ export interface OdooBusOptions {
   version?: OdooVersion;
   /**
    * The logged-in user's id, part of the scope (Odoo pages know it as `session.uid`); `false` for a
-   * public page. When left out, each tab asks `/web/session/get_session_info` once at start.
+   * public page. When it or `db` is left out, each tab asks `/web/session/get_session_info` once at start.
    */
   uid?: number | false;
   /** Channels this tab joins from the start (strings; Odoo adds the user's own channels server-side). */
@@ -52,13 +52,16 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
   const credentials = options.credentials ?? 'same-origin';
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const scopeOf = (db: string, uid: number | false | null) => `${origin}|${db}|${uid === null || uid === false ? 'public' : uid}`;
-  const { uid } = options;
+  const { uid, db } = options;
+  // Tabs must compute the same scope however they were set up, so a missing db or uid is asked from
+  // the server rather than left blank.
+  // A public page cannot ask (the session route wants a login): it goes by what it was given.
   const scope =
-    uid !== undefined
-      ? scopeOf(options.db ?? '', uid)
+    uid === false || (uid !== undefined && db !== undefined)
+      ? scopeOf(db ?? '', uid)
       : async () => {
           const info = await fetchSessionInfo({ fetch: fetchImpl, serverUrl, credentials });
-          return scopeOf(options.db ?? info.db, info.uid);
+          return scopeOf(db ?? info.db, uid ?? info.uid);
         };
   return createBus<OdooNotification>({
     scope,

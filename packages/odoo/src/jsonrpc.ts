@@ -28,10 +28,15 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
       ...(request.signal ? { signal: request.signal } : {}),
     });
   } catch (cause) {
-    if (request.signal?.aborted) throw cause;
-    throw new TabBusError('network', `${url}: no answer (${(cause as Error)?.message ?? cause})`, { cause, context: { url } });
+    throw noAnswer(request, cause);
   }
-  const text = await response.text();
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (cause) {
+    // The connection broke while the body was coming in: as much a network failure as no answer at all.
+    throw noAnswer(request, cause);
+  }
   if (response.status !== 200) {
     const hint = response.status === 404 && url.endsWith('/longpolling/poll') ? ' (Odoo 16+ has no long-polling: is the version right?)' : '';
     throw new TabBusError('http', `${url}: HTTP ${response.status}${hint}`, { context: { url, status: response.status, body: text.slice(0, 200) } });
@@ -51,6 +56,12 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
     throw new TabBusError('protocol', `${url}: the reply has neither result nor error`, { context: { url, body: text.slice(0, 200) } });
   }
   return result;
+}
+
+/** A request that got no (complete) answer; an abort by the caller passes its reason through untouched. */
+function noAnswer(request: RpcRequest, cause: unknown): unknown {
+  if (request.signal?.aborted) return cause;
+  return new TabBusError('network', `${request.url}: no answer (${(cause as Error)?.message ?? cause})`, { cause, context: { url: request.url } });
 }
 
 function serverError(url: string, error: unknown): TabBusError {

@@ -96,7 +96,8 @@ export class LongpollingTransport implements Transport<OdooNotification> {
             ? cause
             : new TabBusError('network', `${url}: ${String(cause)}`, { cause, context: { url } });
       sink.fail(error);
-      if (error.fatal) return;
+      // A sink may close the transport from inside fail() (an app that stops the bus on error).
+      if (error.fatal || this.#closed) return;
       sink.status('backoff');
       this.#retryTimer = this.#setTimeout(() => void this.#poll(), this.#backoff.next());
     } finally {

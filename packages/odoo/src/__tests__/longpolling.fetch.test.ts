@@ -113,13 +113,15 @@ describe('the poll request', () => {
 
   it('reads channels, cursor and inactivity again for each request', async () => {
     const sink = new RecordingSink({ channels: ['a'], cursor: 5, inactivity: 10, advanceCursor: false });
-    const h = setup(new FakeFetch((call) => {
-      sink.channelList = ['a', 'z'];
-      sink.cursorValue = 7;
-      sink.inactivityValue = undefined;
-      void call;
-      return rpcResult([]);
-    }), { sink });
+    const h = setup(
+      new FakeFetch(() => {
+        sink.channelList = ['a', 'z'];
+        sink.cursorValue = 7;
+        sink.inactivityValue = undefined;
+        return rpcResult([]);
+      }),
+      { sink },
+    );
     await eventually(() => h.fetch.calls.length).toBe(2);
     expect(h.fetch.calls[1]!.body.params).toEqual({ channels: ['a', 'z'], last: 7, options: {} });
   });
@@ -483,6 +485,42 @@ describe('refresh() and close()', () => {
     h.transport.close();
     await sleep(40);
     expect(h.fetch.calls).toHaveLength(1);
+  });
+
+  it('close() from inside sink.fail() (an app that stops on error): no backoff, no retry timer', async () => {
+    const fetch = new FakeFetch(rpcError(busUnavailableError));
+    const timers = new ManualTimers();
+    const sink = new RecordingSink({ channels: ['chat'] });
+    const transport = track(
+      new LongpollingTransport({ serverUrl: SERVER, version: 15, fetch: fetch.fetch, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout }),
+    );
+    const fail = sink.fail.bind(sink);
+    sink.fail = (error) => {
+      fail(error);
+      transport.close();
+    };
+    transport.open(sink);
+    await eventually(() => sink.errors.length).toBe(1);
+    await flush();
+    expect(sink.states).toEqual(['open', 'closed']);
+    expect(timers.pending.size).toBe(0);
+    expect(fetch.calls).toHaveLength(1);
+  });
+
+  it('close() from inside sink.receive(): no further poll', async () => {
+    const fetch = new FakeFetch(rpcResult([{ id: 1, message: { type: 't', payload: 1 } }]));
+    const sink = new RecordingSink({ channels: ['chat'] });
+    const transport = track(new LongpollingTransport({ serverUrl: SERVER, version: 15, fetch: fetch.fetch }));
+    const receive = sink.receive.bind(sink);
+    sink.receive = (items) => {
+      receive(items);
+      transport.close();
+    };
+    transport.open(sink);
+    await eventually(() => sink.batches.length).toBe(1);
+    await flush();
+    expect(fetch.calls).toHaveLength(1);
+    expect(sink.states).toEqual(['open', 'closed']);
   });
 
   it('has the name "longpolling"', () => {
