@@ -319,7 +319,7 @@ export class TabBus<Item extends BusItem> {
     this.#transportState = 'idle';
     // Without lifetime locks the map may hold dead tabs: rebuild it from the answers to `lead`.
     if (!this.#liveness) this.#registry.retainOnly(this.#tabId);
-    this.#post({ type: 'lead', cursor: this.#pollCursor });
+    this.#post({ type: 'lead', cursor: this.#pollCursor, tab: this.#selfInfo() });
     for (const id of this.#registry.ids()) if (id !== this.#tabId) this.#liveness?.watch(id, this.#onTabGone);
     const now = this.#env.now();
     if (record && record.id > 0 && now - record.at > this.#retention()) {
@@ -457,6 +457,8 @@ export class TabBus<Item extends BusItem> {
         if (this.#registry.remove(frame.tab)) this.#unionChanged();
         break;
       case 'lead':
+        // Tabs that started before anyone led got no welcome: this is how they learn the leader's info.
+        if (this.#registry.upsert(frame.tab)) this.#unionChanged();
         this.#transportState = 'connecting';
         this.#post({ type: 'hello', tab: this.#selfInfo() });
         break;

@@ -19,8 +19,8 @@ interface FrameBase {
 export interface HelloFrame extends FrameBase { readonly type: 'hello'; readonly tab: TabInfo; readonly join?: boolean }
 /** A tab is gone: sent by the tab as it leaves, or by the leader when the tab's lifetime lock frees. */
 export interface ByeFrame extends FrameBase { readonly type: 'bye'; readonly tab: string }
-/** A new leadership term begins; every tab answers with a `hello`. */
-export interface LeadFrame extends FrameBase { readonly type: 'lead'; readonly cursor: number }
+/** A new leadership term begins, with the leader's own info; every tab answers with a `hello`. */
+export interface LeadFrame extends FrameBase { readonly type: 'lead'; readonly cursor: number; readonly tab: TabInfo }
 /** The leader's answer to a joining tab: the tabs it knows and the connection's state. */
 export interface WelcomeFrame extends FrameBase {
   readonly type: 'welcome';

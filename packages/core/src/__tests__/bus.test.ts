@@ -200,7 +200,7 @@ describe('fencing', () => {
     const hs = [spawn(browser), spawn(browser)];
     await startAll(hs);
     const [leader] = leaders(hs);
-    browser.inject(FRAMES, { v: FRAME_VERSION, scope: SCOPE, epoch: 7, from: 'usurper', type: 'lead', cursor: 0 });
+    browser.inject(FRAMES, { v: FRAME_VERSION, scope: SCOPE, epoch: 7, from: 'usurper', type: 'lead', cursor: 0, tab: { id: 'usurper', channels: [], visible: true } });
     await vi.waitFor(() => expect(leader!.bus.state()).toMatchObject({ role: 'follower', epoch: 7, leaderId: 'usurper' }));
     expect(leader!.transports.every((t) => t.closed)).toBe(true);
     // The usurper's batches are now accepted by everyone.
@@ -248,6 +248,23 @@ describe('degraded environments', () => {
     election.elect();
     await vi.waitFor(() => expect(leaders(hs)).toHaveLength(1));
     await vi.waitFor(() => hs.forEach((h) => expect(h.bus.state().tabs).toBe(2)));
+  });
+
+  it('tabs that started before the first election still learn every tab', async () => {
+    const browser = new FakeBrowser();
+    const election = new ManualElection();
+    const env = { locks: undefined, fallbackElection: () => election.create() };
+    const hs = [spawn(browser, { env, channels: ['a'] }), spawn(browser, { env, channels: ['b'] })];
+    for (const h of hs) {
+      await h.bus.start();
+      await settle();
+    }
+    election.elect();
+    const late = spawn(browser, { env, channels: ['c'] });
+    await late.bus.start();
+    await vi.waitFor(() => {
+      for (const h of [...hs, late]) expect(h.bus.state()).toMatchObject({ tabs: 3, union: ['a', 'b', 'c'] });
+    });
   });
 
   it("coordination 'none' makes every tab connect for itself", async () => {
@@ -357,9 +374,9 @@ describe('exactly once across terms', () => {
     const a = spawn(browser);
     await startAll([a]);
     const f = (epoch: number, from: string, items: Note[]) => ({ v: FRAME_VERSION, scope: SCOPE, epoch, from, type: 'batch', items, cursor: items.at(-1)!.id });
-    browser.inject(FRAMES, { v: FRAME_VERSION, scope: SCOPE, epoch: 5, from: 'old', type: 'lead', cursor: 0 });
+    browser.inject(FRAMES, { v: FRAME_VERSION, scope: SCOPE, epoch: 5, from: 'old', type: 'lead', cursor: 0, tab: { id: 'old', channels: [], visible: true } });
     browser.inject(FRAMES, f(5, 'old', ids(1, 5)));
-    browser.inject(FRAMES, { v: FRAME_VERSION, scope: SCOPE, epoch: 6, from: 'new', type: 'lead', cursor: 3 });
+    browser.inject(FRAMES, { v: FRAME_VERSION, scope: SCOPE, epoch: 6, from: 'new', type: 'lead', cursor: 3, tab: { id: 'new', channels: [], visible: true } });
     browser.inject(FRAMES, f(6, 'new', ids(3, 7)));
     browser.inject(FRAMES, f(5, 'old', ids(6, 9))); // the deposed leader's late batch: fenced
     await settle();
