@@ -55,3 +55,24 @@ test('closing the leader hands over within a second, 10 times, losing and duplic
   expect(peakOpenPollsPerSession).toBeLessThanOrEqual(2);
   expect((await state(observers[0]!)).epoch).toBeGreaterThanOrEqual(11);
 });
+
+test("a leader closed without running its unload handlers is replaced too, and nothing is lost", async ({ openTabs, publish }) => {
+  // Playwright's default page.close() skips unload handlers: no pagehide, no goodbye frame, no abort.
+  const candidates = await openTabs(3);
+  const observer = (await openTabs(1))[0]!;
+  let live: Page[] = [...candidates, observer];
+  await settledLeader(live);
+  const sent: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const leader = await settledLeader(live);
+    live = live.filter((p) => p !== leader);
+    sent.push(await publish('chat', `before close ${round}`));
+    const closedAt = Date.now();
+    await leader.close();
+    sent.push(await publish('chat', `during handover ${round}`));
+    const next = await settledLeader(live);
+    const since = await next.evaluate(() => (window as unknown as DemoWindow).demo.leaderSince!);
+    expect(since - closedAt).toBeLessThan(1000);
+  }
+  await expect.poll(async () => (await receivedIds(observer)).filter((id) => id >= sent[0]!)).toEqual(sent);
+});
