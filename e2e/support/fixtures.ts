@@ -11,6 +11,8 @@ export interface DemoWindow {
       state(): BusState;
       addChannel(name: string): void;
       deleteChannel(name: string): void;
+      start(): Promise<void>;
+      stop(): Promise<void>;
       tabId: string;
     };
     received: { id: number; channel?: unknown; type?: string; payload?: unknown; message?: unknown }[];

@@ -1,10 +1,7 @@
 import EventEmitter from 'eventemitter3';
 
-/** An event map: event name → the listener's argument. */
-export type EventMap = { [event: string]: unknown };
-
 /**
- * Typed events over eventemitter3. `on` returns the function that removes the listener.
+ * Typed events over eventemitter3; `Events` maps each event name to its listener's argument. `on` returns the function that removes the listener.
  * A listener that throws does not break the bus: the exception goes to `onListenerError`.
  */
 export class Emitter<Events extends object> {
