@@ -112,7 +112,8 @@ async function main(): Promise<void> {
   try {
     server = await createDevServer(options);
   } catch (error) {
-    process.stderr.write(`tabbus-dev-server: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}\n`);
+    const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (pick another with --port N, or PORT=N pnpm demo; --port 0 takes any free port)' : '';
+    process.stderr.write(`tabbus-dev-server: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}${inUse}\n`);
     process.exit(1);
   }
   const roots = Object.entries(options.staticRoots ?? {}).map(([prefix, dir]) => `${prefix} → ${dir}`);
