@@ -10,7 +10,6 @@ export default defineConfig({
       '@tabbus/odoo': fileURLToPath(new URL('./packages/odoo/src/index.ts', import.meta.url)),
     },
   },
-  define: { __DEV__: 'true' },
   test: {
     include: ['packages/*/src/**/__tests__/**/*.test.ts'],
     environment: 'node',

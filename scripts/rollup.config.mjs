@@ -35,8 +35,7 @@ const unusedBroadcastMethods = {
     return `export const ${name} = { type: '${type}', canBeUsed: () => false };`;
   },
 };
-const ts = (minify = false) =>
-  esbuild({ target: 'es2022', minify: false, sourceMap: false, tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), define: { __DEV__: minify ? 'false' : 'true' } });
+const ts = () => esbuild({ target: 'es2022', minify: false, sourceMap: false, tsconfig: resolve(pkgDir, '../../tsconfig.base.json') });
 const terse = (module) =>
   terser({ ecma: 2022, module, compress: { passes: 2, pure_getters: true }, format: { comments: /^!/ } });
 const browserResolve = () => [
@@ -64,7 +63,7 @@ for (const format of opts.formats) {
     for (const min of [false, true]) {
       builds.push({
         input: globalInput,
-        plugins: [...browserResolve(), ts(min), ...(min ? [terse(false)] : [])],
+        plugins: [...browserResolve(), ts(), ...(min ? [terse(false)] : [])],
         output: { file: `dist/${opts.fileBase}.global${min ? '.min' : ''}.js`, format: 'iife', name: opts.globalName, banner, exports: 'default' },
       });
     }
@@ -72,7 +71,7 @@ for (const format of opts.formats) {
     // ESM for browsers without a bundler: dependencies inlined, minified.
     builds.push({
       input,
-      plugins: [...browserResolve(), ts(true), terse(true)],
+      plugins: [...browserResolve(), ts(), terse(true)],
       output: { file: `dist/${opts.fileBase}.browser.min.mjs`, format: 'es', banner },
     });
   } else if (format === 'node') {

@@ -67,7 +67,8 @@ export class LongpollingTransport implements Transport<OdooNotification> {
     const { version, serverUrl } = this.#options;
     const abort = new AbortController();
     this.#inFlight = abort;
-    const timeout = this.#setTimeout(() => abort.abort('timeout' satisfies AbortReason), this.#options.pollTimeout ?? 60_000);
+    const pollTimeout = this.#options.pollTimeout ?? 60_000;
+    const timeout = this.#setTimeout(() => abort.abort('timeout' satisfies AbortReason), pollTimeout);
     const url = `${serverUrl}/longpolling/poll`;
     // A poll on its way is the connection (the server holds it). After errors it is only an attempt.
     sink.status(this.#backoff.attempts > 0 ? 'connecting' : 'open');
@@ -91,7 +92,7 @@ export class LongpollingTransport implements Transport<OdooNotification> {
       if (reason === 'refresh') return void this.#poll();
       const error =
         reason === 'timeout'
-          ? new TabBusError('timeout', `${url}: no answer within ${this.#options.pollTimeout ?? 60_000} ms`, { context: { url } })
+          ? new TabBusError('timeout', `${url}: no answer within ${pollTimeout} ms`, { context: { url } })
           : cause instanceof TabBusError
             ? cause
             : new TabBusError('network', `${url}: ${String(cause)}`, { cause, context: { url } });
