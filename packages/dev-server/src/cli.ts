@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { isOdooVersion } from './odoo-version';
 import { createDevServer } from './server';
 import type { DevServerOptions } from './server';
+import { SessionsFileError } from './sessions-file';
 
 const USAGE = `Usage: tabbus-dev-server [options]
 
@@ -19,6 +20,8 @@ Options:
   --odoo V              Odoo version to emulate, 8 to 15 (default 15)
   --db NAME             database name (default tabbus)
   --no-dev              turn off the dev-only /tabbus/* routes (they answer 404)
+  --sessions PATH       keep logged-in sessions in this JSON file, so a restart keeps
+                        users logged in (missing or empty file = no sessions)
   --static [PREFIX=]DIR serve DIR under PREFIX (default /); repeatable. Replaces the
                         workspace defaults (/ → demo, /dist/core/ and /dist/odoo/ → the builds)
   -h, --help            show this help
@@ -65,6 +68,7 @@ function parseCommandLine(argv: readonly string[]): DevServerOptions | 'help' {
         odoo: { type: 'string' },
         db: { type: 'string' },
         'no-dev': { type: 'boolean' },
+        sessions: { type: 'string' },
         static: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -83,6 +87,7 @@ function parseCommandLine(argv: readonly string[]): DevServerOptions | 'help' {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(db)) throw new UsageError(`--db must be letters, digits, "_", "-" or ".", got "${db}"`);
   const host = values.host ?? '127.0.0.1';
   if (host === '') throw new UsageError('--host must not be empty');
+  if (values.sessions === '') throw new UsageError('--sessions must be a file path');
 
   return {
     port: Number(port),
@@ -91,6 +96,7 @@ function parseCommandLine(argv: readonly string[]): DevServerOptions | 'help' {
     db,
     dev: !values['no-dev'],
     staticRoots: values.static ? parseStatic(values.static) : workspaceStaticRoots(),
+    ...(values.sessions === undefined ? {} : { sessionsFile: resolve(values.sessions) }),
   };
 }
 
@@ -112,6 +118,10 @@ async function main(): Promise<void> {
   try {
     server = await createDevServer(options);
   } catch (error) {
+    if (error instanceof SessionsFileError) {
+      process.stderr.write(`tabbus-dev-server: ${error.message}\n`);
+      process.exit(1);
+    }
     const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (pick another with --port N, or PORT=N pnpm demo; --port 0 takes any free port)' : '';
     process.stderr.write(`tabbus-dev-server: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}${inUse}\n`);
     process.exit(1);
@@ -120,6 +130,7 @@ async function main(): Promise<void> {
   process.stderr.write(
     `tabbus-dev-server: Odoo ${server.odoo}, db "${server.db}", dev routes ${options.dev ? 'on' : 'off'}` +
       (roots.length ? `, static ${roots.join(', ')}` : '') +
+      (options.sessionsFile ? `, sessions in ${options.sessionsFile}` : '') +
       '\n',
   );
   process.stdout.write(`listening on ${server.url}\n`);

@@ -1,7 +1,9 @@
 // The state every route shares, built once by createDevServer.
 import type { Clock } from './clock';
+import type { FaultQueue } from './faults';
 import type { PollHolds } from './holds';
 import type { OdooVersion } from './odoo-version';
+import type { PollLog } from './poll-log';
 import type { SessionStore } from './sessions';
 import type { StatsCounters } from './stats';
 import type { BusStore } from './store';
@@ -14,6 +16,10 @@ export interface ServerContext {
   readonly sessions: SessionStore;
   readonly stats: StatsCounters;
   readonly holds: PollHolds;
+  /** Bad replies queued by POST /tabbus/fault. */
+  readonly faults: FaultQueue;
+  /** Wall-clock arrivals of /longpolling/poll, read by GET /tabbus/polls. */
+  readonly pollLog: PollLog;
   /** How long a poll with nothing to answer is held (Odoo: TIMEOUT = 50 s). */
   readonly holdMs: number;
   /** Unexpected failures (bugs, I/O errors) go here; bad input never does. */

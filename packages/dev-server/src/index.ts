@@ -8,4 +8,8 @@ export type { DevUser } from './sessions';
 export type { OdooVersion } from './odoo-version';
 export type { TypedMessage } from './publish';
 export { PublishError } from './publish';
+export { SessionsFileError } from './sessions-file';
+export { FAULT_KINDS } from './faults';
+export type { FaultKind } from './faults';
+export type { PollArrival } from './poll-log';
 export { ODOO_VERSIONS } from './odoo-version';

@@ -1,8 +1,10 @@
 // Runs a `type="json"` route the way Odoo's JsonRequest does: HTTP-level refusals first (wrong
 // method, wrong content type, unreadable body → werkzeug 400 pages), then the session, then the
 // handler, whose Python-style exceptions become the JSON-RPC error envelope with HTTP 200.
+// A fault queued by /tabbus/fault replaces the session and the handler, for valid calls only.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ServerContext } from './context';
+import { sendFault } from './fault-replies';
 import { BodyTooLarge, ClientGone, mediaType, readBody, sendJson, sendWerkzeugError } from './http';
 import { BadRpcRequest, OdooError, parseRpcCall, rpcError, rpcResult, sessionExpired } from './jsonrpc';
 import type { RpcId } from './jsonrpc';
@@ -19,6 +21,15 @@ export interface RpcCallContext {
   useSession(session: Session | undefined): void;
 }
 
+/** A valid call as it arrived, before the session or any fault is applied. */
+export interface RpcArrival {
+  /** Wall-clock Date.now() when the request arrived, before its body was read. */
+  readonly at: number;
+  readonly params: Record<string, unknown>;
+  /** The known session the request came with, if any. */
+  readonly session: Session | undefined;
+}
+
 export interface RpcRoute {
   readonly path: string;
   /**
@@ -29,9 +40,12 @@ export interface RpcRoute {
   /** `cors="*"`: Access-Control-Allow-Origin on every reply, and OPTIONS preflights answered. */
   readonly cors?: boolean;
   handle(call: RpcCallContext): unknown;
+  /** Sees every valid call, faulted or not (the poll route logs arrivals with it). */
+  onArrival?(arrival: RpcArrival): void;
 }
 
 export async function runRpcRoute(route: RpcRoute, ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const arrivedAt = Date.now();
   const cors: OutgoingHttpHeaders = route.cors ? { 'Access-Control-Allow-Origin': '*' } : {};
   if (req.method === 'OPTIONS' && route.cors) {
     res.writeHead(200, {
@@ -83,6 +97,15 @@ export async function runRpcRoute(route: RpcRoute, ctx: ServerContext, req: Inco
     return;
   }
 
+  let session = ctx.sessions.get(sessionIdFromCookie(req.headers.cookie));
+  route.onArrival?.({ at: arrivedAt, params, session });
+  const fault = ctx.faults.take(route.path);
+  if (fault) {
+    ctx.stats.countFault();
+    await sendFault(res, fault, { version: ctx.version, id, params, headers: cors });
+    return;
+  }
+
   const aborted = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) aborted.abort();
@@ -90,7 +113,6 @@ export async function runRpcRoute(route: RpcRoute, ctx: ServerContext, req: Inco
   // The client may already have gone between the end of its body and the listener above.
   if (req.socket.destroyed) aborted.abort();
 
-  let session = ctx.sessions.get(sessionIdFromCookie(req.headers.cookie));
   let reply: Record<string, unknown>;
   try {
     if (route.auth === 'public' && !session) session = ctx.sessions.create(null);

@@ -7,12 +7,15 @@ import { createClock } from './clock';
 import type { Clock } from './clock';
 import { ConnectionTracker } from './connections';
 import type { ServerContext } from './context';
+import { FaultQueue } from './faults';
 import { canWrite, sendJson, sendText } from './http';
 import { PollHolds } from './holds';
 import { isOdooVersion } from './odoo-version';
 import type { OdooVersion } from './odoo-version';
+import { PollLog } from './poll-log';
 import { publishNotifications } from './publish';
-import { devRoutes, sendDevError } from './routes/devtools';
+import { sendDevError } from './routes/dev-http';
+import { devRoutes } from './routes/devtools';
 import type { HttpRoute } from './routes/http-route';
 import { health, longpollingRoutes } from './routes/longpolling';
 import { sessionRoutes } from './routes/session';
@@ -20,6 +23,7 @@ import { runRpcRoute } from './rpc-route';
 import type { RpcRoute } from './rpc-route';
 import { DEFAULT_USERS, SessionStore } from './sessions';
 import type { DevUser } from './sessions';
+import { loadSessions, saveSessions } from './sessions-file';
 import { createStaticFiles } from './static';
 import { StatsCounters } from './stats';
 import type { DevServerStats } from './stats';
@@ -46,6 +50,12 @@ export interface DevServerOptions {
   gcAgeMs?: number;
   /** Where unexpected failures are reported (never bad input); default console.error. */
   onError?: (error: unknown, where: string) => void;
+  /**
+   * Keep logged-in sessions in this JSON file, so a restarted server still knows the browser's
+   * cookie. Read at start (a missing or empty file means none; anything unreadable rejects with
+   * a SessionsFileError), rewritten atomically on every login, logout and expiry.
+   */
+  sessionsFile?: string;
 }
 
 export interface DevServer {
@@ -89,7 +99,9 @@ function checkedOptions(options: DevServerOptions) {
     if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number ≥ 0, got ${value}`);
   }
   const users = options.users ?? DEFAULT_USERS;
-  return { port, host: options.host ?? '127.0.0.1', odoo, db, holdMs, gcAgeMs, users, dev: options.dev ?? true };
+  const sessionsFile = options.sessionsFile;
+  if (sessionsFile !== undefined && (typeof sessionsFile !== 'string' || sessionsFile === '')) throw new TypeError('sessionsFile must be a non-empty path');
+  return { port, host: options.host ?? '127.0.0.1', odoo, db, holdMs, gcAgeMs, users, sessionsFile, dev: options.dev ?? true };
 }
 
 // The path of a request target. Prefixing the origin keeps `//x/y` a path (new URL would read
@@ -102,9 +114,31 @@ function pathnameOf(target: string): string | undefined {
   }
 }
 
+/**
+ * The session store, backed by the sessions file when there is one. The file is read and written
+ * once before the server listens, so a corrupt file or an unwritable path fails the start instead
+ * of the first login; later write failures are reported and the sessions live on in memory.
+ */
+function createSessionStore(users: readonly DevUser[], file: string | undefined, onError: (error: unknown, where: string) => void): SessionStore {
+  if (file === undefined) return new SessionStore(users);
+  const restore = loadSessions(file, users);
+  saveSessions(file, restore);
+  return new SessionStore(users, {
+    restore,
+    onLoggedInChange: (sessions) => {
+      try {
+        saveSessions(file, sessions);
+      } catch (error) {
+        onError(error, 'sessions file');
+      }
+    },
+  });
+}
+
 export async function createDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const config = checkedOptions(options);
   const onError = options.onError ?? ((error: unknown, where: string) => console.error(`[tabbus dev-server] ${where}:`, error));
+  const sessions = createSessionStore(config.users, config.sessionsFile, onError);
   const clock = createClock({ onError: (error) => onError(error, 'timer') });
   const store = new BusStore({ clock, catchUpMs: CATCH_UP_MS, gcAgeMs: config.gcAgeMs });
   const stats = new StatsCounters();
@@ -113,9 +147,11 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     db: config.db,
     clock,
     store,
-    sessions: new SessionStore(config.users),
+    sessions,
     stats,
     holds: new PollHolds({ store, clock, stats }),
+    faults: new FaultQueue(),
+    pollLog: new PollLog(),
     holdMs: config.holdMs,
     onError,
     closing: false,
@@ -144,7 +180,9 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
   const httpRoutes = new Map<string, HttpRoute>(
     [
       { path: '/longpolling/health', methods: ['GET'], handle: health } satisfies HttpRoute,
-      ...(config.dev ? devRoutes(ctx, { stats: snapshot, resetStats: () => stats.reset(), gc: () => store.gc() }) : []),
+      ...(config.dev
+        ? devRoutes(ctx, { stats: snapshot, resetStats: () => stats.reset(), gc: () => store.gc(), faultRoutes: [...rpcRoutes.keys()] })
+        : []),
     ].map((route) => [route.path, route]),
   );
 

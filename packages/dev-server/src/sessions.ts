@@ -1,6 +1,7 @@
 // Users and sessions, as far as the bus needs them: a `session_id` cookie that is either logged
 // in (uid set) or public (uid null). Odoo's public routes (like /longpolling/poll) hand out a new
 // public session to any request without a known cookie; authenticated routes refuse those.
+// Logged-in sessions can outlive the process: `onLoggedInChange` lets sessions-file.ts save them.
 import { randomBytes } from 'node:crypto';
 
 export interface DevUser {
@@ -30,12 +31,25 @@ export interface Session {
 // oldest public ones are forgotten (a forgotten session just looks like a new visitor).
 const MAX_SESSIONS = 10_000;
 
+export interface SessionStoreOptions {
+  /** Sessions to start with (read from the sessions file). */
+  readonly restore?: readonly Session[];
+  /**
+   * Called with every session whenever the set of logged-in sessions changes (login, logout,
+   * expiry), so they can be saved. Public sessions coming and going do not call it.
+   */
+  readonly onLoggedInChange?: (sessions: Iterable<Session>) => void;
+}
+
 export class SessionStore {
   readonly #users: readonly DevUser[];
   readonly #sessions = new Map<string, Session>();
+  readonly #onLoggedInChange: ((sessions: Iterable<Session>) => void) | undefined;
 
-  constructor(users: readonly DevUser[]) {
+  constructor(users: readonly DevUser[], options: SessionStoreOptions = {}) {
     this.#users = users;
+    for (const session of options.restore ?? []) this.#sessions.set(session.id, session);
+    this.#onLoggedInChange = options.onLoggedInChange;
   }
 
   get(id: string | undefined): Session | undefined {
@@ -52,15 +66,41 @@ export class SessionStore {
     const session: Session = { id: randomBytes(20).toString('hex'), user };
     this.#sessions.set(session.id, session);
     if (this.#sessions.size > MAX_SESSIONS) this.#forgetOldestPublic();
+    if (user) this.#changed();
     return session;
   }
 
   delete(id: string): boolean {
-    return this.#sessions.delete(id);
+    const session = this.#sessions.get(id);
+    if (!session) return false;
+    this.#sessions.delete(id);
+    if (session.user) this.#changed();
+    return true;
+  }
+
+  /**
+   * Server-side expiry: deletes every session, or only the sessions logged in as `login`.
+   * Returns how many were deleted.
+   */
+  expire(login?: string): number {
+    let deleted = 0;
+    let loggedIn = false;
+    for (const [id, session] of this.#sessions) {
+      if (login !== undefined && session.user?.login !== login) continue;
+      this.#sessions.delete(id);
+      deleted++;
+      loggedIn ||= session.user !== null;
+    }
+    if (loggedIn) this.#changed();
+    return deleted;
   }
 
   get size(): number {
     return this.#sessions.size;
+  }
+
+  #changed(): void {
+    this.#onLoggedInChange?.(this.#sessions.values());
   }
 
   #forgetOldestPublic(): void {

@@ -25,11 +25,13 @@ export interface DevServerStats {
   peakOpenPollsPerSession: number;
   /** Bus rows inserted. */
   notifications: number;
+  /** Requests answered with a fault queued by POST /tabbus/fault. */
+  faults: number;
 }
 
 export type CounterSnapshot = Pick<
   DevServerStats,
-  'requests' | 'polls' | 'openPolls' | 'openPollsBySession' | 'peakOpenPollsPerSession' | 'notifications'
+  'requests' | 'polls' | 'openPolls' | 'openPollsBySession' | 'peakOpenPollsPerSession' | 'notifications' | 'faults'
 >;
 
 /** How a session id appears in the stats: short enough to read, long enough to tell apart. */
@@ -39,6 +41,7 @@ export class StatsCounters {
   #requests = new Map<string, number>();
   #polls = 0;
   #notifications = 0;
+  #faults = 0;
   #peakPerSession = 0;
   // Live state, not a counter, so it survives resets. Keyed by full session id.
   readonly #openBySession = new Map<string, number>();
@@ -54,6 +57,10 @@ export class StatsCounters {
 
   countNotifications(n: number): void {
     this.#notifications += n;
+  }
+
+  countFault(): void {
+    this.#faults++;
   }
 
   holdStarted(sessionId: string): void {
@@ -75,6 +82,7 @@ export class StatsCounters {
     this.#requests = new Map();
     this.#polls = 0;
     this.#notifications = 0;
+    this.#faults = 0;
     this.#peakPerSession = Math.max(0, ...this.#openBySession.values());
   }
 
@@ -86,6 +94,7 @@ export class StatsCounters {
       openPollsBySession: Object.fromEntries([...this.#openBySession].map(([id, n]) => [sessionLabel(id), n])),
       peakOpenPollsPerSession: this.#peakPerSession,
       notifications: this.#notifications,
+      faults: this.#faults,
     };
   }
 }

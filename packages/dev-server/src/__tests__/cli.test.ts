@@ -2,11 +2,13 @@
 // (unit tests run before the workspace build, so dist may be missing or stale).
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { rpcOnNewConnection } from './helpers';
 
 const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(packageDir, 'dist/cli.mjs');
@@ -91,6 +93,46 @@ describe('tabbus-dev-server CLI', () => {
     expect(await out.exit).toBe(0);
   });
 
+  it('--sessions keeps a login across a kill -9 and a restart on the same port', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tabbus-cli-sessions-'));
+    try {
+      const file = join(dir, 'sessions.json');
+      const first = run(['--port', '0', '--sessions', file]);
+      const firstOut = output(first);
+      const url = await listening(first, firstOut);
+      const login = await rpcOnNewConnection(url, '/web/session/authenticate', { db: 'tabbus', login: 'demo', password: 'demo' });
+      expect(login.body.result.uid).toBe(6);
+      first.kill('SIGKILL'); // no chance to save anything on the way out
+      await firstOut.exit;
+
+      const port = new URL(url).port;
+      const second = run(['--port', port, '--sessions', file]);
+      const secondOut = output(second);
+      expect(await listening(second, secondOut)).toBe(url);
+      expect(secondOut.stderr()).toContain(`sessions in ${file}`);
+      const info = await rpcOnNewConnection(url, '/web/session/get_session_info', {}, login.sessionId);
+      expect(info.body.result).toMatchObject({ uid: 6, username: 'demo' });
+      second.kill('SIGTERM');
+      expect(await secondOut.exit).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--sessions with a corrupt file exits 1 naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tabbus-cli-sessions-'));
+    try {
+      const file = join(dir, 'sessions.json');
+      writeFileSync(file, 'not json');
+      const out = output(run(['--port', '0', '--sessions', file]));
+      expect(await out.exit).toBe(1);
+      expect(out.stderr()).toMatch(new RegExp(`^tabbus-dev-server: sessions file ${file}: not JSON`));
+      expect(out.stdout()).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 2 with a clear message on bad arguments', async () => {
     const cases = [
       [['--odoo', '16'], /--odoo must be a version from 8 to 15/],
@@ -99,6 +141,7 @@ describe('tabbus-dev-server CLI', () => {
       [['--db', 'a b'], /--db must be/],
       [['--bogus'], /Unknown option '--bogus'/],
       [['--static', '/definitely/not/here'], /is not a directory/],
+      [['--sessions', ''], /--sessions must be a file path/],
     ] as const;
     const runs = cases.map(([args]) => output(run([...args])));
     for (const [index, [args, message]] of cases.entries()) {
@@ -115,5 +158,6 @@ describe('tabbus-dev-server CLI', () => {
     expect(await out.exit).toBe(0);
     expect(out.stdout()).toContain('Usage: tabbus-dev-server');
     expect(out.stdout()).toContain('--no-dev');
+    expect(out.stdout()).toContain('--sessions PATH');
   });
 });

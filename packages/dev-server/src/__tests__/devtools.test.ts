@@ -42,9 +42,9 @@ describe('/tabbus/* dev routes', () => {
     const response = await fetch(server.url + '/tabbus/stats');
     const stats = (await response.json()) as Record<string, unknown>;
     expect(Object.keys(stats).sort()).toEqual(
-      ['db', 'lastId', 'notifications', 'now', 'odoo', 'openPolls', 'openPollsBySession', 'peakOpenPollsPerSession', 'polls', 'requests', 'rows'].sort(),
+      ['db', 'faults', 'lastId', 'notifications', 'now', 'odoo', 'openPolls', 'openPollsBySession', 'peakOpenPollsPerSession', 'polls', 'requests', 'rows'].sort(),
     );
-    expect(stats).toMatchObject({ odoo: 13, db: 'statsdb', lastId: 1, rows: 1, notifications: 1, polls: 0, openPolls: 0 });
+    expect(stats).toMatchObject({ odoo: 13, db: 'statsdb', lastId: 1, rows: 1, notifications: 1, polls: 0, openPolls: 0, faults: 0 });
     expect(stats['requests']).toEqual({ '/tabbus/stats': 1 });
     expect(Math.abs((stats['now'] as number) - server.clock.now())).toBeLessThan(1000);
   });
@@ -88,11 +88,14 @@ describe('/tabbus/* dev routes', () => {
       ['POST', '/tabbus/stats/reset'],
       ['POST', '/tabbus/clock'],
       ['POST', '/tabbus/gc'],
+      ['POST', '/tabbus/fault'],
+      ['GET', '/tabbus/polls'],
+      ['POST', '/tabbus/expire'],
     ] as const) {
       const reply = await fetch(server.url + path, { method, body: method === 'POST' ? '{}' : null });
       expect(reply.status, path).toBe(404);
     }
-    expect(server.stats().requests).toEqual({ other: 5 });
+    expect(server.stats().requests).toEqual({ other: 8 });
   });
 
   it('createDevServer rejects bad options and a taken port', async () => {

@@ -107,3 +107,32 @@ export async function postJson(server: DevServer, path: string, body: unknown): 
   });
   return { status: response.status, body: await response.json() };
 }
+
+/**
+ * A JSON-RPC call on a connection of its own. After a restart on the same port, fetch may reuse a
+ * pooled keep-alive socket of the old process and fail; a new connection is what a client gets
+ * once it retries.
+ */
+export function rpcOnNewConnection(
+  url: string,
+  path: string,
+  params: unknown,
+  sessionId?: string,
+): Promise<{ status: number; body: any; sessionId: string | undefined }> {
+  const body = JSON.stringify({ jsonrpc: '2.0', method: 'call', params, id: nextId++ });
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (sessionId) headers['Cookie'] = `session_id=${sessionId}`;
+  return new Promise((resolve, reject) => {
+    const req = request(url + path, { method: 'POST', headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        const cookie = [res.headers['set-cookie'] ?? []].flat().join(', ');
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), sessionId: /session_id=([^;]*)/.exec(cookie)?.[1] });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

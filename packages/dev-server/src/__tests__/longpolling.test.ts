@@ -330,3 +330,61 @@ describe('/longpolling/poll: sessions, errors and HTTP', () => {
     expect(await reply.json()).toEqual({ status: 'pass' });
   });
 });
+
+describe('/longpolling/poll: a cursor above the newest id (a restarted store) counts as 0', () => {
+  for (const odoo of [8, 14, 15] as const) {
+    const message = (n: number): unknown => (odoo === 15 ? { type: 'restart', payload: n } : { n });
+
+    it(`Odoo ${odoo}: rows that already exist are answered at once`, async () => {
+      const server = await startServer({ odoo });
+      const first = server.publish('chat', message(1));
+      const second = server.publish('chat', message(2));
+      expect([first, second]).toEqual([1, 2]);
+      const reply = await rpc(server, '/longpolling/poll', { channels: ['chat'], last: 500 });
+      expect(reply.body.result.map((n: { id: number }) => n.id)).toEqual([1, 2]);
+    });
+
+    it(`Odoo ${odoo}: a held poll gets the row published after it`, async () => {
+      const server = await startServer({ odoo });
+      const poll = startPoll(server, { channels: ['chat'], last: 500 });
+      await untilOpenPolls(server, 1);
+      const id = server.publish('chat', message(1));
+      expect(id).toBe(1);
+      expect((await poll).body.result.map((n: { id: number }) => n.id)).toEqual([1]);
+    });
+  }
+
+  it('decides on arrival: a batch that takes the ids past `last` while the poll is held is answered whole', async () => {
+    const server = await startServer();
+    const poll = startPoll(server, { channels: ['chat'], last: 2 });
+    await untilOpenPolls(server, 1);
+    const sent = await fetch(server.url + '/tabbus/send', {
+      method: 'POST',
+      body: JSON.stringify([1, 2, 3].map((n) => ({ channel: 'chat', type: 'restart', payload: n }))),
+    });
+    expect(await sent.json()).toEqual({ ids: [1, 2, 3] });
+    // Re-reading `last = 2` after the wake-up would answer only id 3.
+    expect((await poll).body.result.map((n: { id: number }) => n.id)).toEqual([1, 2, 3]);
+  });
+
+  it('applies to peek too, and leaves a cursor at or below the newest id alone', async () => {
+    const server = await startServer();
+    server.publish('chat', { type: 'a', payload: null });
+    server.publish('chat', { type: 'b', payload: null });
+    const peek = await rpc(server, '/longpolling/poll', { channels: ['chat'], last: 99, options: { peek: true } });
+    expect(peek.body.result.notifications.map((n: { id: number }) => n.id)).toEqual([1, 2]);
+    const atNewest = startPoll(server, { channels: ['chat'], last: 2 });
+    await untilOpenPolls(server, 1);
+    const id = server.publish('chat', { type: 'c', payload: null });
+    expect((await atNewest).body.result.map((n: { id: number }) => n.id)).toEqual([id]);
+  });
+
+  it('the catch-up still only reaches 50 s back', async () => {
+    const server = await startServer();
+    server.publish('chat', { type: 'old', payload: null });
+    server.clock.advance(50_001);
+    const recent = server.publish('chat', { type: 'recent', payload: null });
+    const reply = await rpc(server, '/longpolling/poll', { channels: ['chat'], last: 500 });
+    expect(reply.body.result.map((n: { id: number }) => n.id)).toEqual([recent]);
+  });
+});

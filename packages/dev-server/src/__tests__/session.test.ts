@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { login, rpc, startServer } from './helpers';
+import { login, postJson, rpc, startPoll, startServer, untilOpenPolls } from './helpers';
 
 describe('/web/session/*', () => {
   it('authenticate logs in, sets a 40-hex HttpOnly session cookie and answers the session info', async () => {
@@ -89,5 +89,89 @@ describe('/web/session/*', () => {
       name: 'builtins.TypeError',
       message: "authenticate() missing 2 required positional arguments: 'login' and 'password'",
     });
+  });
+});
+
+describe('session expiry, as Odoo shows it', () => {
+  const expired = {
+    code: 100,
+    message: 'Odoo Session Expired',
+    data: { name: 'odoo.http.SessionExpiredException', message: 'Session expired', arguments: ['Session expired'], context: {} },
+  };
+  const peek = { channels: ['chat'], last: 0, options: { peek: true } };
+
+  it('a deleted session is not an error on /longpolling/poll: a new public session is served with a new cookie', async () => {
+    const server = await startServer();
+    const sessionId = await login(server);
+    await rpc(server, '/web/session/destroy', {}, { sessionId });
+    const id = server.publish('chat', { type: 't', payload: 1 });
+    const poll = await rpc(server, '/longpolling/poll', peek, { sessionId });
+    expect(poll.status).toBe(200);
+    expect(poll.body.error).toBeUndefined();
+    expect(poll.body.result.notifications.map((n: { id: number }) => n.id)).toEqual([id]);
+    expect(poll.sessionId).toMatch(/^[0-9a-f]{40}$/);
+    expect(poll.sessionId).not.toBe(sessionId);
+    // The new session is public: the user is gone, and only authenticated routes say so.
+    const info = await rpc(server, '/web/session/get_session_info', {}, { sessionId: poll.sessionId });
+    expect(info.body.error).toMatchObject(expired);
+  });
+
+  it('POST /tabbus/expire deletes every session; get_session_info then answers Session Expired', async () => {
+    const server = await startServer();
+    const admin = await login(server, 'admin');
+    const demo = await login(server, 'demo');
+    const anonymous = (await rpc(server, '/longpolling/poll', peek)).sessionId;
+    const reply = await postJson(server, '/tabbus/expire', {});
+    expect(reply).toEqual({ status: 200, body: { deleted: 3 } });
+    for (const sessionId of [admin, demo]) {
+      const info = await rpc(server, '/web/session/get_session_info', {}, { sessionId });
+      expect(info.status).toBe(200);
+      expect(info.body).toEqual({ jsonrpc: '2.0', id: expect.any(Number), error: { ...expired, data: { ...expired.data, debug: expect.any(String) } } });
+    }
+    const poll = await rpc(server, '/longpolling/poll', peek, { sessionId: anonymous });
+    expect(poll.body.error).toBeUndefined();
+    expect(poll.sessionId).not.toBe(anonymous);
+    // An empty body means every session too.
+    await login(server);
+    const again = await fetch(server.url + '/tabbus/expire', { method: 'POST' });
+    expect(await again.json()).toEqual({ deleted: 2 }); // the login above and the poll's public session
+  });
+
+  it('{"login"} deletes only that user’s sessions', async () => {
+    const server = await startServer();
+    const admin1 = await login(server, 'admin');
+    const admin2 = await login(server, 'admin');
+    const demo = await login(server, 'demo');
+    expect((await postJson(server, '/tabbus/expire', { login: 'admin' })).body).toEqual({ deleted: 2 });
+    for (const sessionId of [admin1, admin2]) {
+      expect((await rpc(server, '/web/session/get_session_info', {}, { sessionId })).body.error.code).toBe(100);
+    }
+    expect((await rpc(server, '/web/session/get_session_info', {}, { sessionId: demo })).body.result.uid).toBe(6);
+    expect((await rpc(server, '/web/session/destroy', {}, { sessionId: admin1 })).body.error.code).toBe(100);
+    expect((await postJson(server, '/tabbus/expire', { login: 'nobody' })).body).toEqual({ deleted: 0 });
+  });
+
+  it('a poll held while its session expires is answered as usual: a long-poll cannot tell', async () => {
+    const server = await startServer();
+    const sessionId = await login(server);
+    const held = startPoll(server, { channels: ['chat'], last: 0 }, { sessionId });
+    await untilOpenPolls(server, 1);
+    expect((await postJson(server, '/tabbus/expire', {})).body).toEqual({ deleted: 1 });
+    const id = server.publish('chat', { type: 't', payload: 1 });
+    const reply = await held;
+    expect(reply.body.error).toBeUndefined();
+    expect(reply.body.result).toEqual([{ id, message: { type: 't', payload: 1 } }]);
+    expect(reply.sessionId).toBeUndefined(); // the session is gone: no cookie to refresh
+  });
+
+  it('refuses a body that is not {} or {"login": string}', async () => {
+    const server = await startServer();
+    await login(server);
+    for (const body of [{ login: 2 }, [1], 'x', 42]) {
+      const reply = await postJson(server, '/tabbus/expire', body);
+      expect(reply.status, JSON.stringify(body)).toBe(400);
+      expect(reply.body.error.code).toBe('bad_request');
+    }
+    expect((await fetch(server.url + '/tabbus/expire')).status).toBe(405);
   });
 });

@@ -1,38 +1,17 @@
 // /tabbus/*: dev-only routes for demos, e2e tests and benchmarks (off with `dev: false`).
 // Plain JSON in and out, not JSON-RPC; bad input gets HTTP 400 `{"error":{"code","message"}}`.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerContext } from '../context';
-import { BodyTooLarge, ClientGone, readBody, sendJson } from '../http';
+import { sendJson } from '../http';
 import { isPlainObject } from '../jsonrpc';
 import { hasTypedMessages } from '../odoo-version';
-import { PublishError, publishNotifications } from '../publish';
+import { publishNotifications } from '../publish';
 import type { Notification } from '../publish';
 import type { DevServerStats } from '../stats';
+import { faultRoute } from './dev-faults';
+import { BadRequest, guarded, readJson } from './dev-http';
+import { pollLogRoute } from './dev-polls';
+import { expireRoute } from './dev-sessions';
 import type { HttpRoute } from './http-route';
-
-/** Rejected input: becomes HTTP 400 with `code: "bad_request"`. */
-class BadRequest extends Error {}
-
-export function sendDevError(res: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(res, status, { error: { code, message } });
-}
-
-/** Reads a JSON body; an empty body reads as `undefined`. */
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readBody(req);
-  } catch (error) {
-    if (error instanceof BodyTooLarge) throw new BadRequest(error.message);
-    throw error;
-  }
-  if (text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new BadRequest(`the body is not JSON: ${(error as Error).message}`);
-  }
-}
 
 /**
  * The /tabbus/send body: one notification, or an array of them inserted as one batch (a held
@@ -58,22 +37,11 @@ export interface DevToolsDeps {
   stats(): DevServerStats;
   resetStats(): void;
   gc(): number;
+  /** JSON-RPC routes a fault may be queued for. */
+  faultRoutes: readonly string[];
 }
 
 export function devRoutes(ctx: ServerContext, deps: DevToolsDeps): HttpRoute[] {
-  // Turns the expected failures into 400s; anything else is a bug and goes up to the server.
-  const guarded =
-    (handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void) =>
-    async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-      try {
-        await handle(req, res);
-      } catch (error) {
-        if (error instanceof ClientGone) return;
-        if (error instanceof BadRequest || error instanceof PublishError) sendDevError(res, 400, 'bad_request', error.message);
-        else throw error;
-      }
-    };
-
   return [
     {
       path: '/tabbus/send',
@@ -116,5 +84,8 @@ export function devRoutes(ctx: ServerContext, deps: DevToolsDeps): HttpRoute[] {
       methods: ['POST'],
       handle: (_req, res) => sendJson(res, 200, { deleted: deps.gc(), rows: ctx.store.size }),
     },
+    faultRoute(ctx, deps.faultRoutes),
+    pollLogRoute(ctx),
+    expireRoute(ctx),
   ];
 }

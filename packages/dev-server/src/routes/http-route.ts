@@ -4,6 +4,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export interface HttpRoute {
   readonly path: string;
   /** Methods served; HEAD is served wherever GET is. Others get 405. */
-  readonly methods: readonly ('GET' | 'POST')[];
+  readonly methods: readonly ('GET' | 'POST' | 'DELETE')[];
   handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
 }

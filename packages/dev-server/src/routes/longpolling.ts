@@ -6,6 +6,7 @@ import { sendJson } from '../http';
 import { isPlainObject, pythonException, pythonTypeError, requireParams } from '../jsonrpc';
 import { hasPeek, hasSendRoute, hasTypedMessages } from '../odoo-version';
 import { publishNotifications } from '../publish';
+import { sessionLabel } from '../stats';
 import type { RpcRoute } from '../rpc-route';
 import type { BusRow } from '../store';
 
@@ -37,11 +38,32 @@ function notificationOf(ctx: ServerContext, row: BusRow): Record<string, unknown
   return hasTypedMessages(ctx.version) ? { id: row.id, message } : { id: row.id, channel: JSON.parse(row.channel), message };
 }
 
+/**
+ * The cursor a poll really reads from. A `last` above the newest id ever handed out can only come
+ * from before a restart of this in-memory store, whose ids start again at 1: read from it, the
+ * client would wait for ids it may never see again. Such a cursor counts as 0 (the 50 s catch-up),
+ * which is what Odoo 16+ does on `subscribe`. Odoo 8–15 do not, but their ids live in PostgreSQL
+ * and never go back. Decided once, on arrival: the ids a held poll is woken for are all new to it,
+ * and re-reading `last` after they arrive would skip those at or below it.
+ */
+export function pollCursor(last: number, lastId: number): number {
+  return last > lastId ? 0 : last;
+}
+
 export function longpollingRoutes(ctx: ServerContext): RpcRoute[] {
   const poll: RpcRoute = {
     path: '/longpolling/poll',
     auth: 'public',
     cors: true,
+    onArrival({ at, params, session }) {
+      const channels = params['channels'];
+      ctx.pollLog.record({
+        at,
+        session: session ? sessionLabel(session.id) : null,
+        last: params['last'] ?? null,
+        channels: Array.isArray(channels) ? channels.length : 0,
+      });
+    },
     async handle(call) {
       requireParams('poll', call.params, ['channels', 'last']);
       const names = iterateLikePython(call.params['channels']);
@@ -55,21 +77,22 @@ export function longpollingRoutes(ctx: ServerContext): RpcRoute[] {
       // `options.get(…)` calls would.
       const options = isPlainObject(call.params['options']) ? call.params['options'] : {};
       const channels = pollChannels(ctx.version, ctx.db, names);
+      const cursor = pollCursor(last, ctx.store.lastId);
 
       if (hasPeek(ctx.version) && options['peek']) {
         ctx.stats.countPollAnswered();
         return {
-          notifications: ctx.store.select(channels, last).map((row) => notificationOf(ctx, row)),
+          notifications: ctx.store.select(channels, cursor).map((row) => notificationOf(ctx, row)),
           channels: channels.map((channel) => JSON.parse(channel) as unknown),
         };
       }
 
-      let rows = ctx.store.select(channels, last);
+      let rows = ctx.store.select(channels, cursor);
       if (rows.length === 0 && !ctx.closing) {
         // call.session is always set on a public route.
         await ctx.holds.wait({ channels, sessionId: call.session!.id, timeoutMs: ctx.holdMs, signal: call.signal });
         if (call.signal.aborted) return null;
-        rows = ctx.store.select(channels, last);
+        rows = ctx.store.select(channels, cursor);
       }
       ctx.stats.countPollAnswered();
       return rows.map((row) => notificationOf(ctx, row));
