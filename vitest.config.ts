@@ -5,10 +5,12 @@ import { fileURLToPath } from 'node:url';
 // aliases as tsconfig.base.json `paths`.
 export default defineConfig({
   resolve: {
-    alias: {
-      '@tabbus/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
-      '@tabbus/odoo': fileURLToPath(new URL('./packages/odoo/src/index.ts', import.meta.url)),
-    },
+    // Exact matches: a bare '@tabbus/core' key would also rewrite '@tabbus/core/testing' as a prefix.
+    alias: [
+      { find: /^@tabbus\/core$/, replacement: fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)) },
+      { find: /^@tabbus\/core\/testing$/, replacement: fileURLToPath(new URL('./packages/core/src/testing/index.ts', import.meta.url)) },
+      { find: /^@tabbus\/odoo$/, replacement: fileURLToPath(new URL('./packages/odoo/src/index.ts', import.meta.url)) },
+    ],
   },
   test: {
     include: ['packages/*/src/**/__tests__/**/*.test.ts'],

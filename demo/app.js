@@ -76,7 +76,8 @@ export async function runDemo(api, buildName, other) {
   // For the e2e tests: what this tab delivered, when each id arrived, and when it last became leader.
   const received = [];
   const arrivals = {};
-  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo };
+  // gaps and session expiries as the bus reported them; leaders: the leader each epoch had, as this tab saw it.
+  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], leaders: {} };
 
   const log = $('#messages');
   bus.on('notification', (items) => {
@@ -99,12 +100,30 @@ export async function runDemo(api, buildName, other) {
     $('#error').textContent = `${error.code}: ${error.message}`;
     console.warn(error);
   });
-  bus.on('gap', (gap) => ($('#error').textContent = `gap: notifications after #${gap.cursor} may be lost; reload`));
+  bus.on('gap', (gap) => {
+    window.demo.gaps.push(gap);
+    $('#error').textContent =
+      gap.reason === 'reset' ? 'the server restarted its notification ids: reload to be safe' : `gap: notifications after #${gap.cursor} may be lost; reload`;
+  });
+  bus.on('session_expired', (error) => {
+    window.demo.expired.push(error.message);
+    $('#error').textContent = 'Your session expired. ';
+    const button = document.createElement('button');
+    button.id = 'relogin';
+    button.textContent = 'log in again';
+    button.addEventListener('click', async () => {
+      await ensureSession(server.db, login, params.get('password') ?? login);
+      $('#error').textContent = '';
+      await bus.start();
+    });
+    $('#error').append(button);
+  });
 
   let lastRole = null;
   const render = (s) => {
     if (s.role === 'leader' && lastRole !== 'leader') window.demo.leaderSince = Date.now();
     lastRole = s.role;
+    if (s.leaderId) (window.demo.leaders[s.epoch] ??= new Set()).add(s.leaderId);
     const el = $('#state');
     el.dataset.role = s.role;
     el.dataset.epoch = String(s.epoch);

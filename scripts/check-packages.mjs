@@ -4,7 +4,8 @@
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execFileSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url);
 const failures = [];
@@ -27,6 +28,42 @@ for (const [pkg, names] of [
   check(`${pkg} ESM has no stray default export`, !('default' in esm));
 }
 
+// Subpath exports, resolved the way users resolve them: `import` in an ES module (a child process whose
+// module base is packages/odoo, so the `import` condition of the exports map is the one that applies),
+// `require` in CommonJS, and the types as TypeScript finds them under each resolution mode.
+const odooDir = fileURLToPath(new URL('packages/odoo/', root));
+const importNames = (specifier) => {
+  const script = `const m = await import(${JSON.stringify(specifier)});
+console.log(JSON.stringify({ url: import.meta.resolve(${JSON.stringify(specifier)}), names: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, typeof v])) }));`;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: odooDir, encoding: 'utf8' }));
+};
+const tsRequire = createRequire(new URL('package.json', root));
+const ts = tsRequire('typescript');
+const typeResolutions = [
+  ['node16 import', { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 }, ts.ModuleKind.ESNext],
+  ['node16 require', { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 }, ts.ModuleKind.CommonJS],
+  ['bundler', { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler }, undefined],
+  ['node10', { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 }, undefined],
+];
+for (const [specifier, file, names] of [
+  ['@tabbus/core/testing', 'testing', ['FakeBrowser', 'FakeTab', 'FakeTransport', 'FakeServer', 'ManualElection', 'MemoryStorage', 'VirtualClock', 'FakeLockManager', 'FakeChannelHub', 'FakePage', 'settle']],
+]) {
+  const esm = importNames(specifier);
+  check(`${specifier} import resolves to ${file}.mjs`, esm.url.endsWith(`/dist/${file}.mjs`), esm.url);
+  const cjsPath = require.resolve(specifier);
+  check(`${specifier} require resolves to ${file}.cjs`, cjsPath.endsWith(`/dist/${file}.cjs`), cjsPath);
+  const cjs = require(specifier);
+  for (const name of names) {
+    check(`${specifier} ESM exports ${name}`, esm.names[name] === 'function');
+    check(`${specifier} CJS exports ${name}`, typeof cjs[name] === 'function');
+  }
+  check(`${specifier} ESM has no stray default export`, !('default' in esm.names));
+  for (const [mode, options, resolutionMode] of typeResolutions) {
+    const resolved = ts.resolveModuleName(specifier, `${odooDir}src/index.ts`, options, ts.sys, undefined, undefined, resolutionMode).resolvedModule?.resolvedFileName;
+    check(`${specifier} types resolve (${mode})`, resolved?.endsWith(`/dist/${file}.d.ts`) === true, resolved ?? 'unresolved');
+  }
+}
+
 // The script tag: evaluate the IIFE in a bare context and look for the global.
 const globalBuild = readFileSync(new URL('packages/odoo/dist/tabbus.global.min.js', root), 'utf8');
 const sandbox = {};
@@ -37,6 +74,12 @@ check('tabbus.global.min.js defines TabBus.TabBusError', typeof sandbox.TabBus?.
 
 const browserEsm = await import(new URL('packages/odoo/dist/tabbus.browser.min.mjs', root).href);
 check('tabbus.browser.min.mjs exports createOdooBus', typeof browserEsm.createOdooBus === 'function');
+
+// The test kit must never ship to browsers: its messages survive minification, so look for them.
+for (const bundle of ['tabbus.global.js', 'tabbus.global.min.js', 'tabbus.browser.min.mjs']) {
+  const text = readFileSync(new URL(`packages/odoo/dist/${bundle}`, root), 'utf8');
+  check(`${bundle} holds nothing of @tabbus/core/testing`, !/VirtualClock|FakeServer|FakeTransport/.test(text));
+}
 
 if (failures.length) {
   console.error(`${failures.length} packaging check(s) failed`);

@@ -35,28 +35,51 @@ const unusedBroadcastMethods = {
     return `export const ${name} = { type: '${type}', canBeUsed: () => false };`;
   },
 };
+// broadcast-channel's message election registers `beforeunload` and `unload` listeners (the `unload`
+// package) so a leader can say goodbye; those listeners keep a page out of the bfcache. The bus
+// already resigns on `pagehide`, so in the browser bundles the package is replaced by a no-op.
+const noUnloadListeners = {
+  name: 'tabbus-no-unload-listeners',
+  resolveId: (id) => (id === 'unload' ? '\0tabbus-unload-stub' : null),
+  load: (id) => (id === '\0tabbus-unload-stub' ? 'export const add = () => ({ remove() {}, run() {} });' : null),
+};
 const ts = () => esbuild({ target: 'es2022', minify: false, sourceMap: false, tsconfig: resolve(pkgDir, '../../tsconfig.base.json') });
 const terse = (module) =>
   terser({ ecma: 2022, module, compress: { passes: 2, pure_getters: true }, format: { comments: /^!/ } });
 const browserResolve = () => [
   sourceAliases,
   unusedBroadcastMethods,
+  noUnloadListeners,
   nodeResolve({ browser: true, exportConditions: ['browser'], extensions: ['.ts', '.mjs', '.js'] }),
   commonjs(),
 ];
 
+// The package's entry points for its npm builds (esm, cjs, dts): `entries` maps each output name to a
+// source file (`{"index": "src/index.ts", "testing": "src/testing/index.ts"}` gives dist/index.* and
+// dist/testing.*); `entry` alone means `{"index": entry}`. Code shared by several entries goes to
+// dist/chunks/. The browser bundles (global, browser-esm) are built from `entry`/`globalEntry` only, so
+// secondary entries (a test kit, say) never reach them.
+const entries = Object.fromEntries(Object.entries(opts.entries ?? { index: opts.entry }).map(([name, file]) => [name, resolve(pkgDir, file)]));
+if (!entries.index) throw new Error(`${pkg.name}: buildOptions.entries needs an "index" entry`);
+const input = entries.index;
+const npmOutput = (extension, format) => ({
+  dir: 'dist',
+  format,
+  entryFileNames: `[name].${extension}`,
+  chunkFileNames: `chunks/[name]-[hash].${extension}`,
+});
+
 const builds = [];
-const input = resolve(pkgDir, opts.entry);
 for (const format of opts.formats) {
   if (format === 'esm' || format === 'cjs') {
     builds.push({
-      input,
+      input: entries,
       external,
       plugins: [ts()],
-      output: { file: `dist/index.${format === 'esm' ? 'mjs' : 'cjs'}`, format: format === 'esm' ? 'es' : 'cjs', banner, exports: 'named' },
+      output: { ...npmOutput(format === 'esm' ? 'mjs' : 'cjs', format === 'esm' ? 'es' : 'cjs'), banner, exports: 'named' },
     });
   } else if (format === 'dts') {
-    builds.push({ input, external, plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), compilerOptions: { paths: {} } })], output: { file: 'dist/index.d.ts', format: 'es' } });
+    builds.push({ input: entries, external, plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), compilerOptions: { paths: {} } })], output: npmOutput('d.ts', 'es') });
   } else if (format === 'global') {
     // The script-tag build: everything inlined, one global, minified.
     const globalInput = resolve(pkgDir, opts.globalEntry);

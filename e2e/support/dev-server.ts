@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DevServerStats } from '@tabbus/dev-server';
 
@@ -7,17 +10,57 @@ const stopping = new WeakSet<ChildProcess>();
 const CLI = fileURLToPath(new URL('../../packages/dev-server/dist/cli.mjs', import.meta.url));
 
 /** A dev server started from its built CLI, the way a user starts it. */
-export class DevServer {
-  readonly url: string;
-  readonly #child: ChildProcess;
+/** What `/tabbus/polls` lists: one long-poll as it reached the server. */
+export interface PollArrival {
+  /** Wall-clock arrival time (Date.now() in the server process). */
+  at: number;
+  session: string | null;
+  last: number;
+  channels: number;
+}
 
-  private constructor(url: string, child: ChildProcess) {
+export type FaultKind = 'invalid_json' | 'not_a_list' | 'missing_id' | 'html_400' | 'empty_close' | 'http_500' | 'huge' | 'rpc_error';
+
+export class DevServer {
+  url: string;
+  #child: ChildProcess;
+  readonly #args: string[];
+
+  private constructor(url: string, child: ChildProcess, args: string[]) {
+    this.url = url;
+    this.#child = child;
+    this.#args = args;
+  }
+
+  /**
+   * Starts the CLI. Sessions are kept in a file (as Odoo keeps them on disk), so `restart()` keeps the
+   * browsers logged in while the memory store, and its ids, start afresh.
+   */
+  static async start(args: string[] = []): Promise<DevServer> {
+    const sessions = join(mkdtempSync(join(tmpdir(), 'tabbus-e2e-')), 'sessions.json');
+    const all = ['--sessions', sessions, ...args];
+    const { url, child } = await DevServer.#spawn(['--port', '0', ...all]);
+    return new DevServer(url, child, all);
+  }
+
+  /** Kills the server without warning (SIGKILL: held polls see the connection drop) and starts it again on the same port. */
+  async kill(): Promise<void> {
+    stopping.add(this.#child);
+    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
+    this.#child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts the server again on the same port after `kill()`. */
+  async revive(): Promise<void> {
+    const port = new URL(this.url).port;
+    const { url, child } = await DevServer.#spawn(['--port', port, ...this.#args]);
     this.url = url;
     this.#child = child;
   }
 
-  static start(args: string[] = []): Promise<DevServer> {
-    const child = spawn(process.execPath, [CLI, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  static #spawn(args: string[]): Promise<{ url: string; child: ChildProcess }> {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     return new Promise((resolve, reject) => {
       let out = '';
       let err = '';
@@ -28,7 +71,7 @@ export class DevServer {
         const m = /listening on (http:\/\/\S+)/.exec(out);
         if (m) {
           clearTimeout(timer);
-          resolve(new DevServer(m[1]!, child));
+          resolve({ url: m[1]!, child });
         }
       });
       child.on('exit', (code, signal) => {
@@ -41,22 +84,58 @@ export class DevServer {
   }
 
   async stats(): Promise<DevServerStats> {
-    return (await fetch(`${this.url}/tabbus/stats`)).json() as Promise<DevServerStats>;
+    return (await this.#fetch('/tabbus/stats')).json() as Promise<DevServerStats>;
   }
 
   async resetStats(): Promise<void> {
-    await fetch(`${this.url}/tabbus/stats/reset`, { method: 'POST' });
+    await this.#fetch('/tabbus/stats/reset', { method: 'POST' });
   }
 
   /** Publishes one notification; returns its id. */
   async send(body: Record<string, unknown>): Promise<number> {
-    const response = await fetch(`${this.url}/tabbus/send`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-    if (!response.ok) throw new Error(`/tabbus/send: HTTP ${response.status} ${await response.text()}`);
+    const response = await this.#post('/tabbus/send', body);
     const { ids } = (await response.json()) as { ids: number[] };
     return ids[0]!;
   }
 
+  /** The next `count` requests to `route` (default the long-poll) get a bad reply of this kind. */
+  async fault(kind: FaultKind, count = 1, route?: string): Promise<void> {
+    await this.#post('/tabbus/fault', { kind, count, ...(route ? { route } : {}) });
+  }
+
+  /** Long-polls that reached the server at or after `since` (wall clock). */
+  async polls(since: number): Promise<PollArrival[]> {
+    return (await this.#fetch(`/tabbus/polls?since=${since}`)).json() as Promise<PollArrival[]>;
+  }
+
+  /** Forgets every session (of `login`, when given), as when they expire server-side. */
+  async expire(login?: string): Promise<number> {
+    const response = await this.#post('/tabbus/expire', login ? { login } : {});
+    return ((await response.json()) as { deleted: number }).deleted;
+  }
+
+  /** Moves the server's clock (holds, presence timers, GC) forward. */
+  async advance(ms: number): Promise<void> {
+    await this.#post('/tabbus/clock', { advance: ms });
+  }
+
+  async #post(path: string, body: unknown): Promise<Response> {
+    const response = await this.#fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+    return response;
+  }
+
+  /** After a restart Node may first reuse a pooled socket to the dead process: one retry covers that. */
+  async #fetch(path: string, init?: RequestInit): Promise<Response> {
+    try {
+      return await fetch(this.url + path, init);
+    } catch {
+      return fetch(this.url + path, init);
+    }
+  }
+
   stop(): Promise<void> {
+    stopping.add(this.#child);
     return new Promise((resolve) => {
       if (this.#child.exitCode !== null) return resolve();
       this.#child.once('exit', () => resolve());

@@ -19,6 +19,10 @@ export interface DemoWindow {
     arrivals: Record<number, number>;
     leaderSince: number | null;
     session: { uid: number };
+    gaps: { cursor: number; age: number; reason: 'retention' | 'reset' }[];
+    expired: string[];
+    /** Every leader this tab saw per epoch: more than one for an epoch would be a split brain. */
+    leaders: Record<number, Set<string>>;
   };
 }
 

@@ -4,8 +4,10 @@ import { Emitter } from './emitter';
 import { lockElection, type Election } from './election';
 import { browserEnv, type BusEnv, type FrameChannel } from './env';
 import { TabBusError } from './errors';
-import { checkFrame, FRAME_VERSION, isNewerTerm, LEADER_FRAMES, type Frame, type GapFrame } from './frames';
+import { checkFrame, FRAME_VERSION, isNewerTerm, LEADER_FRAMES, type Frame } from './frames';
+import { LeaderWatch } from './leader-watch';
 import { Liveness } from './liveness';
+import { SessionWatch } from './session-watch';
 import { SharedStore } from './shared-store';
 import { TabRegistry, type TabInfo } from './tabs';
 import type { BusItem, Transport, TransportFactory, TransportState } from './transport';
@@ -38,6 +40,19 @@ export interface BusOptions<Item extends BusItem> {
   /** Delay before the leader restarts its request after the union of channels changed, in ms. Default 20. */
   unionDelay?: number;
   /**
+   * How long a visible follower waits for a sign of life from a leader it probed before taking the
+   * connection over, in ms (Web Locks mode; a frozen leader keeps its lock). A frozen leader is replaced
+   * within twice this. Default 3000; 0 turns the check off.
+   */
+  leaderTimeout?: number;
+  /**
+   * Asks the server whether the session is still valid; rejects with a `session_expired` TabBusError when
+   * not. The leader calls it when its term starts, after transport errors and every `sessionCheckInterval`.
+   */
+  checkSession?: () => Promise<void>;
+  /** How often the leader calls `checkSession` while all is well, in ms. Default 300 000 (5 min); 0: never. */
+  sessionCheckInterval?: number;
+  /**
    * Start in a microtask after creation, so listeners attached right after `createBus` see everything.
    * A `start()` or `stop()` called before then wins. Default `false`.
    */
@@ -55,6 +70,18 @@ export interface BusCounters {
   readonly delivered: number;
   /** Frames dropped because they came from an older leadership term. */
   readonly fenced: number;
+  /** Frames ignored because they were not tabbus frames or spoke another protocol version. */
+  readonly ignored: number;
+  /** Times this tab took leadership from a leader that stopped answering. */
+  readonly steals: number;
+}
+
+/** The last error this tab saw, for status displays. */
+export interface LastError {
+  readonly code: TabBusError['code'];
+  readonly message: string;
+  /** When it happened (ms since epoch). */
+  readonly at: number;
 }
 
 /** A snapshot of the bus as this tab sees it. */
@@ -81,13 +108,19 @@ export interface BusState {
   /** The connection's state, relayed by the leader to every tab. */
   readonly transport: TransportState;
   readonly counters: BusCounters;
+  readonly lastError: LastError | null;
 }
 
 export interface GapEvent {
-  /** The cursor the new leader resumed from. */
+  /** The cursor the bus had when it noticed. */
   readonly cursor: number;
-  /** How long nobody had polled with it, in ms. */
+  /** How long the server had not been heard with it, in ms. */
   readonly age: number;
+  /**
+   * `retention`: the bus was away longer than the server keeps notifications. `reset`: the server's ids
+   * restarted below the cursor (a database restore, a server without persistent storage restarted).
+   */
+  readonly reason: 'retention' | 'reset';
 }
 
 export interface BusEvents<Item extends BusItem> {
@@ -97,7 +130,15 @@ export interface BusEvents<Item extends BusItem> {
   error: TabBusError;
   /** Notifications may have been lost: reload the application's state. */
   gap: GapEvent;
+  /**
+   * The server no longer knows the user (or another user logged in). Emitted once in every tab of the
+   * scope, which all stop; call `start()` after logging in again to resume from the cursor.
+   */
+  session_expired: TabBusError;
 }
+
+/** Hooks for tests of the bus itself; not part of the API. */
+export const TEST_HOOKS = Symbol.for('tabbus.testHooks');
 
 /** How often the leader refreshes the cursor's timestamp when nothing arrives, in ms. */
 const CURSOR_TOUCH_INTERVAL = 10_000;
@@ -135,7 +176,12 @@ export class TabBus<Item extends BusItem> {
   #unwatchPage: (() => void) | undefined;
   /** Stopped by a bfcache `pagehide`: restart on `pageshow`. */
   #suspended = false;
-  #counters = { requests: 0, batches: 0, delivered: 0, fenced: 0 };
+  #counters = { requests: 0, batches: 0, delivered: 0, fenced: 0, ignored: 0, steals: 0 };
+  #lastError: LastError | null = null;
+  #watch: LeaderWatch | undefined;
+  #sessionWatch: SessionWatch | undefined;
+  /** When the leader last heard from the server (or began its term): a long silence means a gap. */
+  #serverHeardAt = 0;
   /** Set by the first `start()` or `stop()`: an auto-start still pending then does nothing. */
   #touched = false;
 
@@ -177,7 +223,35 @@ export class TabBus<Item extends BusItem> {
       union: this.#registry.union(),
       transport: this.#transportState,
       counters: { ...this.#counters },
+      lastError: this.#lastError,
     };
+  }
+
+  /**
+   * Leader only: hands the connection to the next tab in line, which resumes from the shared cursor;
+   * this tab stays on as a follower. Returns false when this tab does not lead.
+   */
+  handoff(): boolean {
+    if (this.#role !== 'leader') return false;
+    this.#stepDown();
+    this.#emitState();
+    return true;
+  }
+
+  /**
+   * Tells every tab of the scope that the session expired (the application saw it on its own RPCs): each
+   * emits `session_expired` once and stops. Call `start()` after logging in again.
+   */
+  sessionExpired(detail = 'the application reported that the session expired; log in again'): void {
+    if (!this.#running) return;
+    const error = new TabBusError('session_expired', detail, { fatal: true });
+    this.#post({ type: 'halt', code: error.code, message: error.message });
+    this.#fail(error);
+  }
+
+  /** Test hooks: `forceLead()` makes this tab lead without the election (two leaders at once). */
+  get [TEST_HOOKS](): { forceLead(): void } {
+    return { forceLead: () => this.#running && this.#lead(this.#generation) };
   }
 
   /** Channels this tab joined. */
@@ -216,6 +290,7 @@ export class TabBus<Item extends BusItem> {
       show: (persisted) => {
         if (persisted && this.#suspended) void this.start().catch(() => undefined);
       },
+      network: (online) => this.#onNetwork(online),
     });
     const starting = this.#boot(generation).finally(() => {
       if (this.#starting === starting) this.#starting = undefined;
@@ -281,6 +356,7 @@ export class TabBus<Item extends BusItem> {
         this.#modeReason = `Web Locks + ${this.#channel.kind} channel`;
         this.#liveness = liveness;
         this.#election = lockElection(env.locks, prefix + 'leader');
+        this.#watch = new LeaderWatch(env, this.#options.leaderTimeout ?? 3000, () => this.#post({ type: 'probe' }), () => this.#steal(generation));
       }
     }
     if (!this.#election) {
@@ -289,8 +365,25 @@ export class TabBus<Item extends BusItem> {
       this.#election = env.fallbackElection(prefix + 'elect');
     }
     this.#post({ type: 'hello', tab: this.#selfInfo(), join: true });
-    this.#election.campaign(() => this.#lead(generation));
+    this.#campaign(generation);
     this.#emitState();
+  }
+
+  #campaign(generation: number): void {
+    this.#election?.campaign(
+      () => this.#lead(generation),
+      () => generation === this.#generation && this.#role === 'leader' && this.#stepDown(),
+    );
+  }
+
+  /** The leader stopped answering probes: take the lock from it. It steps down when it thaws. */
+  #steal(generation: number): void {
+    if (generation !== this.#generation || this.#role !== 'follower' || !this.#election?.steal) return;
+    this.#counters.steals++;
+    this.#election.steal(
+      () => this.#lead(generation),
+      () => generation === this.#generation && this.#role === 'leader' && this.#stepDown(),
+    );
   }
 
   #goSolo(reason: string): void {
@@ -299,6 +392,7 @@ export class TabBus<Item extends BusItem> {
     this.#role = 'solo';
     this.#leaderId = this.#tabId;
     this.#pollCursor = this.#delivery.watermark;
+    this.#serverHeardAt = this.#env.now();
     this.#openTransport();
     this.#emitState();
   }
@@ -323,11 +417,15 @@ export class TabBus<Item extends BusItem> {
     for (const id of this.#registry.ids()) if (id !== this.#tabId) this.#liveness?.watch(id, this.#onTabGone);
     const now = this.#env.now();
     if (record && record.id > 0 && now - record.at > this.#retention()) {
-      const gap = { cursor: record.id, age: now - record.at };
-      this.#post({ type: 'gap', ...gap });
-      this.#onGap(gap);
+      this.#raiseGap({ cursor: record.id, age: now - record.at, reason: 'retention' });
     }
+    this.#serverHeardAt = now;
     this.#openTransport();
+    const check = this.#options.checkSession;
+    if (check) {
+      this.#sessionWatch = new SessionWatch(this.#env, check, this.#options.sessionCheckInterval ?? 300_000, (error) => this.#halt(error));
+      this.#sessionWatch.start();
+    }
     this.#emitState();
   }
 
@@ -336,12 +434,16 @@ export class TabBus<Item extends BusItem> {
     this.#closeTransport('idle');
     this.#liveness?.unwatchAll();
     this.#role = 'follower';
-    const generation = this.#generation;
     this.#election?.resign();
-    this.#election?.campaign(() => this.#lead(generation));
+    this.#campaign(this.#generation);
   }
 
   #openTransport(): void {
+    if (this.#env.page?.online() === false) {
+      // Requests would only fail: wait for the browser's `online` event instead of backing off.
+      this.#setTransportState('offline');
+      return;
+    }
     const transport = this.#options.transport();
     this.#transport = transport;
     const current = () => this.#transport === transport;
@@ -350,6 +452,7 @@ export class TabBus<Item extends BusItem> {
       channels: () => this.#registry.union(),
       inactivity: () => undefined,
       receive: (items) => current() && this.#receive(items),
+      reset: () => current() && this.#reset(),
       status: (state) => current() && this.#setTransportState(state),
       request: () => {
         if (!current()) return;
@@ -364,16 +467,44 @@ export class TabBus<Item extends BusItem> {
     const transport = this.#transport;
     this.#transport = undefined;
     this.#env.clearTimeout(this.#unionTimer);
+    this.#sessionWatch?.stop();
+    this.#sessionWatch = undefined;
     transport?.close();
     this.#transportState = state;
   }
 
+  /** Offline: drop the connection rather than back off against a dead network. Online: reconnect at once. */
+  #onNetwork(online: boolean): void {
+    if (!this.#running || (this.#role !== 'leader' && this.#role !== 'solo')) return;
+    if (!online && this.#transport) {
+      this.#closeTransport('offline');
+      if (this.#role === 'leader') this.#post({ type: 'status', transport: 'offline' });
+      this.#emitState();
+    } else if (online && !this.#transport) {
+      this.#openTransport();
+      if (this.#role === 'leader') this.#sessionWatch?.afterError();
+      this.#emitState();
+    }
+  }
+
   /** A server reply in the leader (or solo tab): persist the cursor, then fan out, then deliver here. */
   #receive(items: readonly Item[]): void {
+    const now = this.#env.now();
+    if (this.#role === 'leader' && this.#store && this.#store.readEpoch() > this.#epoch) {
+      // A newer leader exists (this tab was frozen and its lock stolen): its frames may not have arrived
+      // yet, but the store says so. Writing this reply's cursor could skip what the new leader has not
+      // fanned out: drop it; the new leader polls from the shared cursor.
+      this.#stepDown();
+      this.#emitState();
+      return;
+    }
+    if (now - this.#serverHeardAt > this.#retention()) {
+      this.#raiseGap({ cursor: this.#pollCursor, age: now - this.#serverHeardAt, reason: 'retention' });
+    }
+    this.#serverHeardAt = now;
     const fresh = items.filter((item) => item.id <= 0 || item.id > this.#pollCursor);
     let cursor = this.#pollCursor;
     for (const item of fresh) if (item.id > cursor) cursor = item.id;
-    const now = this.#env.now();
     if (cursor !== this.#pollCursor || now - this.#cursorTouchedAt >= CURSOR_TOUCH_INTERVAL) {
       this.#pollCursor = cursor;
       this.#cursorTouchedAt = now;
@@ -383,6 +514,12 @@ export class TabBus<Item extends BusItem> {
     if (fresh.length === 0) return;
     if (this.#role === 'leader') this.#post({ type: 'batch', items: fresh, cursor });
     this.#deliver(fresh);
+  }
+
+  /** The server's ids restarted below the cursor: every tab forgets what it delivered, and hears of the gap. */
+  #reset(): void {
+    this.#raiseGap({ cursor: this.#pollCursor, age: 0, reason: 'reset' });
+    this.#pollCursor = 0;
   }
 
   #deliver(items: readonly Item[]): void {
@@ -401,15 +538,29 @@ export class TabBus<Item extends BusItem> {
   }
 
   #onTransportError(error: TabBusError): void {
-    if (error.fatal && this.#role === 'leader') this.#post({ type: 'halt', code: error.code, message: error.message });
+    if (error.fatal) return this.#halt(error);
     this.#report(error);
-    if (error.fatal) this.#shutdown(false);
+    this.#sessionWatch?.afterError();
+  }
+
+  /** A fatal error in this tab: every tab of the scope hears of it and stops. */
+  #halt(error: TabBusError): void {
+    this.#post({ type: 'halt', code: error.code, message: error.message });
+    this.#fail(error);
+  }
+
+  /** Reports a fatal error here and stops this tab. */
+  #fail(error: TabBusError): void {
+    this.#report(error);
+    if (error.code === 'session_expired') this.#events.emit('session_expired', error);
+    this.#shutdown(false);
   }
 
   #onFrame(data: unknown): void {
     if (!this.#running) return;
     const check = checkFrame<Item>(data, this.#scope);
     if (!check.ok) {
+      this.#counters.ignored++;
       if (check.reason === 'version' && !this.#reportedVersions.has(check.version)) {
         this.#reportedVersions.add(check.version);
         this.#report(new TabBusError('frame', `ignoring frames of protocol version ${String(check.version)} (this tab speaks ${FRAME_VERSION}): is another version of tabbus open in another tab?`));
@@ -427,6 +578,11 @@ export class TabBus<Item extends BusItem> {
         this.#counters.fenced++;
         return;
       }
+      this.#watch?.heard();
+    } else if (frame.type === 'halt' && frame.epoch < this.#epoch) {
+      // A fatal error seen in an older term (a leader that thawed after being replaced): stale news.
+      this.#counters.fenced++;
+      return;
     } else if (frame.epoch > this.#epoch) {
       // A tab knows a newer term than ours: some other tab leads now.
       if (this.#role === 'leader') this.#stepDown();
@@ -476,11 +632,14 @@ export class TabBus<Item extends BusItem> {
       case 'gap':
         this.#onGap(frame);
         break;
-      case 'halt': {
-        this.#report(new TabBusError(frame.code as TabBusError['code'], frame.message.replace(/^tabbus: /, ''), { fatal: true, context: { from: frame.from } }));
-        this.#shutdown(false);
+      case 'probe':
+        if (leading) this.#post({ type: 'alive' });
         return;
-      }
+      case 'alive':
+        return;
+      case 'halt':
+        this.#fail(new TabBusError(frame.code as TabBusError['code'], frame.message.replace(/^tabbus: /, ''), { fatal: true, context: { from: frame.from } }));
+        return;
     }
     this.#emitState();
   }
@@ -492,9 +651,24 @@ export class TabBus<Item extends BusItem> {
     this.#emitState();
   };
 
-  /** Only tabs old enough to have missed something report a gap; a page loaded since has fresh state. */
-  #onGap(gap: Pick<GapFrame, 'cursor' | 'age'>): void {
-    if (this.#env.now() - this.#startedAt >= this.#retention()) this.#events.emit('gap', { cursor: gap.cursor, age: gap.age });
+  /** The leader noticed a gap: tell every tab (frames before the batch that follows), then itself. */
+  #raiseGap(gap: GapEvent): void {
+    this.#post({ type: 'gap', ...gap });
+    this.#onGap(gap);
+  }
+
+  /**
+   * A retention gap concerns only tabs old enough to have missed something: a page loaded since has fresh
+   * state. A reset concerns every tab, and the ids it delivered mean nothing any more.
+   */
+  #onGap(gap: GapEvent): void {
+    const event = { cursor: gap.cursor, age: gap.age, reason: gap.reason };
+    if (gap.reason === 'reset') {
+      this.#delivery = new Delivery(0);
+      this.#events.emit('gap', event);
+    } else if (this.#env.now() - this.#startedAt >= this.#retention()) {
+      this.#events.emit('gap', event);
+    }
   }
 
   #unionChanged(): void {
@@ -522,7 +696,8 @@ export class TabBus<Item extends BusItem> {
     this.#liveness?.release();
     this.#election?.resign();
     this.#channel?.close();
-    this.#channel = this.#election = this.#liveness = undefined;
+    this.#watch?.set(false);
+    this.#channel = this.#election = this.#liveness = this.#watch = undefined;
     this.#role = 'stopped';
     this.#leaderId = null;
     this.#registry = new TabRegistry();
@@ -534,11 +709,14 @@ export class TabBus<Item extends BusItem> {
   }
 
   #report(error: TabBusError): void {
+    this.#lastError = { code: error.code, message: error.message, at: this.#env.now() };
     if (this.#events.count('error') > 0) this.#events.emit('error', error);
     else console.warn(error);
   }
 
+  /** Publishes the new state; also where the leader watch follows role and visibility. */
   #emitState(): void {
+    this.#watch?.set(this.#running && this.#role === 'follower' && (this.#env.page?.visible() ?? true));
     if (this.#events.count('state') > 0) this.#events.emit('state', this.state());
   }
 

@@ -13,11 +13,22 @@ export interface FrameChannel {
 /** The parts of localStorage the bus uses. */
 export type KeyValueStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
+/** What the page tells the bus about itself. */
+export interface PageHandlers {
+  visibility(): void;
+  hide(persisted: boolean): void;
+  show(persisted: boolean): void;
+  /** The browser went offline (`false`) or came back (`true`). */
+  network(online: boolean): void;
+}
+
 /** Page lifecycle signals. */
 export interface PageLifecycle {
   visible(): boolean;
-  /** Subscribes to visibility and bfcache (pagehide/pageshow) changes; returns the unsubscriber. */
-  watch(handlers: { visibility(): void; hide(persisted: boolean): void; show(persisted: boolean): void }): () => void;
+  /** `false` when the browser knows it is offline (`navigator.onLine`); `true` when it may be online. */
+  online(): boolean;
+  /** Subscribes to visibility, bfcache (pagehide/pageshow) and online/offline changes; returns the unsubscriber. */
+  watch(handlers: PageHandlers): () => void;
 }
 
 /**
@@ -52,17 +63,25 @@ function browserPage(): PageLifecycle | undefined {
   if (typeof document === 'undefined' || typeof addEventListener !== 'function') return undefined;
   return {
     visible: () => document.visibilityState !== 'hidden',
+    online: () => navigator.onLine !== false,
     watch(h) {
+      // No `unload`/`beforeunload` listener: either would keep the page out of the bfcache.
       const onVisibility = () => h.visibility();
       const onHide = (e: PageTransitionEvent) => h.hide(e.persisted);
       const onShow = (e: PageTransitionEvent) => h.show(e.persisted);
+      const onOnline = () => h.network(true);
+      const onOffline = () => h.network(false);
       document.addEventListener('visibilitychange', onVisibility);
       addEventListener('pagehide', onHide);
       addEventListener('pageshow', onShow);
+      addEventListener('online', onOnline);
+      addEventListener('offline', onOffline);
       return () => {
         document.removeEventListener('visibilitychange', onVisibility);
         removeEventListener('pagehide', onHide);
         removeEventListener('pageshow', onShow);
+        removeEventListener('online', onOnline);
+        removeEventListener('offline', onOffline);
       };
     },
   };

@@ -37,9 +37,21 @@ export interface BatchFrame<Item extends BusItem = BusItem> extends FrameBase {
 }
 /** The leader's connection changed state. */
 export interface StatusFrame extends FrameBase { readonly type: 'status'; readonly transport: TransportState }
-/** Notifications may have been lost (the cursor outlived the server's retention): reload state. */
-export interface GapFrame extends FrameBase { readonly type: 'gap'; readonly cursor: number; readonly age: number }
-/** A fatal error: every tab of the scope reports it and stops. */
+/**
+ * Notifications may have been lost: the cursor outlived the server's retention, or the server's ids
+ * restarted below it (`reset`: every tab must forget the ids it delivered).
+ */
+export interface GapFrame extends FrameBase {
+  readonly type: 'gap';
+  readonly cursor: number;
+  readonly age: number;
+  readonly reason: 'retention' | 'reset';
+}
+/** A visible follower asks the leader for a sign of life (the leader may be frozen). */
+export interface ProbeFrame extends FrameBase { readonly type: 'probe' }
+/** The leader's answer to a probe. */
+export interface AliveFrame extends FrameBase { readonly type: 'alive' }
+/** A fatal error (from the leader's connection, or a tab told that the session expired): every tab stops. */
 export interface HaltFrame extends FrameBase {
   readonly type: 'halt';
   readonly code: string;
@@ -54,10 +66,12 @@ export type Frame<Item extends BusItem = BusItem> =
   | BatchFrame<Item>
   | StatusFrame
   | GapFrame
+  | ProbeFrame
+  | AliveFrame
   | HaltFrame;
 
 /** Frames only a leader sends: they are fenced by epoch. */
-export const LEADER_FRAMES: ReadonlySet<Frame['type']> = new Set(['lead', 'welcome', 'batch', 'status', 'gap', 'halt']);
+export const LEADER_FRAMES: ReadonlySet<Frame['type']> = new Set(['lead', 'welcome', 'batch', 'status', 'gap', 'alive']);
 
 export type FrameCheck<Item extends BusItem> =
   | { readonly ok: true; readonly frame: Frame<Item> }

@@ -1,11 +1,11 @@
-export { createBus, TabBus } from './bus';
-export type { BusCounters, BusEvents, BusOptions, BusState, GapEvent, Mode, Role } from './bus';
+export { createBus, TabBus, TEST_HOOKS } from './bus';
+export type { BusCounters, BusEvents, BusOptions, BusState, GapEvent, LastError, Mode, Role } from './bus';
 export { createBackoff } from './backoff';
 export type { Backoff, BackoffOptions } from './backoff';
 export { TabBusError, isSessionExpired } from './errors';
 export type { ErrorCode } from './errors';
 export { browserEnv } from './env';
-export type { BusEnv, FrameChannel, KeyValueStorage, PageLifecycle } from './env';
+export type { BusEnv, FrameChannel, KeyValueStorage, PageHandlers, PageLifecycle } from './env';
 export { lockElection, electorElection } from './election';
 export type { Election } from './election';
 export { FRAME_VERSION } from './frames';

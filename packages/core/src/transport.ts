@@ -12,9 +12,10 @@ export interface BusItem {
  * - `open`: connected (a long-poll is held or a socket is open);
  * - `paused`: deliberately waiting between requests (pacing);
  * - `backoff`: waiting after an error before the next attempt;
+ * - `offline`: the browser is offline; the bus reconnects the moment it is back;
  * - `closed`: stopped for good.
  */
-export type TransportState = 'idle' | 'connecting' | 'open' | 'paused' | 'backoff' | 'closed';
+export type TransportState = 'idle' | 'connecting' | 'open' | 'paused' | 'backoff' | 'offline' | 'closed';
 
 /** What the bus gives a transport: it pulls the current values whenever it builds a request. */
 export interface TransportSink<Item extends BusItem> {
@@ -26,6 +27,11 @@ export interface TransportSink<Item extends BusItem> {
   inactivity(): number | undefined;
   /** One server reply (possibly empty). Items are in the order the server sent them. */
   receive(items: readonly Item[]): void;
+  /**
+   * The server's ids restarted below the cursor (a database restore, a server that lost its store): call
+   * before passing the reply that shows it to `receive`. Every tab raises `gap` and forgets its ids.
+   */
+  reset(): void;
   /** The connection changed state. */
   status(state: TransportState): void;
   /** A request was sent (for the counters shown in `state()`). */

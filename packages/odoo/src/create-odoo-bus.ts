@@ -26,6 +26,16 @@ export interface OdooBusOptions {
   pollTimeout?: number;
   /** Delays after errors. Default: 1 s × 1.5 per failure up to 60 s, plus up to 30 % jitter. */
   backoff?: BackoffOptions;
+  /**
+   * How often the leader asks `/web/session/get_session_info` whether the user is still logged in, in ms
+   * (the long-poll route cannot tell: Odoo serves an expired cookie a fresh public session). It also asks
+   * when its term starts and after errors. Default 300 000; 0: only then. Public pages (`uid: false`) never ask.
+   */
+  sessionCheckInterval?: number;
+  /** How long a visible tab waits for a frozen leader to answer before taking over, in ms. Default 3000. */
+  leaderTimeout?: number;
+  /** Largest reply accepted from the server, in bytes; a larger one is a `protocol` error. Default 16 MiB. */
+  maxReplyBytes?: number;
   /** Cookies on requests: default `same-origin`. Use `include` for a cross-origin server that allows it. */
   credentials?: RequestCredentials;
   /** A fetch implementation (tests, instrumentation). */
@@ -53,6 +63,8 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const scopeOf = (db: string, uid: number | false | null) => `${origin}|${db}|${uid === null || uid === false ? 'public' : uid}`;
   const { uid, db } = options;
+  /** The user the scope was computed for: a session check that finds another one ends the session. */
+  let scopeUid: number | false | null | undefined = uid;
   // Tabs must compute the same scope however they were set up, so a missing db or uid is asked from
   // the server rather than left blank.
   // A public page cannot ask (the session route wants a login): it goes by what it was given.
@@ -61,8 +73,19 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       ? scopeOf(db ?? '', uid)
       : async () => {
           const info = await fetchSessionInfo({ fetch: fetchImpl, serverUrl, credentials });
-          return scopeOf(db ?? info.db, uid ?? info.uid);
+          scopeUid = uid ?? info.uid;
+          return scopeOf(db ?? info.db, scopeUid);
         };
+  const checkSession = async (): Promise<void> => {
+    const info = await fetchSessionInfo({ fetch: fetchImpl, serverUrl, credentials });
+    if (info.uid !== scopeUid) {
+      // Logged out and in as someone else in another window: this bus's channels belong to the old user.
+      throw new TabBusError('session_expired', `the session now belongs to user ${String(info.uid)}, not ${String(scopeUid)}; log in again`, {
+        fatal: true,
+        context: { expected: scopeUid, actual: info.uid },
+      });
+    }
+  };
   return createBus<OdooNotification>({
     scope,
     transport: () =>
@@ -73,7 +96,11 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
         credentials,
         ...(options.pollTimeout !== undefined ? { pollTimeout: options.pollTimeout } : {}),
         ...(options.backoff ? { backoff: options.backoff } : {}),
+        ...(options.maxReplyBytes !== undefined ? { maxReplyBytes: options.maxReplyBytes } : {}),
       }),
+    ...(uid === false ? {} : { checkSession }),
+    ...(options.sessionCheckInterval !== undefined ? { sessionCheckInterval: options.sessionCheckInterval } : {}),
+    ...(options.leaderTimeout !== undefined ? { leaderTimeout: options.leaderTimeout } : {}),
     ...(hasTypedMessages(version) ? {} : { channelOf: stringChannelOf }),
     ...(options.channels ? { channels: options.channels } : {}),
     ...(options.coordination ? { coordination: options.coordination } : {}),

@@ -6,7 +6,11 @@ export interface RpcRequest {
   readonly params: Record<string, unknown>;
   readonly signal?: AbortSignal;
   readonly credentials: RequestCredentials;
+  /** Largest reply accepted, in bytes (default 16 MiB): a runaway body must not exhaust the tab's memory. */
+  readonly maxBytes?: number;
 }
+
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
 let nextId = 1;
 
@@ -30,10 +34,19 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
   } catch (cause) {
     throw noAnswer(request, cause);
   }
+  const maxBytes = request.maxBytes ?? DEFAULT_MAX_BYTES;
+  const declared = Number(response.headers?.get('Content-Length') ?? NaN);
+  if (declared > maxBytes) {
+    void response.body?.cancel().catch(() => undefined);
+    throw tooLarge(url, declared, maxBytes);
+  }
   let text: string;
   try {
     text = await response.text();
+    // Without a Content-Length the size is known only now; characters ≤ bytes, so this never undercounts badly.
+    if (text.length > maxBytes) throw tooLarge(url, text.length, maxBytes);
   } catch (cause) {
+    if (cause instanceof TabBusError) throw cause;
     // The connection broke while the body was coming in: as much a network failure as no answer at all.
     throw noAnswer(request, cause);
   }
@@ -56,6 +69,10 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
     throw new TabBusError('protocol', `${url}: the reply has neither result nor error`, { context: { url, body: text.slice(0, 200) } });
   }
   return result;
+}
+
+function tooLarge(url: string, size: number, maxBytes: number): TabBusError {
+  return new TabBusError('protocol', `${url}: the reply is ${size} bytes, above the ${maxBytes}-byte limit`, { context: { url, size, maxBytes } });
 }
 
 /** A request that got no (complete) answer; an abort by the caller passes its reason through untouched. */

@@ -11,6 +11,8 @@ export interface LongpollingOptions {
   readonly pollTimeout?: number;
   /** Delays between attempts after errors. */
   readonly backoff?: BackoffOptions;
+  /** Largest reply accepted, in bytes. Default 16 MiB. */
+  readonly maxReplyBytes?: number;
   readonly fetch?: typeof fetch;
   readonly credentials?: RequestCredentials;
   readonly setTimeout?: (fn: () => void, ms: number) => unknown;
@@ -74,16 +76,20 @@ export class LongpollingTransport implements Transport<OdooNotification> {
     sink.status(this.#backoff.attempts > 0 ? 'connecting' : 'open');
     sink.request();
     try {
+      const last = sink.cursor();
       const result = await callJsonRpc({
         fetch: this.#options.fetch ?? globalThis.fetch.bind(globalThis),
         url,
-        params: { channels: [...sink.channels()], last: sink.cursor(), options: presenceOptions(version, sink.inactivity()) },
+        params: { channels: [...sink.channels()], last, options: presenceOptions(version, sink.inactivity()) },
         signal: abort.signal,
         credentials: this.#options.credentials ?? 'same-origin',
+        ...(this.#options.maxReplyBytes !== undefined ? { maxBytes: this.#options.maxReplyBytes } : {}),
       });
       const items = parsePollResult(version, result);
       if (this.#closed) return;
       this.#backoff.reset();
+      // Odoo answers only ids above `last`; anything at or below it means its ids started over.
+      if (last > 0 && items.some((item) => item.id > 0 && item.id <= last)) sink.reset();
       sink.receive(items);
       void this.#poll();
     } catch (cause) {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBus, type TabBus } from '../bus';
 import type { TabBusError } from '../errors';
 import { FRAME_VERSION } from '../frames';
-import { FakeBrowser, FakeTransport, ManualElection, settle, type FakeTab } from './fakes';
+import { FakeBrowser, FakeTransport, ManualElection, settle, type FakeTab } from '../testing';
 
 interface Note {
   id: number;

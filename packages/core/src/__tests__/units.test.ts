@@ -4,7 +4,7 @@ import { Delivery } from '../delivery';
 import { checkFrame, FRAME_VERSION, isNewerTerm } from '../frames';
 import { SharedStore } from '../shared-store';
 import { TabRegistry } from '../tabs';
-import { MemoryStorage } from './fakes';
+import { MemoryStorage } from '../testing';
 
 describe('Delivery', () => {
   it('delivers each positive id once, in order, across overlapping batches', () => {

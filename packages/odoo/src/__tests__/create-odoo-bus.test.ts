@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { TabBusError } from '@tabbus/core';
 import { createOdooBus, type OdooBus, type OdooBusOptions } from '../create-odoo-bus';
 import type { OdooNotification } from '../notifications';
-import { FakeBrowser } from '../../../core/src/__tests__/fakes';
+import { FakeBrowser } from '@tabbus/core/testing';
 import { cookieFetch, eventually, FakeFetch, login, onCleanup, sleep, startServer, untilOpenPolls } from './helpers';
 
 function bus(options: OdooBusOptions): OdooBus {

@@ -44,6 +44,8 @@ export class RecordingSink implements TransportSink<OdooNotification> {
   readonly states: TransportState[] = [];
   readonly errors: TabBusError[] = [];
   requests = 0;
+  /** How many times the transport reported that the server's ids restarted. */
+  resets = 0;
 
   constructor(init: { cursor?: number; channels?: string[]; inactivity?: number; advanceCursor?: boolean } = {}) {
     if (init.cursor !== undefined) this.cursorValue = init.cursor;
@@ -64,6 +66,10 @@ export class RecordingSink implements TransportSink<OdooNotification> {
   receive(items: readonly OdooNotification[]): void {
     this.batches.push([...items]);
     if (this.advanceCursor) for (const item of items) this.cursorValue = Math.max(this.cursorValue, item.id);
+  }
+  reset(): void {
+    this.resets++;
+    this.cursorValue = 0;
   }
   status(state: TransportState): void {
     this.states.push(state);

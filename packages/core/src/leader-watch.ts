@@ -1,0 +1,67 @@
+import type { BusEnv } from './env';
+
+/**
+ * A visible follower's check that the leader still answers. Web Locks free a lock when its holder closes
+ * or crashes, but not when its event loop freezes (a frozen or long-blocked tab keeps its locks forever,
+ * and every tab waits behind it). So while this tab is a visible follower, it asks the leader for a sign of
+ * life whenever the leader has been quiet for half the timeout, and calls `onSilent` when a probe gets no
+ * answer within the timeout. Any frame from the leader counts as an answer, so a busy leader is never
+ * probed. Worst case from the freeze to `onSilent`: twice the timeout.
+ *
+ * Hidden followers run no timer at all: they cost nothing while idle.
+ */
+export class LeaderWatch {
+  readonly #env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>;
+  readonly #timeout: number;
+  readonly #probe: () => void;
+  readonly #onSilent: () => void;
+  #heardAt = 0;
+  #probedAt: number | undefined;
+  #timer: unknown;
+  #active = false;
+
+  constructor(env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>, timeout: number, probe: () => void, onSilent: () => void) {
+    this.#env = env;
+    this.#timeout = timeout;
+    this.#probe = probe;
+    this.#onSilent = onSilent;
+  }
+
+  /** The leader showed it is alive (any frame of its term). */
+  heard(): void {
+    this.#heardAt = this.#env.now();
+    this.#probedAt = undefined;
+  }
+
+  /** Watches while `active` (a visible follower in a mode that can steal), stops otherwise. */
+  set(active: boolean): void {
+    if (active === this.#active || this.#timeout <= 0) return;
+    this.#active = active;
+    this.#env.clearTimeout(this.#timer);
+    this.#probedAt = undefined;
+    if (active) {
+      // Becoming active is no sign of life, but it is not silence either: start a fresh period.
+      this.#heardAt = this.#env.now();
+      this.#schedule();
+    }
+  }
+
+  #schedule(): void {
+    this.#timer = this.#env.setTimeout(() => this.#tick(), this.#timeout / 2);
+  }
+
+  #tick(): void {
+    if (!this.#active) return;
+    const now = this.#env.now();
+    if (this.#probedAt !== undefined && now - this.#probedAt >= this.#timeout) {
+      this.set(false);
+      this.#onSilent();
+      return;
+    }
+    if (this.#probedAt === undefined && now - this.#heardAt >= this.#timeout / 2) {
+      this.#probedAt = now;
+      this.#probe();
+    }
+    this.#schedule();
+  }
+}

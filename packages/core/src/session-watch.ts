@@ -1,0 +1,67 @@
+import type { BusEnv } from './env';
+import { TabBusError } from './errors';
+
+/** After a transport error, the session is checked again only if the last check is older than this. */
+const RECHECK_AFTER_ERROR = 10_000;
+
+/**
+ * The leader's check that the user is still logged in. Some wires cannot tell: Odoo's long-poll route is
+ * public and silently serves a fresh public session to an expired cookie, so the user's channels just go
+ * quiet. The leader therefore asks an authenticated route (through `check`) when its term starts, after
+ * transport errors, and every `interval` ms. Only a `session_expired` rejection counts: other failures are
+ * the transport's business and are reported by it.
+ */
+export class SessionWatch {
+  readonly #env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>;
+  readonly #check: () => Promise<void>;
+  readonly #interval: number;
+  readonly #onExpired: (error: TabBusError) => void;
+  #timer: unknown;
+  #checkedAt = -Infinity;
+  #running = false;
+  #inFlight = false;
+
+  constructor(
+    env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>,
+    check: () => Promise<void>,
+    interval: number,
+    onExpired: (error: TabBusError) => void,
+  ) {
+    this.#env = env;
+    this.#check = check;
+    this.#interval = interval;
+    this.#onExpired = onExpired;
+  }
+
+  /** Checks now, then every interval, until `stop()`. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#run();
+  }
+
+  /** The transport failed: the cause may be the session, so check unless a check ran just now. */
+  afterError(): void {
+    if (this.#running && this.#env.now() - this.#checkedAt >= RECHECK_AFTER_ERROR) this.#run();
+  }
+
+  stop(): void {
+    this.#running = false;
+    this.#env.clearTimeout(this.#timer);
+  }
+
+  #run(): void {
+    this.#env.clearTimeout(this.#timer);
+    if (this.#interval > 0) this.#timer = this.#env.setTimeout(() => this.#run(), this.#interval);
+    if (this.#inFlight) return;
+    this.#inFlight = true;
+    this.#checkedAt = this.#env.now();
+    this.#check().then(
+      () => (this.#inFlight = false),
+      (error: unknown) => {
+        this.#inFlight = false;
+        if (this.#running && error instanceof TabBusError && error.code === 'session_expired') this.#onExpired(error);
+      },
+    );
+  }
+}
