@@ -72,7 +72,14 @@ export async function runDemo(api, buildName, other) {
   const session = await ensureSession(server.db, login, params.get('password') ?? login);
   const firstChannel = params.get('channel') ?? 'chat';
 
-  const bus = api.createOdooBus({ version: server.odoo, db: server.db, uid: session.uid, channels: [firstChannel] });
+  // Timings can be shortened from the URL (the e2e tests do): ?backoff=ms&leaderTimeout=ms&sessionCheck=ms
+  const ms = (name) => (params.has(name) ? Number(params.get(name)) : undefined);
+  const tuning = {
+    ...(params.has('backoff') ? { backoff: { initial: ms('backoff'), max: ms('backoff') * 4 } } : {}),
+    ...(params.has('leaderTimeout') ? { leaderTimeout: ms('leaderTimeout') } : {}),
+    ...(params.has('sessionCheck') ? { sessionCheckInterval: ms('sessionCheck') } : {}),
+  };
+  const bus = api.createOdooBus({ version: server.odoo, db: server.db, uid: session.uid, channels: [firstChannel], ...tuning });
   // For the e2e tests: what this tab delivered, when each id arrived, and when it last became leader.
   const received = [];
   const arrivals = {};

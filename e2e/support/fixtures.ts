@@ -133,3 +133,52 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
+
+/** Crashes a tab's renderer, as the browser's "Aw, Snap!" does: no pagehide, no goodbye. */
+export async function crash(context: BrowserContext, page: Page): Promise<void> {
+  const cdp = await context.newCDPSession(page);
+  const crashed = page.waitForEvent('crash');
+  // The CDP call never resolves: the renderer dies before it can answer.
+  cdp.send('Page.crash').catch(() => undefined);
+  await crashed;
+}
+
+/** When (page clock, ms since epoch) this tab last became leader. */
+export const leaderSince = (page: Page) => page.evaluate(() => (window as unknown as DemoWindow).demo.leaderSince!);
+
+/** The leaders each epoch had, as this tab saw them. */
+export const leadersSeen = (page: Page) =>
+  page.evaluate(() => Object.fromEntries(Object.entries((window as unknown as DemoWindow).demo.leaders).map(([epoch, ids]) => [epoch, [...ids]])));
+
+/** Publishes one notification every `everyMs` until `stop()`; `sent` holds the ids in order with when each send began. */
+export function publishStream(publish: (channel: string, text: string) => Promise<number>, everyMs: number) {
+  const sent: { id: number; at: number }[] = [];
+  let running = true;
+  const done = (async () => {
+    for (let i = 0; running; i++) {
+      const at = Date.now();
+      sent.push({ id: await publish('chat', `stream ${i}`), at });
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    sent,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+/** Waits until `page` delivered exactly `sent` (from its first id on), each once and in order; on failure, says what the tab saw. */
+export async function expectDelivered(page: Page, sent: number[], timeout = 15_000): Promise<void> {
+  const first = sent[0] ?? 0;
+  await expect
+    .poll(async () => (await receivedIds(page)).filter((id) => id >= first), { timeout })
+    .toEqual(sent)
+    .catch(async (error: Error) => {
+      const ids = (await receivedIds(page)).filter((id) => id >= first);
+      const s = await state(page);
+      throw new Error(`${error.message}\ntab ${s.tabId} (${s.role}, epoch ${s.epoch}, leader ${s.leaderId}, cursor ${s.cursor}, transport ${s.transport}) counters ${JSON.stringify(s.counters)}\ngot ${ids.length} of ${sent.length}: ${ids.slice(0, 5).join(',')}…${ids.slice(-5).join(',')}; last sent ${sent.slice(-3).join(',')}`);
+    });
+}

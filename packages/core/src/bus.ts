@@ -140,6 +140,9 @@ export interface BusEvents<Item extends BusItem> {
 /** Hooks for tests of the bus itself; not part of the API. */
 export const TEST_HOOKS = Symbol.for('tabbus.testHooks');
 
+/** A tab that missed batches asks for a replay at most this often, in ms. */
+const RESYNC_INTERVAL = 1000;
+
 /** How often the leader refreshes the cursor's timestamp when nothing arrives, in ms. */
 const CURSOR_TOUCH_INTERVAL = 10_000;
 
@@ -180,6 +183,9 @@ export class TabBus<Item extends BusItem> {
   #lastError: LastError | null = null;
   #watch: LeaderWatch | undefined;
   #sessionWatch: SessionWatch | undefined;
+  /** While batches are missing: the cursor the replay must reach, and the timer that asks again. */
+  #resyncUpTo = 0;
+  #resyncTimer: unknown;
   /** When the leader last heard from the server (or began its term): a long silence means a gap. */
   #serverHeardAt = 0;
   /** Set by the first `start()` or `stop()`: an auto-start still pending then does nothing. */
@@ -400,14 +406,20 @@ export class TabBus<Item extends BusItem> {
   /** Leadership granted: start a new term, tell the tabs, open the connection. */
   #lead(generation: number): void {
     if (generation !== this.#generation || !this.#store) return;
+    // Granted again while still leading (a forced or stolen term overlapped the queue): one connection only.
+    if (this.#transport) this.#closeTransport('idle');
     const store = this.#store;
     this.#epoch = Math.max(store.readEpoch(), this.#epoch) + 1;
     store.writeEpoch(this.#epoch);
     this.#leaderId = this.#tabId;
     this.#role = 'leader';
     const record = store.readCursor();
-    // Resume from what the last leader persisted; never behind what this tab already delivered.
-    this.#pollCursor = Math.max(record?.id ?? 0, this.#delivery.watermark);
+    // Resume from the last batch this tab received, not from the persisted cursor, which may be ahead of
+    // it: a renderer crash can land after the dead leader's storage write reached the browser and before
+    // its batch did (both are asynchronous IPC), and resuming from there would lose that batch for every
+    // tab. Replaying instead costs nothing: each tab drops ids it already delivered. (A tab seeds its
+    // watermark from the persisted cursor when it starts, so a new tab does not replay from 0.)
+    this.#pollCursor = this.#delivery.watermark;
     this.#cursorTouchedAt = 0;
     // What this tab knew was the previous leader's connection; ours starts now (and is relayed).
     this.#transportState = 'idle';
@@ -421,12 +433,16 @@ export class TabBus<Item extends BusItem> {
     }
     this.#serverHeardAt = now;
     this.#openTransport();
-    const check = this.#options.checkSession;
-    if (check) {
-      this.#sessionWatch = new SessionWatch(this.#env, check, this.#options.sessionCheckInterval ?? 300_000, (error) => this.#halt(error));
-      this.#sessionWatch.start();
-    }
+    this.#watchSession();
     this.#emitState();
+  }
+
+  /** The leader checks the session now and then (see SessionWatch); stopped with the transport. */
+  #watchSession(): void {
+    const check = this.#options.checkSession;
+    if (!check || this.#sessionWatch) return;
+    this.#sessionWatch = new SessionWatch(this.#env, check, this.#options.sessionCheckInterval ?? 300_000, (error) => this.#halt(error));
+    this.#sessionWatch.start();
   }
 
   /** Another leader with a newer term exists: give the connection up and queue for leadership again. */
@@ -436,6 +452,8 @@ export class TabBus<Item extends BusItem> {
     this.#role = 'follower';
     this.#election?.resign();
     this.#campaign(this.#generation);
+    // Ask whoever leads now for the tabs and the connection's state (its frames may have come and gone).
+    this.#post({ type: 'hello', tab: this.#selfInfo(), join: true });
   }
 
   #openTransport(): void {
@@ -481,8 +499,15 @@ export class TabBus<Item extends BusItem> {
       if (this.#role === 'leader') this.#post({ type: 'status', transport: 'offline' });
       this.#emitState();
     } else if (online && !this.#transport) {
+      const silence = this.#env.now() - this.#serverHeardAt;
+      if (silence > this.#retention()) {
+        // Offline longer than the server keeps notifications: say so now rather than at the next reply.
+        this.#raiseGap({ cursor: this.#pollCursor, age: silence, reason: 'retention' });
+        this.#serverHeardAt = this.#env.now();
+      }
       this.#openTransport();
-      if (this.#role === 'leader') this.#sessionWatch?.afterError();
+      // Back online: the session may have expired meanwhile.
+      if (this.#role === 'leader') this.#watchSession();
       this.#emitState();
     }
   }
@@ -502,8 +527,9 @@ export class TabBus<Item extends BusItem> {
       this.#raiseGap({ cursor: this.#pollCursor, age: now - this.#serverHeardAt, reason: 'retention' });
     }
     this.#serverHeardAt = now;
-    const fresh = items.filter((item) => item.id <= 0 || item.id > this.#pollCursor);
-    let cursor = this.#pollCursor;
+    const after = this.#pollCursor;
+    const fresh = items.filter((item) => item.id <= 0 || item.id > after);
+    let cursor = after;
     for (const item of fresh) if (item.id > cursor) cursor = item.id;
     if (cursor !== this.#pollCursor || now - this.#cursorTouchedAt >= CURSOR_TOUCH_INTERVAL) {
       this.#pollCursor = cursor;
@@ -512,7 +538,7 @@ export class TabBus<Item extends BusItem> {
       this.#store?.writeCursor({ id: cursor, at: now });
     }
     if (fresh.length === 0) return;
-    if (this.#role === 'leader') this.#post({ type: 'batch', items: fresh, cursor });
+    if (this.#role === 'leader') this.#post({ type: 'batch', items: fresh, cursor, after });
     this.#deliver(fresh);
   }
 
@@ -579,8 +605,10 @@ export class TabBus<Item extends BusItem> {
         return;
       }
       this.#watch?.heard();
-    } else if (frame.type === 'halt' && frame.epoch < this.#epoch) {
-      // A fatal error seen in an older term (a leader that thawed after being replaced): stale news.
+    } else if (frame.type === 'halt' && frame.epoch < this.#epoch && frame.code !== 'session_expired') {
+      // A connection error seen in an older term (a leader that thawed after being replaced): stale news.
+      // An expired session is news whatever the term: the cookie is shared (and a tab that just started
+      // may not know the current epoch yet).
       this.#counters.fenced++;
       return;
     } else if (frame.epoch > this.#epoch) {
@@ -589,7 +617,12 @@ export class TabBus<Item extends BusItem> {
       this.#epoch = frame.epoch;
       this.#leaderId = null;
     }
-    this.#handle(frame);
+    try {
+      this.#handle(frame);
+    } catch {
+      // A frame of our version but not of our shape (another page's bug): it must not break this tab.
+      this.#counters.ignored++;
+    }
   }
 
   #handle(frame: Frame<Item>): void {
@@ -622,9 +655,23 @@ export class TabBus<Item extends BusItem> {
         if (frame.to !== this.#tabId) return;
         for (const tab of frame.tabs) if (tab.id !== this.#tabId) this.#registry.upsert(tab);
         this.#transportState = frame.transport;
+        this.#checkBehind(frame.cursor);
         break;
       case 'batch':
+        if (this.#delivery.synced && frame.after > this.#delivery.watermark) {
+          // Batches went missing here (a debugger pause, a frozen page): delivering this one would skip
+          // them for good. Drop it and ask the leader to poll again from our watermark; the replay
+          // brings this batch too, in order, and the other tabs drop what they already have.
+          this.#requestResync(frame.after);
+          return;
+        }
         this.#deliver(frame.items);
+        return;
+      case 'resync':
+        if (leading && frame.cursor < this.#pollCursor) {
+          this.#pollCursor = frame.cursor;
+          this.#transport?.refresh();
+        }
         return;
       case 'status':
         this.#transportState = frame.transport;
@@ -633,15 +680,37 @@ export class TabBus<Item extends BusItem> {
         this.#onGap(frame);
         break;
       case 'probe':
-        if (leading) this.#post({ type: 'alive' });
+        if (leading) this.#post({ type: 'alive', cursor: this.#pollCursor });
         return;
       case 'alive':
+        this.#checkBehind(frame.cursor);
         return;
       case 'halt':
         this.#fail(new TabBusError(frame.code as TabBusError['code'], frame.message.replace(/^tabbus: /, ''), { fatal: true, context: { from: frame.from } }));
         return;
     }
     this.#emitState();
+  }
+
+  /**
+   * The leader's cursor is ahead of what this tab delivered: batches were lost on the way (a page paused
+   * in the debugger drops them, for one) and, with no batch coming, nothing else would show it.
+   */
+  #checkBehind(leaderCursor: number): void {
+    if (this.#delivery.synced && leaderCursor > this.#delivery.watermark) this.#requestResync(leaderCursor);
+  }
+
+  /** Asks for a replay from this tab's watermark, and again each interval until it reaches `upTo`. */
+  #requestResync(upTo: number): void {
+    this.#resyncUpTo = Math.max(this.#resyncUpTo, upTo);
+    if (this.#resyncTimer !== undefined) return;
+    const ask = (): void => {
+      this.#resyncTimer = undefined;
+      if (!this.#running || this.#role !== 'follower' || this.#delivery.watermark >= this.#resyncUpTo) return;
+      this.#post({ type: 'resync', cursor: this.#delivery.watermark });
+      this.#resyncTimer = this.#env.setTimeout(ask, RESYNC_INTERVAL);
+    };
+    ask();
   }
 
   readonly #onTabGone = (tabId: string): void => {
@@ -664,7 +733,7 @@ export class TabBus<Item extends BusItem> {
   #onGap(gap: GapEvent): void {
     const event = { cursor: gap.cursor, age: gap.age, reason: gap.reason };
     if (gap.reason === 'reset') {
-      this.#delivery = new Delivery(0);
+      this.#delivery = new Delivery(0, true);
       this.#events.emit('gap', event);
     } else if (this.#env.now() - this.#startedAt >= this.#retention()) {
       this.#events.emit('gap', event);
@@ -697,6 +766,9 @@ export class TabBus<Item extends BusItem> {
     this.#election?.resign();
     this.#channel?.close();
     this.#watch?.set(false);
+    this.#env.clearTimeout(this.#resyncTimer);
+    this.#resyncTimer = undefined;
+    this.#resyncUpTo = 0;
     this.#channel = this.#election = this.#liveness = this.#watch = undefined;
     this.#role = 'stopped';
     this.#leaderId = null;

@@ -7,9 +7,21 @@ import type { BusItem } from './transport';
  */
 export class Delivery {
   #watermark: number;
+  #synced: boolean;
 
-  constructor(watermark = 0) {
+  /** `watermark`: where this tab starts; `synced`: whether it is known to be current (see `synced`). */
+  constructor(watermark = 0, synced = watermark > 0) {
     this.#watermark = watermark;
+    this.#synced = synced;
+  }
+
+  /**
+   * Whether the watermark is known to match the stream: false for a tab that started with no stored
+   * cursor and has taken nothing yet. Such a tab takes its first batch as the start of its stream rather
+   * than asking for everything it "missed" before it existed.
+   */
+  get synced(): boolean {
+    return this.#synced;
   }
 
   /** The highest id delivered by this tab. */
@@ -27,6 +39,7 @@ export class Delivery {
     joined: ReadonlySet<string>,
     channelOf?: (item: Item) => string | undefined,
   ): Item[] {
+    this.#synced = true;
     const fresh: Item[] = [];
     for (const item of batch) {
       if (item.id > 0) {

@@ -33,8 +33,13 @@ export interface WelcomeFrame extends FrameBase {
 export interface BatchFrame<Item extends BusItem = BusItem> extends FrameBase {
   readonly type: 'batch';
   readonly items: readonly Item[];
+  /** The cursor after these items. */
   readonly cursor: number;
+  /** The cursor the items follow: a tab whose watermark is below it missed a batch. */
+  readonly after: number;
 }
+/** A tab missed batches (its watermark is below a batch's `after`): the leader polls again from `cursor`. */
+export interface ResyncFrame extends FrameBase { readonly type: 'resync'; readonly cursor: number }
 /** The leader's connection changed state. */
 export interface StatusFrame extends FrameBase { readonly type: 'status'; readonly transport: TransportState }
 /**
@@ -49,8 +54,8 @@ export interface GapFrame extends FrameBase {
 }
 /** A visible follower asks the leader for a sign of life (the leader may be frozen). */
 export interface ProbeFrame extends FrameBase { readonly type: 'probe' }
-/** The leader's answer to a probe. */
-export interface AliveFrame extends FrameBase { readonly type: 'alive' }
+/** The leader's answer to a probe, with its cursor (a tab behind it missed batches). */
+export interface AliveFrame extends FrameBase { readonly type: 'alive'; readonly cursor: number }
 /** A fatal error (from the leader's connection, or a tab told that the session expired): every tab stops. */
 export interface HaltFrame extends FrameBase {
   readonly type: 'halt';
@@ -66,6 +71,7 @@ export type Frame<Item extends BusItem = BusItem> =
   | BatchFrame<Item>
   | StatusFrame
   | GapFrame
+  | ResyncFrame
   | ProbeFrame
   | AliveFrame
   | HaltFrame;

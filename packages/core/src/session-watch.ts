@@ -3,6 +3,8 @@ import { TabBusError } from './errors';
 
 /** After a transport error, the session is checked again only if the last check is older than this. */
 const RECHECK_AFTER_ERROR = 10_000;
+/** A check that has not settled after this long no longer blocks the next one (a hung request). */
+const CHECK_STALE_AFTER = 60_000;
 
 /**
  * The leader's check that the user is still logged in. Some wires cannot tell: Odoo's long-poll route is
@@ -53,9 +55,10 @@ export class SessionWatch {
   #run(): void {
     this.#env.clearTimeout(this.#timer);
     if (this.#interval > 0) this.#timer = this.#env.setTimeout(() => this.#run(), this.#interval);
-    if (this.#inFlight) return;
+    const now = this.#env.now();
+    if (this.#inFlight && now - this.#checkedAt < CHECK_STALE_AFTER) return;
     this.#inFlight = true;
-    this.#checkedAt = this.#env.now();
+    this.#checkedAt = now;
     this.#check().then(
       () => (this.#inFlight = false),
       (error: unknown) => {

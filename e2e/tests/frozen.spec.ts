@@ -1,0 +1,43 @@
+import { expectDelivered, expect, leaderSince, publishStream, settledLeader, state, test } from '../support/fixtures';
+
+// A tab whose event loop stops keeps its Web Locks: without a check, every tab would wait behind it for
+// ever (rxdb#8514). Freezing it with the debugger stops it exactly there: no frame handled, no reply
+// read, no lock released. A visible follower must take over within 2 × leaderTimeout (3 s by default).
+test('a frozen leader is replaced by a visible follower within 6 s, and steps down when it thaws', async ({ context, openTabs, server, publish }) => {
+  const pages = await openTabs(3);
+  const leader = await settledLeader(pages);
+  const others = pages.filter((p) => p !== leader);
+  const stream = publishStream(publish, 50);
+
+  const cdp = await context.newCDPSession(leader);
+  await cdp.send('Debugger.enable');
+  const frozenAt = Date.now();
+  await cdp.send('Debugger.pause');
+
+  // The frozen tab cannot answer evaluate(): watch the others only.
+  await expect.poll(async () => (await Promise.all(others.map(state))).filter((s) => s.role === 'leader').length, { timeout: 10_000 }).toBe(1);
+  const states = await Promise.all(others.map(state));
+  const next = others[states.findIndex((s) => s.role === 'leader')]!;
+  const takeover = (await leaderSince(next)) - frozenAt;
+  expect((await state(next)).counters.steals).toBe(1);
+  const report = `frozen leader replaced after ${takeover} ms (leaderTimeout 3000 ms: bound 6000 ms)`;
+  console.log(report);
+  test.info().annotations.push({ type: 'measurement', description: report });
+  expect(takeover).toBeLessThan(6_500);
+  // The new leader holds a poll while the frozen one's is still open on the server, or was dropped.
+  await expect.poll(async () => (await server.polls(await leaderSince(next))).length).toBeGreaterThan(0);
+
+  await new Promise((r) => setTimeout(r, 500));
+  await cdp.send('Debugger.resume');
+  await cdp.send('Debugger.disable');
+  await settledLeader(pages);
+  expect((await state(leader)).role).toBe('follower');
+  await stream.stop();
+  const sent = stream.sent.map((s) => s.id);
+  for (const page of pages) {
+    // Each id once and in order, the thawed tab included: the batches sent while it was paused never
+    // reach it, so it sees that the leader's cursor is ahead of its own and asks for a replay.
+    await expectDelivered(page, sent);
+  }
+  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+});

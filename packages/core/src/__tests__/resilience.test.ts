@@ -1,0 +1,859 @@
+// Resilience of the bus, on a virtual clock: a frozen leader and the steal, duplicate leaders and fencing
+// (frames and the shared store), handoff(), server resets and retention gaps, session checks and
+// sessionExpired(), offline/online, garbage on the frames channel, lastError.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createBus, TEST_HOOKS, type BusOptions, type GapEvent, type TabBus } from '../bus';
+import { TabBusError } from '../errors';
+import { FRAME_VERSION } from '../frames';
+import { FakeBrowser, FakeTransport, VirtualClock, type FakeTab } from '../testing';
+
+interface Note {
+  id: number;
+}
+
+const SCOPE = 'http://odoo.test|db|2';
+const FRAMES = `tabbus:${SCOPE}:frames`;
+const CURSOR_KEY = `tabbus:${SCOPE}:cursor`;
+const EPOCH_KEY = `tabbus:${SCOPE}:epoch`;
+/** A timeout whose half (the watch period) no other timer of the bus uses, so the watch's timers can be told apart. */
+const LEADER_TIMEOUT = 1234;
+
+interface World {
+  clock: VirtualClock;
+  browser: FakeBrowser;
+  /** Every transport any tab opened, oldest first. */
+  transports: FakeTransport<Note>[];
+}
+
+interface Harness {
+  tab: FakeTab;
+  bus: TabBus<Note>;
+  /** The transports this tab opened. */
+  transports: FakeTransport<Note>[];
+  received: number[];
+  errors: TabBusError[];
+  gaps: GapEvent[];
+  expired: TabBusError[];
+  /** Delays of the timers this tab set that are still pending. */
+  pendingTimers: Set<{ ms: number }>;
+  /** Every delay this tab's timers were set with. */
+  timerDelays: number[];
+}
+
+let running: Harness[] = [];
+afterEach(async () => {
+  for (const h of running) await h.bus.stop();
+  running = [];
+});
+
+function world(options: { online?: boolean } = {}): World {
+  const clock = new VirtualClock();
+  return { clock, browser: new FakeBrowser({ clock, ...(options.online === false ? { online: false } : {}) }), transports: [] };
+}
+
+function spawn(w: World, options: Partial<BusOptions<Note>> = {}, tabOptions: { visible?: boolean } = {}): Harness {
+  const tab = w.browser.tab(tabOptions);
+  const transports: FakeTransport<Note>[] = [];
+  const pendingTimers = new Set<{ ms: number }>();
+  const timerDelays: number[] = [];
+  const handles = new Map<unknown, { ms: number }>();
+  const env = tab.env({
+    setTimeout: (fn, ms) => {
+      const entry = { ms };
+      pendingTimers.add(entry);
+      timerDelays.push(ms);
+      const handle = tab.setTimeout(() => {
+        pendingTimers.delete(entry);
+        fn();
+      }, ms);
+      handles.set(handle, entry);
+      return handle;
+    },
+    clearTimeout: (handle) => {
+      const entry = handles.get(handle);
+      if (entry) pendingTimers.delete(entry);
+      tab.clearTimeout(handle);
+    },
+  });
+  const bus = createBus<Note>({
+    scope: SCOPE,
+    transport: () => {
+      const t = new FakeTransport<Note>();
+      transports.push(t);
+      w.transports.push(t);
+      return t;
+    },
+    unionDelay: 1,
+    leaderTimeout: LEADER_TIMEOUT,
+    env,
+    ...options,
+  });
+  const h: Harness = { tab, bus, transports, received: [], errors: [], gaps: [], expired: [], pendingTimers, timerDelays };
+  bus.on('notification', (items) => h.received.push(...items.map((i) => i.id)));
+  bus.on('error', (e) => h.errors.push(e));
+  bus.on('gap', (g) => h.gaps.push(g));
+  bus.on('session_expired', (e) => h.expired.push(e));
+  running.push(h);
+  return h;
+}
+
+const ids = (from: number, to: number): Note[] => Array.from({ length: to - from + 1 }, (_, i) => ({ id: from + i }));
+const range = (from: number, to: number): number[] => ids(from, to).map((n) => n.id);
+const leaders = (hs: Harness[]) => hs.filter((h) => h.bus.state().role === 'leader');
+const openTransports = (w: World) => w.transports.filter((t) => t.isOpen);
+const liveTransport = (h: Harness): FakeTransport<Note> => {
+  const open = h.transports.filter((t) => t.isOpen);
+  if (open.length !== 1) throw new Error(`expected one open transport in ${h.tab.id}, have ${open.length}`);
+  return open[0]!;
+};
+const storedCursor = (w: World): number | undefined => {
+  const raw = w.browser.storage.map.get(CURSOR_KEY);
+  return raw === undefined ? undefined : (JSON.parse(raw) as { id: number }).id;
+};
+const storedEpoch = (w: World): number => Number(w.browser.storage.map.get(EPOCH_KEY) ?? 0);
+/** Frames of `type` posted by `tab` (or by anyone) since `from` (an index into the channel log). */
+const framesOf = (w: World, type: string, tab?: FakeTab, from = 0) =>
+  w.browser.posted.slice(from).filter((m) => m.name === FRAMES && (m.data as { type?: string }).type === type && (!tab || m.from === tab.id));
+const WATCH_PERIOD = LEADER_TIMEOUT / 2;
+const watchTimers = (h: Harness) => [...h.pendingTimers].filter((t) => t.ms === WATCH_PERIOD).length;
+
+/** Starts the tabs in order (the first one leads) and lets the election and the greetings settle. */
+async function startAll(w: World, hs: Harness[]): Promise<Harness> {
+  for (const h of hs) {
+    const started = h.bus.start();
+    await w.clock.advanceAsync(10);
+    await started;
+  }
+  await w.clock.advanceAsync(10);
+  const lead = leaders(hs);
+  expect(lead).toHaveLength(1);
+  for (const h of hs) expect(h.bus.state()).toMatchObject({ tabs: hs.length, leaderId: lead[0]!.bus.tabId });
+  return lead[0]!;
+}
+
+/** Moves the clock in steps of `step` ms until `done()` or `limit` ms have passed; returns the time it took. */
+async function advanceUntil(w: World, done: () => boolean, limit: number, step = 10): Promise<number> {
+  const start = w.clock.now();
+  while (!done()) {
+    if (w.clock.now() - start > limit) throw new Error(`not done after ${limit} ms`);
+    await w.clock.advanceAsync(step);
+  }
+  return w.clock.now() - start;
+}
+
+describe('a frozen leader', () => {
+  it('a visible follower probes, gets no answer and steals within 2 × leaderTimeout; the new term resumes from the shared cursor', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w, {}, { visible: false })];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    expect(await startAll(w, hs)).toBe(a);
+    liveTransport(a).push(ids(1, 5));
+    await w.clock.advanceAsync(LEADER_TIMEOUT * 3); // quiet, but alive: probes are answered
+    for (const h of hs) expect(h.received).toEqual(range(1, 5));
+    expect(b.bus.state().counters.steals).toBe(0);
+    expect(framesOf(w, 'probe', b.tab).length).toBeGreaterThan(0);
+    expect(framesOf(w, 'alive', a.tab).length).toBeGreaterThan(0);
+
+    const postedBefore = w.browser.posted.length;
+    let ledAt: number | undefined;
+    b.bus.on('state', (state) => void (state.role === 'leader' && (ledAt ??= w.clock.now())));
+    const frozenAt = w.clock.now();
+    a.tab.freeze();
+    await advanceUntil(w, () => ledAt !== undefined, 2 * LEADER_TIMEOUT + 100);
+    expect(ledAt! - frozenAt).toBeLessThanOrEqual(2 * LEADER_TIMEOUT);
+    expect(ledAt! - frozenAt).toBeGreaterThanOrEqual(LEADER_TIMEOUT / 2);
+    expect(framesOf(w, 'probe', b.tab, postedBefore).length).toBeGreaterThan(0);
+    expect(b.bus.state().counters.steals).toBe(1);
+    expect(c.bus.state().counters.steals).toBe(0);
+    expect(framesOf(w, 'probe', c.tab)).toEqual([]);
+    expect(b.bus.state().epoch).toBe(2);
+    expect(storedEpoch(w)).toBe(2);
+    expect(w.browser.locks.holders(`tabbus:${SCOPE}:leader`)).toEqual([b.tab.id]);
+    const next = liveTransport(b);
+    expect(next.sink!.cursor()).toBe(5);
+    await w.clock.advanceAsync(10);
+    expect(c.bus.state()).toMatchObject({ leaderId: b.bus.tabId, epoch: 2 });
+  });
+
+  /** Three tabs (a leads, b visible, c hidden), ids 1–5 delivered, then a freezes and b steals. */
+  async function stolen() {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w, {}, { visible: false })];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    liveTransport(a).push(ids(1, 5));
+    await w.clock.advanceAsync(10);
+    a.tab.freeze();
+    await advanceUntil(w, () => b.bus.state().role === 'leader', 2 * LEADER_TIMEOUT);
+    await w.clock.advanceAsync(10);
+    return { w, hs, a, b, c, old: liveTransport(a) };
+  }
+
+  it('on thaw the old leader steps down, closes its transport and follows the new term', async () => {
+    const { w, hs, a, b, old } = await stolen();
+    expect(a.bus.state().role).toBe('leader'); // frozen: it knows nothing yet
+    a.tab.thaw();
+    await w.clock.advanceAsync(10);
+    expect(a.bus.state()).toMatchObject({ role: 'follower', epoch: 2, leaderId: b.bus.tabId });
+    expect(old.closed).toBe(true);
+    expect(openTransports(w)).toEqual([liveTransport(b)]);
+    expect(leaders(hs)).toEqual([b]);
+    liveTransport(b).push(ids(4, 8));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual(range(1, 8));
+    // The thawed tab is now a visible follower of a leader that answers: no steal back.
+    await w.clock.advanceAsync(LEADER_TIMEOUT * 5);
+    expect(leaders(hs)).toEqual([b]);
+    expect(a.bus.state().counters.steals).toBe(0);
+  });
+
+  it('a reply reaching the old leader as it thaws is dropped: not delivered, not fanned out, the shared cursor stays', async () => {
+    const { w, hs, a, b, c, old } = await stolen();
+    const posted = w.browser.posted.length;
+    a.tab.thaw();
+    // Its poll's answer is the first thing it runs, before it hears of the steal from the lock or the frames.
+    old.push(ids(6, 8));
+    expect(a.bus.state().role).toBe('follower');
+    expect(old.closed).toBe(true);
+    expect(storedCursor(w)).toBe(5);
+    expect(framesOf(w, 'batch', a.tab, posted)).toEqual([]);
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual(range(1, 5));
+    expect(liveTransport(b).sink!.cursor()).toBe(5);
+    liveTransport(b).push(ids(6, 8));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual(range(1, 8));
+    expect(storedCursor(w)).toBe(8);
+    expect(c.bus.state().counters.delivered).toBe(8);
+    expect(openTransports(w)).toHaveLength(1);
+  });
+
+  it('two visible followers: in the end one leader, one transport, every id once', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    liveTransport(a).push(ids(1, 3));
+    a.tab.freeze();
+    await w.clock.advanceAsync(2 * LEADER_TIMEOUT + 10);
+    expect(leaders([b, c])).toHaveLength(1);
+    a.tab.thaw();
+    await w.clock.advanceAsync(LEADER_TIMEOUT * 3);
+    const [leader] = leaders(hs);
+    expect(leaders(hs)).toHaveLength(1);
+    expect(openTransports(w)).toEqual([liveTransport(leader!)]);
+    expect(liveTransport(leader!).sink!.cursor()).toBe(3);
+    liveTransport(leader!).push(ids(2, 6));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual(range(1, 6));
+  });
+
+  it('hidden followers run no watch: no timer, no probe, no steal, until one turns visible', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w, {}, { visible: false }), spawn(w, {}, { visible: false })];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    await w.clock.advanceAsync(LEADER_TIMEOUT * 5);
+    a.tab.freeze();
+    await w.clock.advanceAsync(LEADER_TIMEOUT * 10);
+    for (const h of [b, c]) {
+      expect(h.pendingTimers.size).toBe(0);
+      expect(h.timerDelays).not.toContain(WATCH_PERIOD);
+      expect(h.bus.state()).toMatchObject({ role: 'follower', counters: { steals: 0 } });
+    }
+    expect(framesOf(w, 'probe')).toEqual([]);
+    b.tab.setVisible(true);
+    expect(watchTimers(b)).toBe(1);
+    const took = await advanceUntil(w, () => b.bus.state().role === 'leader', 2 * LEADER_TIMEOUT);
+    expect(took).toBeLessThanOrEqual(2 * LEADER_TIMEOUT);
+    expect(c.bus.state().counters.steals).toBe(0);
+  });
+
+  it('a visible follower that turns hidden stops its watch', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    expect(watchTimers(b)).toBe(1);
+    b.tab.setVisible(false);
+    expect(b.pendingTimers.size).toBe(0);
+    const posted = w.browser.posted.length;
+    await w.clock.advanceAsync(LEADER_TIMEOUT * 5);
+    expect(framesOf(w, 'probe', b.tab, posted)).toEqual([]);
+  });
+
+  it('a busy leader is never probed', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    for (let id = 1; id <= 40; id++) {
+      liveTransport(a).push([{ id }]);
+      await w.clock.advanceAsync(LEADER_TIMEOUT / 4);
+    }
+    expect(b.received).toEqual(range(1, 40));
+    expect(framesOf(w, 'probe')).toEqual([]);
+    expect(framesOf(w, 'alive')).toEqual([]);
+  });
+
+  it('leaderTimeout: 0 turns the watch off: a frozen leader is waited for', async () => {
+    const w = world();
+    const hs = [spawn(w, { leaderTimeout: 0 }), spawn(w, { leaderTimeout: 0 })];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    a.tab.freeze();
+    await w.clock.advanceAsync(60_000);
+    expect(b.pendingTimers.size).toBe(0);
+    expect(framesOf(w, 'probe')).toEqual([]);
+    expect(b.bus.state()).toMatchObject({ role: 'follower', counters: { steals: 0 } });
+  });
+});
+
+describe('duplicate leaders (TEST_HOOKS.forceLead)', () => {
+  /** The newest transport the tab opened. */
+  const newest = (h: Harness) => h.transports.at(-1)!;
+
+  it("the older term's frames are fenced, the old leader steps down, and every tab delivers each id once", async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const first = liveTransport(a);
+    first.push(ids(1, 3));
+    await w.clock.advanceAsync(10);
+    b.bus[TEST_HOOKS].forceLead();
+    expect(b.bus.state()).toMatchObject({ role: 'leader', epoch: 2 });
+    expect(a.bus.state()).toMatchObject({ role: 'leader', epoch: 1 });
+    expect(openTransports(w)).toHaveLength(2);
+    // The old leader's connection changes state before it hears of the new term: its status frame is stale.
+    first.status('backoff');
+    await w.clock.advanceAsync(10);
+    expect(c.bus.state().counters.fenced).toBe(1);
+    expect(b.bus.state().counters.fenced).toBe(1);
+    expect(c.bus.state().transport).not.toBe('backoff');
+    expect(a.bus.state()).toMatchObject({ role: 'follower', leaderId: b.bus.tabId });
+    expect(first.closed).toBe(true);
+    await w.clock.advanceAsync(100);
+    expect(leaders(hs)).toHaveLength(1);
+    const [leader] = leaders(hs);
+    for (const h of hs) expect(h.bus.state()).toMatchObject({ epoch: leader!.bus.state().epoch, leaderId: leader!.bus.tabId });
+    expect(newest(leader!).sink!.cursor()).toBe(3);
+    newest(leader!).push(ids(2, 6));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual(range(1, 6));
+  });
+
+  it('without a shared store, a batch of the older term reaches no other tab, and nothing is delivered twice', async () => {
+    const w = world();
+    w.browser.storage.fail = 'denied';
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const first = liveTransport(a);
+    first.push(ids(1, 3));
+    await w.clock.advanceAsync(10);
+    b.bus[TEST_HOOKS].forceLead();
+    liveTransport(b).push(ids(4, 5));
+    first.push(ids(4, 6)); // the old leader still polls: nothing in the store tells it about the new term
+    expect(a.received).toEqual(range(1, 6));
+    await w.clock.advanceAsync(10);
+    expect(b.received).toEqual(range(1, 5));
+    expect(c.received).toEqual(range(1, 5));
+    expect(c.bus.state().counters.fenced).toBe(1);
+    expect(b.bus.state().counters.fenced).toBe(1);
+    expect(first.closed).toBe(true);
+    await w.clock.advanceAsync(100);
+    expect(leaders(hs)).toHaveLength(1);
+    const [leader] = leaders(hs);
+    newest(leader!).push(ids(4, 8));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual(range(1, 8));
+  });
+
+  // forceLead() makes the tab lead while its own campaign still waits for the lock: when the old leader
+  // steps down and resigns, that campaign is granted and #lead runs a second time in the same tab. It must
+  // not leave the forced term's transport open.
+  it('in the end exactly one transport is open, and none after every tab stopped', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [, b] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    b.bus[TEST_HOOKS].forceLead();
+    await w.clock.advanceAsync(100);
+    expect(leaders(hs)).toHaveLength(1);
+    expect(openTransports(w)).toHaveLength(1);
+    for (const h of hs) await h.bus.stop();
+    expect(openTransports(w)).toEqual([]);
+  });
+});
+
+describe('handoff()', () => {
+  it('the leader gives the connection to the next tab, which resumes from the shared cursor with epoch + 1', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const first = liveTransport(a);
+    first.push(ids(1, 5));
+    await w.clock.advanceAsync(10);
+    expect(b.bus.handoff()).toBe(false);
+    expect(c.bus.handoff()).toBe(false);
+    expect(leaders(hs)).toEqual([a]);
+    expect(a.bus.handoff()).toBe(true);
+    expect(a.bus.state().role).toBe('follower');
+    expect(first.closed).toBe(true);
+    await w.clock.advanceAsync(10);
+    expect(leaders(hs)).toEqual([b]);
+    for (const h of hs) expect(h.bus.state()).toMatchObject({ epoch: 2, leaderId: b.bus.tabId, tabs: 3 });
+    expect(openTransports(w)).toEqual([liveTransport(b)]);
+    expect(liveTransport(b).sink!.cursor()).toBe(5);
+    liveTransport(b).push(ids(3, 8)); // a replay from before the cursor
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual(range(1, 8));
+    // The tab that handed off queued again: it is next after c.
+    expect(b.bus.handoff()).toBe(true);
+    await w.clock.advanceAsync(10);
+    expect(leaders(hs)).toEqual([c]);
+    expect(c.bus.state().epoch).toBe(3);
+    expect(c.bus.handoff()).toBe(true);
+    await w.clock.advanceAsync(10);
+    expect(leaders(hs)).toEqual([a]);
+    expect(a.bus.state().epoch).toBe(4);
+    expect(liveTransport(a).sink!.cursor()).toBe(8);
+  });
+
+  it('a lone leader takes the connection back with a new term', async () => {
+    const w = world();
+    const a = spawn(w);
+    await startAll(w, [a]);
+    liveTransport(a).push(ids(1, 2));
+    expect(a.bus.handoff()).toBe(true);
+    await w.clock.advanceAsync(10);
+    expect(a.bus.state()).toMatchObject({ role: 'leader', epoch: 2 });
+    expect(a.transports.map((t) => t.isOpen)).toEqual([false, true]);
+    expect(liveTransport(a).sink!.cursor()).toBe(2);
+  });
+
+  it('returns false on a stopped bus', async () => {
+    const w = world();
+    const a = spawn(w);
+    expect(a.bus.handoff()).toBe(false);
+    await startAll(w, [a]);
+    await a.bus.stop();
+    expect(a.bus.handoff()).toBe(false);
+  });
+});
+
+describe('server reset', () => {
+  it('every tab hears of the gap once, forgets its ids, then delivers the new low ids; the shared cursor follows', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const transport = liveTransport(a);
+    transport.push(ids(1, 10));
+    await w.clock.advanceAsync(10);
+    expect(storedCursor(w)).toBe(10);
+    transport.reset();
+    transport.push(ids(1, 3));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) {
+      expect(h.gaps).toEqual([{ cursor: 10, age: 0, reason: 'reset' }]);
+      expect(h.received).toEqual([...range(1, 10), 1, 2, 3]);
+      expect(h.bus.state().cursor).toBe(3);
+    }
+    expect(transport.sink!.cursor()).toBe(3);
+    expect(storedCursor(w)).toBe(3);
+    transport.push(ids(3, 4));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received.slice(10)).toEqual([1, 2, 3, 4]);
+    // The next term starts from the new ids.
+    a.bus.handoff();
+    await w.clock.advanceAsync(10);
+    const [next] = leaders(hs);
+    expect(next).not.toBe(a);
+    expect(liveTransport(next!).sink!.cursor()).toBe(4);
+    for (const h of hs) expect(h.gaps).toHaveLength(1);
+  });
+});
+
+describe('retention gap within a term', () => {
+  const RETENTION = 10_000;
+
+  it('a leader that heard nothing from the server for longer than retention raises gap in the tabs old enough', async () => {
+    const w = world();
+    const hs = [spawn(w, { retention: RETENTION }), spawn(w, { retention: RETENTION })];
+    const [a] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    const transport = liveTransport(a);
+    transport.push(ids(1, 2));
+    await w.clock.advanceAsync(RETENTION); // exactly the retention: no gap yet
+    transport.push([]);
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.gaps).toEqual([]);
+
+    const young = spawn(w, { retention: RETENTION });
+    await w.clock.advanceAsync(RETENTION - 100);
+    const started = young.bus.start();
+    await w.clock.advanceAsync(20);
+    await started;
+    expect(young.bus.state()).toMatchObject({ role: 'follower', tabs: 3 });
+    await w.clock.advanceAsync(200); // the server has been silent for RETENTION + 110 ms
+    const silence = RETENTION - 100 + 20 + 200 + 10;
+    transport.push(ids(3, 4));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.gaps).toEqual([{ cursor: 2, age: silence, reason: 'retention' }]);
+    expect(young.gaps).toEqual([]);
+    for (const h of [...hs, young]) expect(h.received.slice(-2)).toEqual([3, 4]);
+    // Heard again: no second gap.
+    await w.clock.advanceAsync(RETENTION / 2);
+    transport.push(ids(5, 5));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.gaps).toHaveLength(1);
+  });
+});
+
+describe('session checks', () => {
+  const INTERVAL = 60_000;
+  const expiredError = () => new TabBusError('session_expired', 'the session expired', { fatal: true });
+
+  /** A checkSession per tab that records when it was called and answers with `answer()`. */
+  function checker(w: World, answer: () => Promise<void> = () => Promise.resolve()) {
+    const calls: number[] = [];
+    const fn = vi.fn(() => {
+      calls.push(w.clock.now());
+      return answer();
+    });
+    return { fn, calls };
+  }
+
+  it('the leader checks at term start, after a transport error at most once per 10 s, and every interval; followers never', async () => {
+    const w = world();
+    const checks = [checker(w), checker(w), checker(w)];
+    const hs = checks.map((c) => spawn(w, { checkSession: c.fn, sessionCheckInterval: INTERVAL }));
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const [ca, cb, cc] = checks as [ReturnType<typeof checker>, ReturnType<typeof checker>, ReturnType<typeof checker>];
+    expect(ca.calls).toHaveLength(1);
+    const t0 = ca.calls[0]!;
+    const at = async (t: number) => w.clock.advanceAsync(t0 + t - w.clock.now());
+    const fail = () => liveTransport(a).fail(new TabBusError('network', 'no answer'));
+
+    await at(9_999);
+    fail();
+    expect(ca.calls).toHaveLength(1);
+    await at(10_000);
+    fail();
+    expect(ca.calls).toEqual([t0, t0 + 10_000]);
+    fail();
+    await at(19_999);
+    fail();
+    expect(ca.calls).toHaveLength(2);
+    // The interval counts from the last check.
+    await at(10_000 + INTERVAL - 1);
+    expect(ca.calls).toHaveLength(2);
+    await at(10_000 + INTERVAL);
+    expect(ca.calls).toEqual([t0, t0 + 10_000, t0 + 10_000 + INTERVAL]);
+    await at(10_000 + 3 * INTERVAL);
+    expect(ca.calls).toHaveLength(5);
+    expect(a.errors.map((e) => e.code)).toEqual(['network', 'network', 'network', 'network']);
+    expect(cb.calls).toEqual([]);
+    expect(cc.calls).toEqual([]);
+
+    // A new term checks at once, in the new leader only; the old leader stops checking.
+    a.bus.handoff();
+    await w.clock.advanceAsync(10);
+    expect(leaders(hs)).toEqual([b]);
+    expect(cb.calls).toHaveLength(1);
+    await w.clock.advanceAsync(INTERVAL);
+    expect(cb.calls).toHaveLength(2);
+    expect(ca.calls).toHaveLength(5);
+    expect(cc.calls).toEqual([]);
+    expect(c.bus.state().role).toBe('follower');
+  });
+
+  it('sessionCheckInterval: 0 checks only at term start and after errors', async () => {
+    const w = world();
+    const check = checker(w);
+    const a = spawn(w, { checkSession: check.fn, sessionCheckInterval: 0 });
+    await startAll(w, [a]);
+    await w.clock.advanceAsync(10 * 300_000);
+    expect(check.calls).toHaveLength(1);
+    liveTransport(a).fail(new TabBusError('network', 'no answer'));
+    expect(check.calls).toHaveLength(2);
+  });
+
+  it.each([
+    ['at term start', 0],
+    ['at an interval check', 2],
+  ])('a session_expired rejection %s stops every tab with one session_expired each', async (_when, okChecks) => {
+    const w = world();
+    let calls = 0;
+    const checkSession = vi.fn(() => (++calls > okChecks ? Promise.reject(expiredError()) : Promise.resolve()));
+    const hs = [spawn(w, { checkSession, sessionCheckInterval: INTERVAL }), spawn(w), spawn(w)];
+    const [a] = hs as [Harness, Harness, Harness];
+    for (const h of hs) void h.bus.start();
+    await w.clock.advanceAsync(okChecks * INTERVAL + 100);
+    for (const h of hs) {
+      expect(h.expired).toHaveLength(1);
+      expect(h.expired[0]).toMatchObject({ code: 'session_expired', fatal: true });
+      expect(h.bus.state()).toMatchObject({ role: 'stopped', lastError: { code: 'session_expired' } });
+    }
+    expect(a.transports.every((t) => t.closed)).toBe(true);
+    expect(openTransports(w)).toEqual([]);
+    await w.clock.advanceAsync(3 * INTERVAL);
+    expect(checkSession).toHaveBeenCalledTimes(okChecks + 1);
+    for (const h of hs) expect(h.expired).toHaveLength(1);
+  });
+
+  it.each([
+    ['a network TabBusError', () => new TabBusError('network', 'no answer')],
+    ['a server TabBusError', () => new TabBusError('server', 'boom')],
+    ['a plain Error', () => new Error('boom')],
+    ['a string', () => 'nope'],
+  ])('ignores a rejection with %s and keeps checking', async (_what, reason) => {
+    const w = world();
+    const check = checker(w, () => Promise.reject(reason()));
+    const hs = [spawn(w, { checkSession: check.fn, sessionCheckInterval: INTERVAL }), spawn(w)];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    await w.clock.advanceAsync(2 * INTERVAL);
+    expect(check.calls).toHaveLength(3);
+    expect(a.bus.state()).toMatchObject({ role: 'leader', lastError: null });
+    expect(b.bus.state().role).toBe('follower');
+    for (const h of hs) expect([h.errors, h.expired]).toEqual([[], []]);
+    expect(liveTransport(a).isOpen).toBe(true);
+  });
+
+  it('sessionExpired() in a follower stops every tab with one session_expired each; start() then resumes from the stored cursor', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a, , c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const first = liveTransport(a);
+    first.push(ids(1, 5));
+    await w.clock.advanceAsync(10);
+    c.bus.sessionExpired();
+    expect(c.expired).toHaveLength(1);
+    await w.clock.advanceAsync(10);
+    for (const h of hs) {
+      expect(h.expired).toHaveLength(1);
+      expect(h.expired[0]).toMatchObject({ code: 'session_expired', fatal: true });
+      expect(h.bus.state().role).toBe('stopped');
+    }
+    expect(first.closed).toBe(true);
+    c.bus.sessionExpired(); // stopped: nothing to tell
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.expired).toHaveLength(1);
+    expect(storedCursor(w)).toBe(5);
+
+    const leader = await startAll(w, hs);
+    expect(leader.bus.state().epoch).toBe(2);
+    expect(liveTransport(leader).sink!.cursor()).toBe(5);
+    liveTransport(leader).push(ids(4, 7));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual(range(1, 7));
+  });
+
+  // A tab that has not heard from the leader yet still has epoch 0: its halt must not be fenced as stale.
+  it('sessionExpired() right after start(), before the welcome arrived, still stops every tab', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    await startAll(w, hs);
+    const late = spawn(w);
+    let started = false;
+    void late.bus.start().then(() => (started = true));
+    while (!started) {
+      w.clock.runNext();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(late.bus.state()).toMatchObject({ role: 'follower', epoch: 0 });
+    late.bus.sessionExpired();
+    await w.clock.advanceAsync(10);
+    for (const h of [...hs, late]) {
+      expect(h.expired).toHaveLength(1);
+      expect(h.bus.state().role).toBe('stopped');
+    }
+  });
+
+  it('sessionExpired() in the leader does the same', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    a.bus.sessionExpired('custom detail');
+    await w.clock.advanceAsync(10);
+    for (const h of hs) {
+      expect(h.expired.map((e) => e.message)).toEqual(['tabbus: custom detail']);
+      expect(h.bus.state().role).toBe('stopped');
+    }
+    expect(openTransports(w)).toEqual([]);
+  });
+});
+
+describe('offline and online', () => {
+  it('the leader drops its transport when the browser goes offline, every tab shows offline, and online reopens at once', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const first = liveTransport(a);
+    first.push(ids(1, 2));
+    w.browser.setOnline(false);
+    expect(first.closed).toBe(true);
+    expect(a.bus.state().transport).toBe('offline');
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.bus.state()).toMatchObject({ transport: 'offline', leaderId: a.bus.tabId });
+    await w.clock.advanceAsync(60_000);
+    expect(a.transports).toHaveLength(1);
+    expect(b.transports).toEqual([]);
+    expect(c.transports).toEqual([]);
+
+    w.browser.setOnline(true);
+    expect(a.transports).toHaveLength(2);
+    const second = liveTransport(a);
+    expect(second.sink!.cursor()).toBe(2);
+    expect(a.bus.state().transport).toBe('open');
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.bus.state().transport).toBe('open');
+    expect(b.transports).toEqual([]);
+    second.push(ids(3, 4));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual(range(1, 4));
+  });
+
+  it('a tab that starts offline opens no transport until the browser is online', async () => {
+    const w = world({ online: false });
+    const hs = [spawn(w), spawn(w)];
+    const [a] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    await w.clock.advanceAsync(30_000);
+    expect(w.transports).toEqual([]);
+    for (const h of hs) expect(h.bus.state().transport).toBe('offline');
+    w.browser.setOnline(true);
+    expect(openTransports(w)).toEqual([liveTransport(a)]);
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.bus.state().transport).toBe('open');
+  });
+
+  it('a follower that takes over while offline waits for online too', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    w.browser.setOnline(false);
+    a.bus.handoff();
+    await w.clock.advanceAsync(10);
+    expect(b.bus.state()).toMatchObject({ role: 'leader', transport: 'offline' });
+    expect(b.transports).toEqual([]);
+    w.browser.setOnline(true);
+    expect(b.transports).toHaveLength(1);
+    expect(a.transports).toHaveLength(1);
+    expect(openTransports(w)).toEqual([liveTransport(b)]);
+  });
+
+  it("coordination 'none': each tab drops and reopens its own transport", async () => {
+    const w = world();
+    const hs = [spawn(w, { coordination: 'none' }), spawn(w, { coordination: 'none' })];
+    for (const h of hs) await h.bus.start();
+    expect(openTransports(w)).toHaveLength(2);
+    w.browser.setOnline(false);
+    expect(openTransports(w)).toEqual([]);
+    for (const h of hs) expect(h.bus.state()).toMatchObject({ role: 'solo', transport: 'offline' });
+    w.browser.setOnline(true);
+    expect(openTransports(w)).toHaveLength(2);
+    for (const h of hs) expect(h.transports).toHaveLength(2);
+  });
+
+  // Going offline stops the session checks with the transport; coming back must start them again.
+  it('the leader checks the session when the browser is back online, and keeps checking every interval', async () => {
+    const w = world();
+    const calls: number[] = [];
+    const checkSession = () => (calls.push(w.clock.now()), Promise.resolve());
+    const a = spawn(w, { checkSession, sessionCheckInterval: 60_000 });
+    await startAll(w, [a]);
+    expect(calls).toHaveLength(1);
+    await w.clock.advanceAsync(20_000);
+    w.browser.setOnline(false);
+    await w.clock.advanceAsync(5_000);
+    w.browser.setOnline(true);
+    expect(calls).toHaveLength(2);
+    await w.clock.advanceAsync(3 * 60_000);
+    expect(calls).toHaveLength(5);
+  });
+});
+
+describe('garbage on the frames channel', () => {
+  it('ignores what is not a tabbus frame, reports an unknown version once, and keeps working', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    const valid = { v: FRAME_VERSION, scope: SCOPE, epoch: 1, from: a.bus.tabId, type: 'batch', items: [{ id: 99 }], cursor: 99 };
+    const garbage: unknown[] = [
+      'garbage',
+      42,
+      null,
+      true,
+      [],
+      [valid],
+      {},
+      { type: 'batch' },
+      { ...valid, epoch: '1' },
+      { ...valid, from: 7 },
+      { ...valid, type: undefined },
+      { ...valid, scope: 'http://other|db|2' },
+    ];
+    for (const g of garbage) w.browser.inject(FRAMES, g);
+    for (const h of hs) expect(h.bus.state().counters.ignored).toBe(garbage.length);
+    for (const h of hs) expect(h.errors).toEqual([]);
+    const wrongVersion = { ...valid, v: FRAME_VERSION + 1 };
+    for (let i = 0; i < 3; i++) w.browser.inject(FRAMES, wrongVersion);
+    for (const h of hs) {
+      expect(h.bus.state().counters.ignored).toBe(garbage.length + 3);
+      expect(h.errors.map((e) => e.code)).toEqual(['frame']);
+      expect(h.errors[0]!.message).toContain(`version ${FRAME_VERSION + 1}`);
+      expect(h.bus.state().lastError).toMatchObject({ code: 'frame' });
+      expect(h.received).toEqual([]);
+    }
+    await w.clock.advanceAsync(LEADER_TIMEOUT * 3);
+    expect(leaders(hs)).toEqual([a]);
+    expect(b.bus.state()).toMatchObject({ role: 'follower', epoch: 1, counters: { fenced: 0, steals: 0 } });
+    liveTransport(a).push(ids(1, 2));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual([1, 2]);
+  });
+});
+
+describe('lastError', () => {
+  it('a non-fatal transport error shows in the leader, with its code, message and time; followers keep theirs', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    expect(a.bus.state().lastError).toBeNull();
+    await w.clock.advanceAsync(1000);
+    liveTransport(a).fail(new TabBusError('network', 'no answer'));
+    expect(a.bus.state().lastError).toEqual({ code: 'network', message: 'tabbus: no answer', at: w.clock.now() });
+    expect(a.bus.state().role).toBe('leader');
+    await w.clock.advanceAsync(500);
+    liveTransport(a).fail(new TabBusError('timeout', 'too slow'));
+    expect(a.bus.state().lastError).toEqual({ code: 'timeout', message: 'tabbus: too slow', at: w.clock.now() });
+    await w.clock.advanceAsync(10);
+    expect(b.bus.state().lastError).toBeNull();
+    expect(a.errors.map((e) => e.code)).toEqual(['network', 'timeout']);
+  });
+
+  it('a fatal transport error shows in every tab', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    liveTransport(a).fail(new TabBusError('session_expired', 'Session expired', { fatal: true }));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) {
+      expect(h.bus.state()).toMatchObject({ role: 'stopped', lastError: { code: 'session_expired', message: 'tabbus: Session expired' } });
+      expect(h.expired).toHaveLength(1);
+    }
+  });
+});
