@@ -13,6 +13,8 @@ export interface DemoWindow {
       deleteChannel(name: string): void;
       start(): Promise<void>;
       stop(): Promise<void>;
+      handoff(): boolean;
+      sessionExpired(detail?: string): void;
       tabId: string;
     };
     received: { id: number; channel?: unknown; type?: string; payload?: unknown; message?: unknown }[];

@@ -527,6 +527,7 @@ export class TabBus<Item extends BusItem> {
       this.#raiseGap({ cursor: this.#pollCursor, age: now - this.#serverHeardAt, reason: 'retention' });
     }
     this.#serverHeardAt = now;
+    this.#sessionWatch?.replied();
     const after = this.#pollCursor;
     const fresh = items.filter((item) => item.id <= 0 || item.id > after);
     let cursor = after;

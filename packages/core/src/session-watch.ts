@@ -1,7 +1,7 @@
 import type { BusEnv } from './env';
 import { TabBusError } from './errors';
 
-/** After a transport error, the session is checked again only if the last check is older than this. */
+/** During a run of transport errors, the session is checked again only if the last check is older than this. */
 const RECHECK_AFTER_ERROR = 10_000;
 /** A check that has not settled after this long no longer blocks the next one (a hung request). */
 const CHECK_STALE_AFTER = 60_000;
@@ -22,6 +22,8 @@ export class SessionWatch {
   #checkedAt = -Infinity;
   #running = false;
   #inFlight = false;
+  /** No error since the last reply: the next error is the first of a run, and is checked at once. */
+  #healthy = true;
 
   constructor(
     env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>,
@@ -42,9 +44,20 @@ export class SessionWatch {
     this.#run();
   }
 
-  /** The transport failed: the cause may be the session, so check unless a check ran just now. */
+  /** The server answered: the next error starts a new run. */
+  replied(): void {
+    this.#healthy = true;
+  }
+
+  /**
+   * The transport failed: the cause may be the session. The first error after a reply is checked at once;
+   * later ones of the same run (a server that is down) at most every 10 s.
+   */
   afterError(): void {
-    if (this.#running && this.#env.now() - this.#checkedAt >= RECHECK_AFTER_ERROR) this.#run();
+    if (!this.#running) return;
+    const first = this.#healthy;
+    this.#healthy = false;
+    if (first || this.#env.now() - this.#checkedAt >= RECHECK_AFTER_ERROR) this.#run();
   }
 
   stop(): void {
