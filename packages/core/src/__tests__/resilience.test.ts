@@ -527,7 +527,7 @@ describe('session checks', () => {
     return { fn, calls };
   }
 
-  it('the leader checks at term start, after a transport error at most once per 10 s, and every interval; followers never', async () => {
+  it('the leader checks at term start, at the first transport error after a reply (then at most once per 10 s), and every interval; followers never', async () => {
     const w = world();
     const checks = [checker(w), checker(w), checker(w)];
     const hs = checks.map((c) => spawn(w, { checkSession: c.fn, sessionCheckInterval: INTERVAL }));
@@ -541,22 +541,29 @@ describe('session checks', () => {
 
     await at(9_999);
     fail();
-    expect(ca.calls).toHaveLength(1);
-    await at(10_000);
+    // The first error after a reply (or the start) is checked at once.
+    expect(ca.calls).toEqual([t0, t0 + 9_999]);
     fail();
-    expect(ca.calls).toEqual([t0, t0 + 10_000]);
+    await at(9_999 + 9_999);
     fail();
-    await at(19_999);
-    fail();
+    // The same run of errors (no reply between): at most once per 10 s.
     expect(ca.calls).toHaveLength(2);
+    await at(9_999 + 10_000);
+    fail();
+    expect(ca.calls).toEqual([t0, t0 + 9_999, t0 + 19_999]);
+    // A reply ends the run: the next error is checked at once again.
+    liveTransport(a).push([]);
+    await at(19_999 + 1);
+    fail();
+    expect(ca.calls).toEqual([t0, t0 + 9_999, t0 + 19_999, t0 + 20_000]);
     // The interval counts from the last check.
-    await at(10_000 + INTERVAL - 1);
-    expect(ca.calls).toHaveLength(2);
-    await at(10_000 + INTERVAL);
-    expect(ca.calls).toEqual([t0, t0 + 10_000, t0 + 10_000 + INTERVAL]);
-    await at(10_000 + 3 * INTERVAL);
+    await at(20_000 + INTERVAL - 1);
+    expect(ca.calls).toHaveLength(4);
+    await at(20_000 + INTERVAL);
     expect(ca.calls).toHaveLength(5);
-    expect(a.errors.map((e) => e.code)).toEqual(['network', 'network', 'network', 'network']);
+    await at(20_000 + 3 * INTERVAL);
+    expect(ca.calls).toHaveLength(7);
+    expect(a.errors.map((e) => e.code)).toEqual(['network', 'network', 'network', 'network', 'network']);
     expect(cb.calls).toEqual([]);
     expect(cc.calls).toEqual([]);
 
@@ -567,7 +574,7 @@ describe('session checks', () => {
     expect(cb.calls).toHaveLength(1);
     await w.clock.advanceAsync(INTERVAL);
     expect(cb.calls).toHaveLength(2);
-    expect(ca.calls).toHaveLength(5);
+    expect(ca.calls).toHaveLength(7);
     expect(cc.calls).toEqual([]);
     expect(c.bus.state().role).toBe('follower');
   });

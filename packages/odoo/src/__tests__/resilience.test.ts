@@ -286,7 +286,7 @@ describe('createOdooBus: the session check', () => {
     await eventually(() => received).toEqual([id]);
   });
 
-  it('asks again after a poll error, at most once per 10 s of the bus clock', async () => {
+  it('asks at the first poll error after a reply, then at most once per 10 s of the bus clock while errors go on', async () => {
     const server = await startServer({ odoo: 15 });
     const session = await login(server);
     const clock = new VirtualClock({ start: Date.now() });
@@ -317,15 +317,23 @@ describe('createOdooBus: the session check', () => {
       await untilOpenPolls(server, 1);
     };
     await failNextPoll(1);
-    await sleep(20);
-    expect(sessionInfoCalls(server)).toBe(1); // checked less than 10 s ago (bus time)
-    await clock.advanceAsync(10_000);
-    await failNextPoll(2);
+    // The first error after a reply is checked at once.
     await eventually(() => sessionInfoCalls(server)).toBe(2);
-    await failNextPoll(3);
-    await sleep(20);
-    expect(sessionInfoCalls(server)).toBe(2);
-    expect(seen.errors.map((e) => e.code)).toEqual(['http', 'http', 'http']);
+    /** Wakes the held poll (a reply: the bus is healthy again), then faults the next `count` polls in a row. */
+    const failRun = async (count: number, errors: number) => {
+      await postDev(server, '/tabbus/fault', { kind: 'http_500', count });
+      server.publish('chat', { type: 'chat/message', payload: errors });
+      await eventually(() => seen.errors.length).toBe(errors);
+      await untilOpenPolls(server, 1);
+      await sleep(20);
+    };
+    await failRun(3, 4);
+    // Three errors with no reply between them: the first is checked, the other two fall within 10 s of it.
+    expect(sessionInfoCalls(server)).toBe(3);
+    await clock.advanceAsync(10_000);
+    await failRun(2, 6);
+    expect(sessionInfoCalls(server)).toBe(4);
+    expect(seen.errors.map((e) => e.code)).toEqual(['http', 'http', 'http', 'http', 'http', 'http']);
     expect(seen.expired).toEqual([]);
     expect(b.state().role).toBe('leader');
   });
