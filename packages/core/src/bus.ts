@@ -140,6 +140,9 @@ export interface BusEvents<Item extends BusItem> {
 /** Hooks for tests of the bus itself; not part of the API. */
 export const TEST_HOOKS = Symbol.for('tabbus.testHooks');
 
+/** After `handoff()` in a message election, how long the old leader waits before standing again, in ms. */
+const HANDOFF_PAUSE = 1000;
+
 /** A tab that missed batches asks for a replay at most this often, in ms. */
 const RESYNC_INTERVAL = 1000;
 
@@ -183,6 +186,8 @@ export class TabBus<Item extends BusItem> {
   #lastError: LastError | null = null;
   #watch: LeaderWatch | undefined;
   #sessionWatch: SessionWatch | undefined;
+  /** When this tab last stopped: a restart after longer than the retention has missed notifications. */
+  #stoppedAt = 0;
   /** While batches are missing: the cursor the replay must reach, and the timer that asks again. */
   #resyncUpTo = 0;
   #resyncTimer: unknown;
@@ -239,7 +244,8 @@ export class TabBus<Item extends BusItem> {
    */
   handoff(): boolean {
     if (this.#role !== 'leader') return false;
-    this.#stepDown();
+    // A message election has no queue: campaigning again at once would often win again.
+    this.#stepDown(this.#mode === 'elector' ? HANDOFF_PAUSE : 0);
     this.#emitState();
     return true;
   }
@@ -335,15 +341,26 @@ export class TabBus<Item extends BusItem> {
     this.#store = new SharedStore(env.storage, prefix, (cause) =>
       this.#report(new TabBusError('storage', 'localStorage is not usable; the cursor is kept in memory only', { cause })),
     );
-    this.#delivery = new Delivery(this.#store.readCursor()?.id ?? 0);
+    const stored = this.#store.readCursor()?.id ?? 0;
+    if (this.#delivery.synced && this.#delivery.watermark > 0) {
+      // Restarted (stop/start, back from the bfcache): keep what this tab delivered, so the leader's
+      // cursor shows what it missed meanwhile and it asks for a replay, rather than skipping it.
+      if (env.now() - this.#stoppedAt > this.#retention()) {
+        this.#events.emit('gap', { cursor: this.#delivery.watermark, age: env.now() - this.#stoppedAt, reason: 'retention' });
+        this.#delivery = new Delivery(stored);
+      }
+    } else {
+      this.#delivery = new Delivery(stored);
+    }
     this.#registry = new TabRegistry();
     this.#registry.upsert(this.#selfInfo());
 
-    if (this.#options.coordination === 'none') return this.#goSolo('coordination: none');
+    const memoryOnly = env.storage ? '' : '; no localStorage: the cursor is kept in memory';
+    if (this.#options.coordination === 'none') return this.#goSolo('coordination: none' + memoryOnly);
     try {
       this.#channel = env.openChannel(prefix + 'frames');
     } catch {
-      return this.#goSolo('no cross-tab channel');
+      return this.#goSolo('no cross-tab channel' + memoryOnly);
     }
     this.#channel.listen((data) => this.#onFrame(data));
     this.#role = 'follower';
@@ -359,7 +376,7 @@ export class TabBus<Item extends BusItem> {
       if (generation !== this.#generation) return liveness.release();
       if (!locksFailed) {
         this.#mode = 'locks';
-        this.#modeReason = `Web Locks + ${this.#channel.kind} channel`;
+        this.#modeReason = `Web Locks + ${this.#channel.kind} channel${memoryOnly}`;
         this.#liveness = liveness;
         this.#election = lockElection(env.locks, prefix + 'leader');
         this.#watch = new LeaderWatch(env, this.#options.leaderTimeout ?? 3000, () => this.#post({ type: 'probe' }), () => this.#steal(generation));
@@ -367,7 +384,7 @@ export class TabBus<Item extends BusItem> {
     }
     if (!this.#election) {
       this.#mode = 'elector';
-      this.#modeReason = `${locksFailed ? 'Web Locks refused' : 'no Web Locks'}: message election over ${this.#channel.kind} channel`;
+      this.#modeReason = `${locksFailed ? 'Web Locks refused' : 'no Web Locks'}: message election over ${this.#channel.kind} channel${memoryOnly}`;
       this.#election = env.fallbackElection(prefix + 'elect');
     }
     this.#post({ type: 'hello', tab: this.#selfInfo(), join: true });
@@ -446,12 +463,14 @@ export class TabBus<Item extends BusItem> {
   }
 
   /** Another leader with a newer term exists: give the connection up and queue for leadership again. */
-  #stepDown(): void {
+  #stepDown(pause = 0): void {
     this.#closeTransport('idle');
     this.#liveness?.unwatchAll();
     this.#role = 'follower';
     this.#election?.resign();
-    this.#campaign(this.#generation);
+    const generation = this.#generation;
+    if (pause > 0) this.#env.setTimeout(() => generation === this.#generation && this.#role === 'follower' && this.#campaign(generation), pause);
+    else this.#campaign(generation);
     // Ask whoever leads now for the tabs and the connection's state (its frames may have come and gone).
     this.#post({ type: 'hello', tab: this.#selfInfo(), join: true });
   }
@@ -759,6 +778,7 @@ export class TabBus<Item extends BusItem> {
 
   #shutdown(sayBye: boolean): void {
     this.#generation++;
+    this.#stoppedAt = this.#env.now();
     this.#running = false;
     if (sayBye) this.#post({ type: 'bye', tab: this.#tabId });
     this.#closeTransport('idle');

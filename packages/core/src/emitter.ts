@@ -1,11 +1,10 @@
-import EventEmitter from 'eventemitter3';
-
 /**
- * Typed events over eventemitter3; `Events` maps each event name to its listener's argument. `on` returns the function that removes the listener.
- * A listener that throws does not break the bus: the exception goes to `onListenerError`.
+ * Typed events; `Events` maps each event name to its listener's argument. `on` returns the function that
+ * removes the listener. A listener that throws does not break the bus: the exception goes to
+ * `onListenerError`. (Small on purpose: an event library would cost more bytes than this whole file.)
  */
 export class Emitter<Events extends object> {
-  readonly #ee = new EventEmitter();
+  readonly #listeners = new Map<keyof Events, Set<(value: never) => void>>();
   readonly #onListenerError: (error: unknown) => void;
 
   constructor(onListenerError: (error: unknown) => void) {
@@ -13,22 +12,26 @@ export class Emitter<Events extends object> {
   }
 
   on<K extends keyof Events & string>(event: K, listener: (value: Events[K]) => void): () => void {
-    const guarded = (value: Events[K]) => {
-      try {
-        listener(value);
-      } catch (error) {
-        this.#onListenerError(error);
-      }
-    };
-    this.#ee.on(event, guarded);
-    return () => void this.#ee.off(event, guarded);
+    // A wrapper per call, so the same function added twice is called twice and removed once per `off`.
+    const entry = (value: Events[K]) => listener(value);
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(entry);
+    return () => void set.delete(entry);
   }
 
   emit<K extends keyof Events & string>(event: K, value: Events[K]): void {
-    this.#ee.emit(event, value);
+    // A copy: listeners added or removed while emitting take effect from the next event.
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+      try {
+        (listener as (value: Events[K]) => void)(value);
+      } catch (error) {
+        this.#onListenerError(error);
+      }
+    }
   }
 
   count<K extends keyof Events & string>(event: K): number {
-    return this.#ee.listenerCount(event);
+    return this.#listeners.get(event)?.size ?? 0;
   }
 }

@@ -99,6 +99,23 @@ export function browserEnv(): BusEnv {
     storage: probeStorage(),
     page: browserPage(),
     openChannel(name) {
+      if (typeof globalThis.BroadcastChannel === 'function') {
+        // The native channel directly: broadcast-channel's wrapper would throw on a stray message of
+        // another shape posted under the same name, before the bus could ignore it.
+        const native = new globalThis.BroadcastChannel(name);
+        return {
+          kind: 'native',
+          post: (frame) => {
+            try {
+              native.postMessage(frame);
+            } catch {
+              // Closed while a late callback still posts: nobody is listening on this side any more.
+            }
+          },
+          listen: (listener) => native.addEventListener('message', (event) => listener(event.data)),
+          close: () => native.close(),
+        };
+      }
       const channel = new BroadcastChannel(name, { webWorkerSupport: false });
       return {
         kind: channel.type,

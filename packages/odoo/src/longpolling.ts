@@ -19,6 +19,9 @@ export interface LongpollingOptions {
   readonly clearTimeout?: (handle: unknown) => void;
 }
 
+/** A retry poll the server has held this long without an error counts as connected, in ms. */
+const HELD_AFTER = 1000;
+
 /** Why the transport aborted its own request. */
 type AbortReason = 'refresh' | 'timeout' | 'close';
 
@@ -72,8 +75,11 @@ export class LongpollingTransport implements Transport<OdooNotification> {
     const pollTimeout = this.#options.pollTimeout ?? 60_000;
     const timeout = this.#setTimeout(() => abort.abort('timeout' satisfies AbortReason), pollTimeout);
     const url = `${serverUrl}/longpolling/poll`;
-    // A poll on its way is the connection (the server holds it). After errors it is only an attempt.
-    sink.status(this.#backoff.attempts > 0 ? 'connecting' : 'open');
+    // A poll on its way is the connection (the server holds it). After errors it is only an attempt, until
+    // it has been held for a moment: the server answers nothing until it has news, so that is the sign.
+    const retrying = this.#backoff.attempts > 0;
+    sink.status(retrying ? 'connecting' : 'open');
+    const held = retrying ? this.#setTimeout(() => this.#inFlight === abort && !this.#closed && sink.status('open'), HELD_AFTER) : undefined;
     sink.request();
     try {
       const last = sink.cursor();
@@ -109,6 +115,7 @@ export class LongpollingTransport implements Transport<OdooNotification> {
       this.#retryTimer = this.#setTimeout(() => void this.#poll(), this.#backoff.next());
     } finally {
       this.#clearTimeout(timeout);
+      this.#clearTimeout(held);
       if (this.#inFlight === abort) this.#inFlight = undefined;
     }
   }

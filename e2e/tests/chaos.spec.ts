@@ -1,0 +1,85 @@
+import type { Page } from '@playwright/test';
+import { crash, expect, leaderSince, leadersSeen, percentile, publishStream, receivedIds, settledLeader, state, test, type DemoWindow } from '../support/fixtures';
+
+type Kind = 'close' | 'crash' | 'handoff';
+const KINDS: readonly Kind[] = ['close', 'crash', 'handoff'];
+const ROUNDS = 100;
+const TABS = 10;
+
+// Ten tabs under a stream of 50 notifications/s while the leader is taken away 100 times, in turn by
+// closing its tab, crashing its renderer and handing the connection over; a new tab replaces each dead
+// one. Every tab still open at the end must have delivered every id published while it was open, once
+// each and in order; no epoch may ever have had two leaders.
+test('chaos: 10 tabs, 50 notifications/s, 100 leader failovers by close, crash and handoff', async ({ context, openTabs, server, publish }) => {
+  test.setTimeout(600_000);
+  const tabs = new Map<Page, number>(); // page → when it was ready
+  for (const page of await openTabs(TABS)) tabs.set(page, Date.now());
+  await settledLeader([...tabs.keys()]);
+  const leaders = new Map<string, Set<string>>();
+  const remember = async (page: Page) => {
+    for (const [epoch, ids] of Object.entries(await leadersSeen(page))) {
+      const known = leaders.get(epoch) ?? new Set<string>();
+      for (const id of ids) known.add(id);
+      leaders.set(epoch, known);
+    }
+  };
+  const gaps: Record<Kind, number[]> = { close: [], crash: [], handoff: [] };
+  const stream = publishStream(publish, 20);
+
+  for (let round = 0; round < ROUNDS; round++) {
+    const kind = KINDS[round % KINDS.length]!;
+    const leader = await settledLeader([...tabs.keys()]);
+    await remember(leader);
+    const before = await leaderSince(leader);
+    const t0 = Date.now();
+    if (kind === 'handoff') {
+      expect(await leader.evaluate(() => (window as unknown as DemoWindow).demo.bus.handoff())).toBe(true);
+    } else {
+      tabs.delete(leader);
+      if (kind === 'close') await leader.close({ runBeforeUnload: true });
+      else await crash(context, leader);
+    }
+    const next = await settledLeader([...tabs.keys()]);
+    const since = await leaderSince(next);
+    expect(next !== leader || since !== before, 'a new term began').toBe(true);
+    const [first] = await server.polls(since);
+    expect(first, `round ${round} (${kind}): the new leader polled`).toBeDefined();
+    gaps[kind].push(first!.at - t0);
+    if (kind === 'crash') await leader.close();
+    if (kind !== 'handoff') {
+      const [fresh] = await openTabs(1);
+      tabs.set(fresh!, Date.now());
+    }
+  }
+  await stream.stop();
+
+  const sent = stream.sent;
+  const sentIds = new Set(sent.map((s) => s.id));
+  for (const [page, readyAt] of tabs) {
+    await remember(page);
+    const expected = sent.filter((s) => s.at >= readyAt).map((s) => s.id);
+    if (expected.length > 0) await expect
+      .poll(async () => (await receivedIds(page)).includes(expected.at(-1)!), { timeout: 15_000 })
+      .toBe(true)
+      .catch(async (error: Error) => {
+        const got = new Set(await receivedIds(page));
+        const s = await state(page);
+        const missing = expected.filter((id) => !got.has(id));
+        throw new Error(`${error.message}\ntab ${s.tabId} ${s.role} epoch ${s.epoch} cursor ${s.cursor} ${JSON.stringify(s.counters)}; missing ${missing.length}: ${missing.slice(0, 10).join(',')}… of ${expected[0]}..${expected.at(-1)}`);
+      });
+    const ids = (await receivedIds(page)).filter((id) => id >= sent[0]!.id);
+    for (let i = 1; i < ids.length; i++) expect(ids[i]!, 'in order, each once').toBeGreaterThan(ids[i - 1]!);
+    expect(ids.every((id) => sentIds.has(id)), 'nothing that was not sent').toBe(true);
+    const got = new Set(ids);
+    expect(expected.filter((id) => !got.has(id)), 'ids published while the tab was open and never delivered').toEqual([]);
+  }
+  for (const [epoch, ids] of leaders) expect([...ids], `leaders of epoch ${epoch}`).toHaveLength(1);
+  expect(leaders.size).toBeGreaterThanOrEqual(ROUNDS);
+  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+
+  const line = (kind: Kind) =>
+    `${kind} (${gaps[kind].length}): p50 ${percentile(gaps[kind], 50)} ms, p99 ${percentile(gaps[kind], 99)} ms, max ${Math.max(...gaps[kind])} ms`;
+  const report = `chaos, ${sent.length} notifications, failover gap (death → new leader's first poll at the server): ${KINDS.map(line).join('; ')}`;
+  console.log(report);
+  test.info().annotations.push({ type: 'measurement', description: report });
+});
