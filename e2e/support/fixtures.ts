@@ -157,10 +157,12 @@ export function publishStream(publish: (channel: string, text: string) => Promis
   const sent: { id: number; at: number }[] = [];
   let running = true;
   const done = (async () => {
+    const start = Date.now();
     for (let i = 0; running; i++) {
       const at = Date.now();
       sent.push({ id: await publish('chat', `stream ${i}`), at });
-      await new Promise((r) => setTimeout(r, everyMs));
+      // Keep the rate: the next send is due at start + (i + 1) × everyMs, however long this one took.
+      await new Promise((r) => setTimeout(r, Math.max(0, start + (i + 1) * everyMs - Date.now())));
     }
   })();
   return {

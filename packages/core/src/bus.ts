@@ -40,9 +40,9 @@ export interface BusOptions<Item extends BusItem> {
   /** Delay before the leader restarts its request after the union of channels changed, in ms. Default 20. */
   unionDelay?: number;
   /**
-   * How long a visible follower waits for a sign of life from a leader it probed before taking the
-   * connection over, in ms (Web Locks mode; a frozen leader keeps its lock). A frozen leader is replaced
-   * within twice this. Default 3000; 0 turns the check off.
+   * How long the leader may stay silent, a probe unanswered, before a visible follower takes the connection
+   * over, in ms (Web Locks mode: a frozen leader keeps its lock). A frozen leader is replaced within 4/3 of
+   * this. Default 3000; 0 turns the check off.
    */
   leaderTimeout?: number;
   /**

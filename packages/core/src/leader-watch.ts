@@ -3,10 +3,10 @@ import type { BusEnv } from './env';
 /**
  * A visible follower's check that the leader still answers. Web Locks free a lock when its holder closes
  * or crashes, but not when its event loop freezes (a frozen or long-blocked tab keeps its locks forever,
- * and every tab waits behind it). So while this tab is a visible follower, it asks the leader for a sign of
- * life whenever the leader has been quiet for half the timeout, and calls `onSilent` when a probe gets no
- * answer within the timeout. Any frame from the leader counts as an answer, so a busy leader is never
- * probed. Worst case from the freeze to `onSilent`: twice the timeout.
+ * and every tab waits behind it). So while this tab is a visible follower, it looks every third of the
+ * timeout: a leader quiet for a third of it is asked for a sign of life (a probe), and one still silent
+ * after the whole timeout, probe unanswered, is given up (`onSilent`). Any frame from the leader counts
+ * as a sign, so a busy leader is never probed. Worst case from the freeze to `onSilent`: 4/3 × timeout.
  *
  * Hidden followers run no timer at all: they cost nothing while idle.
  */
@@ -47,18 +47,19 @@ export class LeaderWatch {
   }
 
   #schedule(): void {
-    this.#timer = this.#env.setTimeout(() => this.#tick(), this.#timeout / 2);
+    this.#timer = this.#env.setTimeout(() => this.#tick(), this.#timeout / 3);
   }
 
   #tick(): void {
     if (!this.#active) return;
     const now = this.#env.now();
-    if (this.#probedAt !== undefined && now - this.#probedAt >= this.#timeout) {
+    const quiet = now - this.#heardAt;
+    if (this.#probedAt !== undefined && quiet >= this.#timeout) {
       this.set(false);
       this.#onSilent();
       return;
     }
-    if (this.#probedAt === undefined && now - this.#heardAt >= this.#timeout / 2) {
+    if (this.#probedAt === undefined && quiet >= this.#timeout / 3) {
       this.#probedAt = now;
       this.#probe();
     }

@@ -32,7 +32,7 @@ export interface OdooBusOptions {
    * when its term starts and after errors. Default 300 000; 0: only then. Public pages (`uid: false`) never ask.
    */
   sessionCheckInterval?: number;
-  /** How long a visible tab waits for a frozen leader to answer before taking over, in ms. Default 3000. */
+  /** How long the leader may stay silent before a visible tab takes over (a frozen tab keeps its lock), in ms; the takeover comes within 4/3 of it. Default 3000; 0: never. */
   leaderTimeout?: number;
   /** Largest reply accepted from the server, in bytes; a larger one is a `protocol` error. Default 16 MiB. */
   maxReplyBytes?: number;
