@@ -443,13 +443,14 @@ export class TabBus<Item extends BusItem> {
     // Without lifetime locks the map may hold dead tabs: rebuild it from the answers to `lead`.
     if (!this.#liveness) this.#registry.retainOnly(this.#tabId);
     this.#post({ type: 'lead', cursor: this.#pollCursor, tab: this.#selfInfo() });
-    for (const id of this.#registry.ids()) if (id !== this.#tabId) this.#liveness?.watch(id, this.#onTabGone);
     const now = this.#env.now();
     if (record && record.id > 0 && now - record.at > this.#retention()) {
       this.#raiseGap({ cursor: record.id, age: now - record.at, reason: 'retention' });
     }
     this.#serverHeardAt = now;
+    // The connection first (the failover gap is the time to this request), then the bookkeeping.
     this.#openTransport();
+    for (const id of this.#registry.ids()) if (id !== this.#tabId) this.#liveness?.watch(id, this.#onTabGone);
     this.#watchSession();
     this.#emitState();
   }
