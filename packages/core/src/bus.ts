@@ -53,6 +53,14 @@ export interface BusOptions<Item extends BusItem> {
   /** How often the leader calls `checkSession` while all is well, in ms. Default 300 000 (5 min); 0: never. */
   sessionCheckInterval?: number;
   /**
+   * While every tab of the scope is hidden, the leader waits this long between two requests, in ms, so a
+   * burst of notifications costs one request. The first tab to become visible ends the pause. Default
+   * 30 000; 0: always live.
+   */
+  hiddenPace?: number;
+  /** A hidden leader hands the connection to a visible tab (Web Locks mode). Default `true`. */
+  preferVisibleLeader?: boolean;
+  /**
    * Start in a microtask after creation, so listeners attached right after `createBus` see everything.
    * A `start()` or `stop()` called before then wins. Default `false`.
    */
@@ -109,6 +117,20 @@ export interface BusState {
   readonly transport: TransportState;
   readonly counters: BusCounters;
   readonly lastError: LastError | null;
+  /** The pause between two requests: 0 while a tab of the scope is visible, `hiddenPace` when none is. */
+  readonly pace: number;
+  /** Milliseconds since the latest user input in any tab of the scope (what the server is told). */
+  readonly inactivity: number;
+}
+
+/** A value every tab of the scope shares; the last write wins. */
+export interface SharedValue<T> {
+  /** The current value (`undefined` until someone sets it). */
+  get(): T | undefined;
+  /** Sets it in every tab of the scope. */
+  set(value: T): void;
+  /** Called with the new value whenever any tab sets it; returns the unsubscriber. */
+  on(listener: (value: T | undefined) => void): () => void;
 }
 
 export interface GapEvent {
@@ -142,6 +164,21 @@ export const TEST_HOOKS = Symbol.for('tabbus.testHooks');
 
 /** After `handoff()` in a message election, how long the old leader waits before standing again, in ms. */
 const HANDOFF_PAUSE = 1000;
+
+/** A visible tab asks a hidden leader for the connection at most this often, in ms. */
+const CLAIM_INTERVAL = 1000;
+/** A leader that yielded leads again if the tab it yielded to has not taken over after this long, in ms. */
+const YIELD_TIMEOUT = 2000;
+/** A tab tells the others about user input at most this often, in ms (presence needs minutes, not ms). */
+const INPUT_POST_INTERVAL = 5000;
+/** How long `once` keys are remembered, in ms. */
+const ONCE_TTL = 600_000;
+
+interface SharedRecord {
+  readonly value: unknown;
+  readonly at: number;
+  readonly tab: string;
+}
 
 /** A tab that missed batches asks for a replay at most this often, in ms. */
 const RESYNC_INTERVAL = 1000;
@@ -183,6 +220,19 @@ export class TabBus<Item extends BusItem> {
   /** Stopped by a bfcache `pagehide`: restart on `pageshow`. */
   #suspended = false;
   #counters = { requests: 0, batches: 0, delivered: 0, fenced: 0, ignored: 0, steals: 0 };
+  /** Latest user input in any tab of the scope (ms since epoch), and when this tab last told the others. */
+  #latestInput = 0;
+  #inputPostedAt = -Infinity;
+  /** Keys `once` ran in this tab (the storage map is the cross-tab truth). */
+  readonly #onceDone = new Set<string>();
+  readonly #shared = new Map<string, SharedRecord>();
+  readonly #sharedListeners = new Map<string, Set<(value: unknown) => void>>();
+  /** The pace the transport was last told of: a change from hidden to live ends its pause. */
+  #lastPace = 0;
+  /** When this tab last asked a hidden leader for the connection. */
+  #claimedAt = -Infinity;
+  /** This tab yielded the connection to a visible tab and holds the lock until that tab takes it. */
+  #yieldTimer: unknown;
   #lastError: LastError | null = null;
   #watch: LeaderWatch | undefined;
   #sessionWatch: SessionWatch | undefined;
@@ -199,6 +249,7 @@ export class TabBus<Item extends BusItem> {
   constructor(options: BusOptions<Item>) {
     this.#options = options;
     this.#env = { ...browserEnv(), ...options.env };
+    this.#latestInput = this.#env.now();
     this.#events = new Emitter<BusEvents<Item>>((error) => setTimeout(() => {
       // A listener's bug belongs to the application: surface it like a DOM listener's would be.
       throw error;
@@ -235,6 +286,49 @@ export class TabBus<Item extends BusItem> {
       transport: this.#transportState,
       counters: { ...this.#counters },
       lastError: this.#lastError,
+      pace: this.#pace(),
+      inactivity: this.#env.now() - this.#latestInput,
+    };
+  }
+
+  /**
+   * Runs `fn` in exactly one tab of the scope per `key`, whichever tab calls first: every tab may call it
+   * for the same notification (`once('sound:' + id, play)`), including a tab that gets it again after a
+   * failover. Resolves with whether `fn` ran here. Keys are remembered for 10 minutes. Without usable
+   * localStorage only the leader runs effects.
+   */
+  once(key: string, fn: () => void): Promise<boolean> {
+    const run = (): boolean => {
+      if (!this.#claimOnce(key)) return false;
+      try {
+        fn();
+      } catch (error) {
+        this.#report(new TabBusError('handler', `once(${JSON.stringify(key)}) threw`, { cause: error }));
+      }
+      return true;
+    };
+    const locks = this.#env.locks;
+    if (!locks || !this.#scope) return Promise.resolve(run());
+    // The check-and-set in storage must not interleave between tabs: one exclusive lock per scope.
+    return locks.request(`tabbus:${this.#scope}:once`, run).catch(() => run());
+  }
+
+  /** The shared value `key` (see SharedValue). */
+  shared<T>(key: string): SharedValue<T> {
+    return {
+      get: () => this.#sharedRecord(key)?.value as T | undefined,
+      set: (value) => {
+        const record = { value, at: this.#env.now(), tab: this.#tabId };
+        this.#applyShared(key, record);
+        this.#post({ type: 'shared', key, value, at: record.at });
+      },
+      on: (listener) => {
+        let set = this.#sharedListeners.get(key);
+        if (!set) this.#sharedListeners.set(key, (set = new Set()));
+        const entry = (value: unknown) => listener(value as T | undefined);
+        set.add(entry);
+        return () => void set.delete(entry);
+      },
     };
   }
 
@@ -292,7 +386,11 @@ export class TabBus<Item extends BusItem> {
     this.#suspended = false;
     const generation = ++this.#generation;
     this.#unwatchPage ??= this.#env.page?.watch({
-      visibility: () => this.#announce(),
+      visibility: () => {
+        this.#announce();
+        this.#maybeClaim();
+      },
+      input: () => this.#onInput(),
       hide: (persisted) => {
         // Entering the bfcache: leave cleanly and come back on pageshow. Unloading: just leave.
         if (!this.#running) return;
@@ -393,20 +491,51 @@ export class TabBus<Item extends BusItem> {
   }
 
   #campaign(generation: number): void {
-    this.#election?.campaign(
-      () => this.#lead(generation),
-      () => generation === this.#generation && this.#role === 'leader' && this.#stepDown(),
-    );
+    this.#election?.campaign(() => this.#lead(generation), () => this.#lost(generation));
+  }
+
+  /** Another tab took the lock this tab held: a leader steps down; a tab that yielded queues again. */
+  #lost(generation: number): void {
+    if (generation !== this.#generation) return;
+    this.#env.clearTimeout(this.#yieldTimer);
+    if (this.#role === 'leader') this.#stepDown();
+    else this.#campaign(generation);
   }
 
   /** The leader stopped answering probes: take the lock from it. It steps down when it thaws. */
   #steal(generation: number): void {
     if (generation !== this.#generation || this.#role !== 'follower' || !this.#election?.steal) return;
     this.#counters.steals++;
-    this.#election.steal(
-      () => this.#lead(generation),
-      () => generation === this.#generation && this.#role === 'leader' && this.#stepDown(),
-    );
+    this.#election.steal(() => this.#lead(generation), () => this.#lost(generation));
+  }
+
+  /**
+   * A visible follower asks a hidden leader for the connection: hidden tabs are throttled and frozen by
+   * browsers, a visible one is not. Only with Web Locks (the taking over is a steal of the lock).
+   */
+  #maybeClaim(): void {
+    const leader = this.#leaderId === null ? undefined : this.#registry.get(this.#leaderId);
+    if (this.#options.preferVisibleLeader === false || !this.#running || this.#role !== 'follower' || !this.#election?.steal) return;
+    if (!leader || leader.visible || !(this.#env.page?.visible() ?? true)) return;
+    const now = this.#env.now();
+    if (now - this.#claimedAt < CLAIM_INTERVAL) return;
+    this.#claimedAt = now;
+    this.#post({ type: 'claim' });
+  }
+
+  /** Leader: a visible tab asked for the connection. Close it, then let that tab steal the lock. */
+  #yieldTo(tabId: string): void {
+    const target = this.#registry.get(tabId);
+    if (this.#role !== 'leader' || (this.#env.page?.visible() ?? true) || !target?.visible) return;
+    const generation = this.#generation;
+    this.#closeTransport('idle');
+    this.#liveness?.unwatchAll();
+    this.#role = 'follower';
+    // The lock stays held until the target steals it (then #lost queues this tab again). If the target
+    // never does (it closed meanwhile), lead again rather than leave the scope without a connection.
+    this.#post({ type: 'yield', to: tabId, cursor: this.#pollCursor });
+    this.#yieldTimer = this.#env.setTimeout(() => generation === this.#generation && this.#role === 'follower' && this.#lead(generation), YIELD_TIMEOUT);
+    this.#emitState();
   }
 
   #goSolo(reason: string): void {
@@ -425,6 +554,7 @@ export class TabBus<Item extends BusItem> {
     if (generation !== this.#generation || !this.#store) return;
     // Granted again while still leading (a forced or stolen term overlapped the queue): one connection only.
     if (this.#transport) this.#closeTransport('idle');
+    this.#env.clearTimeout(this.#yieldTimer);
     const store = this.#store;
     this.#epoch = Math.max(store.readEpoch(), this.#epoch) + 1;
     store.writeEpoch(this.#epoch);
@@ -488,7 +618,8 @@ export class TabBus<Item extends BusItem> {
     transport.open({
       cursor: () => this.#pollCursor,
       channels: () => this.#registry.union(),
-      inactivity: () => undefined,
+      inactivity: () => this.#env.now() - this.#latestInput,
+      pace: () => this.#pace(),
       receive: (items) => current() && this.#receive(items),
       reset: () => current() && this.#reset(),
       status: (state) => current() && this.#setTransportState(state),
@@ -659,6 +790,7 @@ export class TabBus<Item extends BusItem> {
           }
         }
         if (changed) this.#unionChanged();
+        if (frame.tab.id === this.#leaderId) this.#maybeClaim();
         break;
       }
       case 'bye':
@@ -677,6 +809,7 @@ export class TabBus<Item extends BusItem> {
         for (const tab of frame.tabs) if (tab.id !== this.#tabId) this.#registry.upsert(tab);
         this.#transportState = frame.transport;
         this.#checkBehind(frame.cursor);
+        this.#maybeClaim();
         break;
       case 'batch':
         if (this.#delivery.synced && frame.after > this.#delivery.watermark) {
@@ -702,6 +835,20 @@ export class TabBus<Item extends BusItem> {
         break;
       case 'probe':
         if (leading) this.#post({ type: 'alive', cursor: this.#pollCursor });
+        return;
+      case 'claim':
+        if (leading) this.#yieldTo(frame.from);
+        return;
+      case 'yield':
+        if (frame.to === this.#tabId && this.#role === 'follower' && this.#election?.steal) {
+          this.#election.steal(() => this.#lead(this.#generation), () => this.#lost(this.#generation));
+        }
+        break;
+      case 'activity':
+        this.#latestInput = Math.max(this.#latestInput, frame.at);
+        return;
+      case 'shared':
+        this.#applyShared(frame.key, { value: frame.value, at: frame.at, tab: frame.from });
         return;
       case 'alive':
         this.#checkBehind(frame.cursor);
@@ -761,6 +908,68 @@ export class TabBus<Item extends BusItem> {
     }
   }
 
+  /** The tab map changed: maybe the union of channels, maybe whether any tab is visible. */
+  #paceChanged(): void {
+    const pace = this.#pace();
+    const wasPaused = this.#lastPace > 0;
+    this.#lastPace = pace;
+    // A tab became visible while the leader pauses between polls: catch up now.
+    if (wasPaused && pace === 0) this.#transport?.refresh();
+  }
+
+  #pace(): number {
+    const visible = this.#role === 'solo' ? (this.#env.page?.visible() ?? true) : this.#registry.visibleCount > 0;
+    return visible ? 0 : (this.#options.hiddenPace ?? 30_000);
+  }
+
+  #onInput(): void {
+    const now = this.#env.now();
+    this.#latestInput = now;
+    // No timer: input itself paces the telling, at most once per interval.
+    if (now - this.#inputPostedAt < INPUT_POST_INTERVAL) return;
+    this.#inputPostedAt = now;
+    this.#post({ type: 'activity', at: now });
+  }
+
+  #sharedRecord(key: string): SharedRecord | undefined {
+    return this.#shared.get(key) ?? this.#store?.readShared(key);
+  }
+
+  /** Last writer wins: by time, then by tab id, so every tab settles on the same value. */
+  #applyShared(key: string, record: SharedRecord): void {
+    const current = this.#sharedRecord(key);
+    if (current && (current.at > record.at || (current.at === record.at && current.tab > record.tab))) return;
+    this.#shared.set(key, record);
+    if (record.tab === this.#tabId) this.#store?.writeShared(key, record);
+    for (const listener of [...(this.#sharedListeners.get(key) ?? [])]) {
+      try {
+        listener(record.value);
+      } catch (error) {
+        this.#report(new TabBusError('handler', `a listener of shared(${JSON.stringify(key)}) threw`, { cause: error }));
+      }
+    }
+  }
+
+  /** `once`: claims `key` for this tab unless some tab of the scope already ran it. */
+  #claimOnce(key: string): boolean {
+    if (this.#onceDone.has(key)) return false;
+    const store = this.#store;
+    if (!store?.usable) {
+      // Nothing shared to agree on: the tab that owns the connection runs the effects.
+      if (this.#role !== 'leader' && this.#role !== 'solo') return false;
+      this.#onceDone.add(key);
+      return true;
+    }
+    const now = this.#env.now();
+    const done = store.readOnce();
+    this.#onceDone.add(key);
+    if (key in done) return false;
+    for (const [k, at] of Object.entries(done)) if (now - at > ONCE_TTL) delete done[k];
+    done[key] = now;
+    store.writeOnce(done);
+    return true;
+  }
+
   #unionChanged(): void {
     if (!this.#transport) return;
     this.#env.clearTimeout(this.#unionTimer);
@@ -811,6 +1020,7 @@ export class TabBus<Item extends BusItem> {
   /** Publishes the new state; also where the leader watch follows role and visibility. */
   #emitState(): void {
     this.#watch?.set(this.#running && this.#role === 'follower' && (this.#env.page?.visible() ?? true));
+    this.#paceChanged();
     if (this.#events.count('state') > 0) this.#events.emit('state', this.state());
   }
 

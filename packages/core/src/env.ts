@@ -20,6 +20,8 @@ export interface PageHandlers {
   show(persisted: boolean): void;
   /** The browser went offline (`false`) or came back (`true`). */
   network(online: boolean): void;
+  /** The user did something in this page (pointer, key, wheel, focus): presence counts from it. */
+  input(): void;
 }
 
 /** Page lifecycle signals. */
@@ -71,17 +73,22 @@ function browserPage(): PageLifecycle | undefined {
       const onShow = (e: PageTransitionEvent) => h.show(e.persisted);
       const onOnline = () => h.network(true);
       const onOffline = () => h.network(false);
+      const onInput = () => h.input();
+      const inputs = ['pointerdown', 'keydown', 'wheel', 'focus'] as const;
+      const quiet = { capture: true, passive: true };
       document.addEventListener('visibilitychange', onVisibility);
       addEventListener('pagehide', onHide);
       addEventListener('pageshow', onShow);
       addEventListener('online', onOnline);
       addEventListener('offline', onOffline);
+      for (const type of inputs) addEventListener(type, onInput, quiet);
       return () => {
         document.removeEventListener('visibilitychange', onVisibility);
         removeEventListener('pagehide', onHide);
         removeEventListener('pageshow', onShow);
         removeEventListener('online', onOnline);
         removeEventListener('offline', onOffline);
+        for (const type of inputs) removeEventListener(type, onInput, quiet);
       };
     },
   };

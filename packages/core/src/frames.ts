@@ -54,6 +54,14 @@ export interface GapFrame extends FrameBase {
 }
 /** A visible follower asks the leader for a sign of life (the leader may be frozen). */
 export interface ProbeFrame extends FrameBase { readonly type: 'probe' }
+/** A visible follower asks a hidden leader for the connection. */
+export interface ClaimFrame extends FrameBase { readonly type: 'claim' }
+/** The leader closed its connection for `to`, which takes the lock over and resumes from the cursor. */
+export interface YieldFrame extends FrameBase { readonly type: 'yield'; readonly to: string; readonly cursor: number }
+/** A tab saw user input at `at` (ms since epoch); sent at most every few seconds per tab. */
+export interface ActivityFrame extends FrameBase { readonly type: 'activity'; readonly at: number }
+/** A shared value changed (last writer wins by `at`, then by tab id). */
+export interface SharedFrame extends FrameBase { readonly type: 'shared'; readonly key: string; readonly value: unknown; readonly at: number }
 /** The leader's answer to a probe, with its cursor (a tab behind it missed batches). */
 export interface AliveFrame extends FrameBase { readonly type: 'alive'; readonly cursor: number }
 /** A fatal error (from the leader's connection, or a tab told that the session expired): every tab stops. */
@@ -72,12 +80,16 @@ export type Frame<Item extends BusItem = BusItem> =
   | StatusFrame
   | GapFrame
   | ResyncFrame
+  | ClaimFrame
+  | YieldFrame
+  | ActivityFrame
+  | SharedFrame
   | ProbeFrame
   | AliveFrame
   | HaltFrame;
 
 /** Frames only a leader sends: they are fenced by epoch. */
-export const LEADER_FRAMES: ReadonlySet<Frame['type']> = new Set(['lead', 'welcome', 'batch', 'status', 'gap', 'alive']);
+export const LEADER_FRAMES: ReadonlySet<Frame['type']> = new Set(['lead', 'welcome', 'batch', 'status', 'gap', 'alive', 'yield']);
 
 export type FrameCheck<Item extends BusItem> =
   | { readonly ok: true; readonly frame: Frame<Item> }

@@ -36,6 +36,30 @@ export class SharedStore {
     this.#write('cursor', record);
   }
 
+  /** False when there is no storage or it threw: nothing written here reaches the other tabs. */
+  get usable(): boolean {
+    return this.#storage !== undefined && !this.#failed;
+  }
+
+  /** Keys `once` has run, with when (ms since epoch). */
+  readOnce(): Record<string, number> {
+    const value = this.#read('once');
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, number>) : {};
+  }
+
+  writeOnce(done: Record<string, number>): void {
+    this.#write('once', done);
+  }
+
+  readShared(key: string): { value: unknown; at: number; tab: string } | undefined {
+    const record = this.#read('shared:' + key) as { value?: unknown; at?: unknown; tab?: unknown } | undefined;
+    return record && typeof record.at === 'number' && typeof record.tab === 'string' ? { value: record.value, at: record.at, tab: record.tab } : undefined;
+  }
+
+  writeShared(key: string, record: { value: unknown; at: number; tab: string }): void {
+    this.#write('shared:' + key, record);
+  }
+
   readEpoch(): number {
     const value = this.#read('epoch');
     return Number.isSafeInteger(value) ? (value as number) : 0;

@@ -29,6 +29,10 @@ export class TabRegistry {
     return this.#recompute();
   }
 
+  get(id: string): TabInfo | undefined {
+    return this.#tabs.get(id);
+  }
+
   has(id: string): boolean {
     return this.#tabs.has(id);
   }

@@ -25,6 +25,11 @@ export interface TransportSink<Item extends BusItem> {
   channels(): readonly string[];
   /** Milliseconds since the user's latest input in any tab, when known. */
   inactivity(): number | undefined;
+  /**
+   * How long to wait between two requests, in ms: 0 while some tab is visible (live), the hidden pace
+   * while every tab is hidden. Read it after each reply; `refresh()` cuts a pause short.
+   */
+  pace(): number;
   /** One server reply (possibly empty). Items are in the order the server sent them. */
   receive(items: readonly Item[]): void;
   /**
@@ -49,7 +54,7 @@ export interface Transport<Item extends BusItem> {
   readonly name: string;
   /** Start requesting. Called once. */
   open(sink: TransportSink<Item>): void;
-  /** The channels changed: restart the pending request promptly with the new union. */
+  /** The channels or the pace changed: restart the pending request, or end the pause, promptly. */
   refresh(): void;
   /** Stop for good; abort what is in flight. Called once. */
   close(): void;

@@ -39,6 +39,8 @@ export class LongpollingTransport implements Transport<OdooNotification> {
   #sink: TransportSink<OdooNotification> | undefined;
   #inFlight: AbortController | undefined;
   #retryTimer: unknown;
+  /** Set while waiting out the pace (every tab hidden) between two polls. */
+  #pauseTimer: unknown;
   #closed = false;
 
   constructor(options: LongpollingOptions) {
@@ -54,6 +56,13 @@ export class LongpollingTransport implements Transport<OdooNotification> {
   }
 
   refresh(): void {
+    if (this.#pauseTimer !== undefined) {
+      // Pausing between polls (every tab was hidden): a tab became visible or the channels changed.
+      this.#clearTimeout(this.#pauseTimer);
+      this.#pauseTimer = undefined;
+      void this.#poll();
+      return;
+    }
     // Only a held poll needs restarting; a poll waiting out a backoff will use the new channels anyway.
     this.#inFlight?.abort('refresh' satisfies AbortReason);
   }
@@ -62,6 +71,7 @@ export class LongpollingTransport implements Transport<OdooNotification> {
     if (this.#closed) return;
     this.#closed = true;
     this.#clearTimeout(this.#retryTimer);
+    this.#clearTimeout(this.#pauseTimer);
     this.#inFlight?.abort('close' satisfies AbortReason);
     this.#sink?.status('closed');
   }
@@ -97,7 +107,15 @@ export class LongpollingTransport implements Transport<OdooNotification> {
       // Odoo answers only ids above `last`; anything at or below it means its ids started over.
       if (last > 0 && items.some((item) => item.id > 0 && item.id <= last)) sink.reset();
       sink.receive(items);
-      void this.#poll();
+      if (this.#closed) return;
+      const pace = sink.pace();
+      if (pace <= 0) return void this.#poll();
+      // Nobody is looking: wait before the next poll, so a burst of notifications costs one request.
+      sink.status('paused');
+      this.#pauseTimer = this.#setTimeout(() => {
+        this.#pauseTimer = undefined;
+        void this.#poll();
+      }, pace);
     } catch (cause) {
       if (this.#closed) return;
       const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;

@@ -408,6 +408,7 @@ describe('FakePage', () => {
         hide: (persisted) => log.push(`${name}:hide:${persisted}`),
         show: (persisted) => log.push(`${name}:show:${persisted}`),
         network: (online) => log.push(`${name}:network:${online}`),
+        input: () => log.push(`${name}:input`),
       });
     const unwatch = watch('a');
     watch('b', b);
@@ -444,7 +445,7 @@ describe('FakePage', () => {
     const got: unknown[] = [];
     b.openChannel('n').listen((d) => got.push(d));
     const ca = a.openChannel('n');
-    a.page.watch({ visibility: () => undefined, hide: () => ca.post('bye'), show: () => undefined, network: () => undefined });
+    a.page.watch({ visibility: () => undefined, hide: () => ca.post('bye'), show: () => undefined, network: () => undefined, input: () => undefined });
     void a.locks.request('x', () => new Promise(() => undefined));
     await flush();
     browser.close(a);
@@ -469,6 +470,7 @@ describe('FakeTransport, FakeServer and ManualElection', () => {
       inactivity: () => undefined,
       receive: (items) => received.push(...items.map((i) => i.id)),
       reset: () => undefined,
+      pace: () => 0,
       status: (s) => states.push(s),
       request: () => requests++,
       fail: (e) => errors.push(e.code),

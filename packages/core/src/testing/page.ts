@@ -77,6 +77,11 @@ export class FakePage implements PageLifecycle {
     dispatch(this.#subscriptions, (s) => s.handlers.network?.(online));
   }
 
+  /** The user did something in the page (a click, a key): presence counts from it. */
+  input(): void {
+    dispatch(this.#subscriptions, (s) => s.handlers.input?.());
+  }
+
   /** Drops every subscription (the page is gone). */
   reset(): void {
     this.#subscriptions.clear();

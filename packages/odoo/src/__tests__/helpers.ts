@@ -63,6 +63,11 @@ export class RecordingSink implements TransportSink<OdooNotification> {
   inactivity(): number | undefined {
     return this.inactivityValue;
   }
+  /** The pause between polls the bus asks for (0: live). */
+  paceValue = 0;
+  pace(): number {
+    return this.paceValue;
+  }
   receive(items: readonly OdooNotification[]): void {
     this.batches.push([...items]);
     if (this.advanceCursor) for (const item of items) this.cursorValue = Math.max(this.cursorValue, item.id);
