@@ -78,13 +78,14 @@ export async function runDemo(api, buildName, other) {
     ...(params.has('backoff') ? { backoff: { initial: ms('backoff'), max: ms('backoff') * 4 } } : {}),
     ...(params.has('leaderTimeout') ? { leaderTimeout: ms('leaderTimeout') } : {}),
     ...(params.has('sessionCheck') ? { sessionCheckInterval: ms('sessionCheck') } : {}),
+    ...(params.has('hiddenPace') ? { hiddenPace: ms('hiddenPace') } : {}),
   };
   const bus = api.createOdooBus({ version: server.odoo, db: server.db, uid: session.uid, channels: [firstChannel], ...tuning });
   // For the e2e tests: what this tab delivered, when each id arrived, and when it last became leader.
   const received = [];
   const arrivals = {};
   // gaps and session expiries as the bus reported them; leaders: the leader each epoch had, as this tab saw it.
-  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], leaders: {} };
+  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], leaders: {}, effects: [] };
 
   const log = $('#messages');
   bus.on('notification', (items) => {
@@ -101,6 +102,8 @@ export async function runDemo(api, buildName, other) {
       if (from) li.title = `sent from tab ${from}${from === bus.tabId ? ' (this tab)' : ''}`;
       log.prepend(li);
       while (log.children.length > 200) log.lastChild.remove();
+      // One effect per message for the whole browser (a sound, a desktop notification), whichever tab gets there first.
+      void bus.once(`message:${item.id}`, () => window.demo.effects.push(item.id));
     }
   });
   bus.on('error', (error) => {

@@ -14,6 +14,8 @@ export interface DemoWindow {
       start(): Promise<void>;
       stop(): Promise<void>;
       handoff(): boolean;
+      once(key: string, fn: () => void): Promise<boolean>;
+      shared<T>(key: string): { get(): T | undefined; set(value: T): void };
       sessionExpired(detail?: string): void;
       tabId: string;
     };
@@ -25,6 +27,8 @@ export interface DemoWindow {
     expired: string[];
     /** Every leader this tab saw per epoch: more than one for an epoch would be a split brain. */
     leaders: Record<number, Set<string>>;
+    /** Ids whose once-per-browser effect ran in this tab. */
+    effects: number[];
   };
 }
 
@@ -186,3 +190,20 @@ export async function expectDelivered(page: Page, sent: number[], timeout = 15_0
       throw new Error(`${error.message}\ntab ${s.tabId} (${s.role}, epoch ${s.epoch}, leader ${s.leaderId}, cursor ${s.cursor}, transport ${s.transport}) counters ${JSON.stringify(s.counters)}\ngot ${ids.length} of ${sent.length}: ${ids.slice(0, 5).join(',')}…${ids.slice(-5).join(',')}; last sent ${sent.slice(-3).join(',')}`);
     });
 }
+
+/** Lets a test hide and show tabs (headless pages are always visible): install before the pages load. */
+export const controllableVisibility = (context: BrowserContext) =>
+  context.addInitScript(() => {
+    let vis: DocumentVisibilityState = 'visible';
+    Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => vis });
+    Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => vis === 'hidden' });
+    (window as unknown as { __setVisibility(v: DocumentVisibilityState): void }).__setVisibility = (v) => {
+      if (v !== vis) {
+        vis = v;
+        document.dispatchEvent(new Event('visibilitychange'));
+      }
+    };
+  });
+
+export const setVisibility = (page: Page, visibility: DocumentVisibilityState) =>
+  page.evaluate((v) => (window as unknown as { __setVisibility(v: DocumentVisibilityState): void }).__setVisibility(v), visibility);

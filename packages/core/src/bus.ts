@@ -1,4 +1,3 @@
-import { nanoid } from 'nanoid';
 import { Delivery } from './delivery';
 import { Emitter } from './emitter';
 import { lockElection, type Election } from './election';
@@ -171,8 +170,10 @@ const CLAIM_INTERVAL = 1000;
 const YIELD_TIMEOUT = 2000;
 /** A tab tells the others about user input at most this often, in ms (presence needs minutes, not ms). */
 const INPUT_POST_INTERVAL = 5000;
-/** How long `once` keys are remembered, in ms. */
-const ONCE_TTL = 600_000;
+/** How long a tab holds the Web Lock of a `once` key it ran, in ms. */
+const ONCE_HOLD = 60_000;
+/** How long `once` keys are remembered in storage, in ms: longer than any replay (the server keeps 100 s). */
+const ONCE_TTL = 300_000;
 
 interface SharedRecord {
   readonly value: unknown;
@@ -190,7 +191,7 @@ export class TabBus<Item extends BusItem> {
   readonly #options: BusOptions<Item>;
   readonly #env: BusEnv;
   readonly #events: Emitter<BusEvents<Item>>;
-  readonly #tabId = nanoid(10);
+  readonly #tabId = tabIdOf(crypto.getRandomValues(new Uint8Array(10)));
   readonly #joined = new Set<string>();
   readonly #reportedVersions = new Set<unknown>();
   #registry = new TabRegistry();
@@ -223,7 +224,7 @@ export class TabBus<Item extends BusItem> {
   /** Latest user input in any tab of the scope (ms since epoch), and when this tab last told the others. */
   #latestInput = 0;
   #inputPostedAt = -Infinity;
-  /** Keys `once` ran in this tab (the storage map is the cross-tab truth). */
+  /** Keys `once` ran in this tab when there is no usable storage to share them through. */
   readonly #onceDone = new Set<string>();
   readonly #shared = new Map<string, SharedRecord>();
   readonly #sharedListeners = new Map<string, Set<(value: unknown) => void>>();
@@ -294,7 +295,7 @@ export class TabBus<Item extends BusItem> {
   /**
    * Runs `fn` in exactly one tab of the scope per `key`, whichever tab calls first: every tab may call it
    * for the same notification (`once('sound:' + id, play)`), including a tab that gets it again after a
-   * failover. Resolves with whether `fn` ran here. Keys are remembered for 10 minutes. Without usable
+   * failover. Resolves with whether `fn` ran here. Keys are remembered for 5 minutes. Without usable
    * localStorage only the leader runs effects.
    */
   once(key: string, fn: () => void): Promise<boolean> {
@@ -309,8 +310,18 @@ export class TabBus<Item extends BusItem> {
     };
     const locks = this.#env.locks;
     if (!locks || !this.#scope) return Promise.resolve(run());
-    // The check-and-set in storage must not interleave between tabs: one exclusive lock per scope.
-    return locks.request(`tabbus:${this.#scope}:once`, run).catch(() => run());
+    // localStorage is not consistent across tabs from one moment to the next (each renderer has its own
+    // copy), so the claim is a Web Lock per key, taken only if free and held for a while: a tab that gets
+    // the same notification meanwhile (a replay, a second leader) finds it taken. Storage covers later.
+    return new Promise<boolean>((resolve) => {
+      locks
+        .request(`tabbus:${this.#scope}:once:${key}`, { ifAvailable: true }, (lock) => {
+          if (!lock) return resolve(false);
+          resolve(run());
+          return new Promise<void>((release) => this.#env.setTimeout(release, ONCE_HOLD));
+        })
+        .catch(() => resolve(run()));
+    });
   }
 
   /** The shared value `key` (see SharedValue). */
@@ -472,17 +483,21 @@ export class TabBus<Item extends BusItem> {
         locksFailed = true;
       }
       if (generation !== this.#generation) return liveness.release();
-      if (!locksFailed) {
-        this.#mode = 'locks';
-        this.#modeReason = `Web Locks + ${this.#channel.kind} channel${memoryOnly}`;
-        this.#liveness = liveness;
-        this.#election = lockElection(env.locks, prefix + 'leader');
-        this.#watch = new LeaderWatch(env, this.#options.leaderTimeout ?? 3000, () => this.#post({ type: 'probe' }), () => this.#steal(generation));
+      if (locksFailed) {
+        // The message election would look for the same refused locks: poll alone rather than never.
+        this.#channel.close();
+        this.#channel = undefined;
+        return this.#goSolo('Web Locks refused' + memoryOnly);
       }
+      this.#mode = 'locks';
+      this.#modeReason = `Web Locks + ${this.#channel.kind} channel${memoryOnly}`;
+      this.#liveness = liveness;
+      this.#election = lockElection(env.locks, prefix + 'leader');
+      this.#watch = new LeaderWatch(env, this.#options.leaderTimeout ?? 3000, () => this.#post({ type: 'probe' }), () => this.#steal(generation));
     }
     if (!this.#election) {
       this.#mode = 'elector';
-      this.#modeReason = `${locksFailed ? 'Web Locks refused' : 'no Web Locks'}: message election over ${this.#channel.kind} channel${memoryOnly}`;
+      this.#modeReason = `no Web Locks: message election over ${this.#channel.kind} channel${memoryOnly}`;
       this.#election = env.fallbackElection(prefix + 'elect');
     }
     this.#post({ type: 'hello', tab: this.#selfInfo(), join: true });
@@ -952,21 +967,13 @@ export class TabBus<Item extends BusItem> {
 
   /** `once`: claims `key` for this tab unless some tab of the scope already ran it. */
   #claimOnce(key: string): boolean {
-    if (this.#onceDone.has(key)) return false;
     const store = this.#store;
-    if (!store?.usable) {
-      // Nothing shared to agree on: the tab that owns the connection runs the effects.
-      if (this.#role !== 'leader' && this.#role !== 'solo') return false;
-      this.#onceDone.add(key);
-      return true;
-    }
-    const now = this.#env.now();
-    const done = store.readOnce();
+    if (store?.usable) return store.claimOnce(key, this.#env.now(), ONCE_TTL);
+    // Nothing shared to agree on: the tab that owns the connection runs the effects, each key once.
+    if ((this.#role !== 'leader' && this.#role !== 'solo') || this.#onceDone.has(key)) return false;
     this.#onceDone.add(key);
-    if (key in done) return false;
-    for (const [k, at] of Object.entries(done)) if (now - at > ONCE_TTL) delete done[k];
-    done[key] = now;
-    store.writeOnce(done);
+    // Bounded: the oldest keys go first (a Set iterates in insertion order).
+    if (this.#onceDone.size > 5000) this.#onceDone.delete(this.#onceDone.values().next().value!);
     return true;
   }
 
@@ -1045,6 +1052,10 @@ export class TabBus<Item extends BusItem> {
     return this.#options.retention ?? 100_000;
   }
 }
+
+const ID_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-';
+/** 10 random characters of 64: 60 bits, plenty for the tabs of one browser. */
+const tabIdOf = (bytes: Uint8Array): string => Array.from(bytes, (b) => ID_ALPHABET[b & 63]).join('');
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

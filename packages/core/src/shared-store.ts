@@ -18,6 +18,7 @@ export class SharedStore {
   readonly #prefix: string;
   readonly #onError: (error: unknown) => void;
   #failed = false;
+  #claims = 0;
 
   constructor(storage: KeyValueStorage | undefined, prefix: string, onError: (error: unknown) => void) {
     this.#storage = storage;
@@ -41,14 +42,33 @@ export class SharedStore {
     return this.#storage !== undefined && !this.#failed;
   }
 
-  /** Keys `once` has run, with when (ms since epoch). */
-  readOnce(): Record<string, number> {
-    const value = this.#read('once');
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, number>) : {};
+  /**
+   * Claims a `once` key: true when no tab ran it within `ttl` ms (and it is now marked as run). One storage
+   * entry per key, so a claim costs the same however many keys there are; every 100th claim sweeps out
+   * entries older than `ttl`.
+   */
+  claimOnce(key: string, now: number, ttl: number): boolean {
+    const at = this.#read('once:' + key);
+    if (typeof at === 'number' && now - at < ttl) return false;
+    this.#write('once:' + key, now);
+    if (++this.#claims % 100 === 0) this.#sweepOnce(now, ttl);
+    return true;
   }
 
-  writeOnce(done: Record<string, number>): void {
-    this.#write('once', done);
+  #sweepOnce(now: number, ttl: number): void {
+    const storage = this.#storage as (KeyValueStorage & Partial<Pick<Storage, 'key' | 'length'>>) | undefined;
+    if (!storage?.key || storage.length === undefined) return;
+    const prefix = this.#prefix + 'once:';
+    try {
+      const old: string[] = [];
+      for (let i = 0; i < storage.length; i++) {
+        const name = storage.key(i);
+        if (name?.startsWith(prefix) && !(now - Number(storage.getItem(name)) < ttl)) old.push(name);
+      }
+      for (const name of old) storage.removeItem(name);
+    } catch (error) {
+      this.#fail(error);
+    }
   }
 
   readShared(key: string): { value: unknown; at: number; tab: string } | undefined {

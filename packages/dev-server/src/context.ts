@@ -4,6 +4,7 @@ import type { FaultQueue } from './faults';
 import type { PollHolds } from './holds';
 import type { OdooVersion } from './odoo-version';
 import type { PollLog } from './poll-log';
+import type { PresenceTable } from './presence';
 import type { SessionStore } from './sessions';
 import type { StatsCounters } from './stats';
 import type { BusStore } from './store';
@@ -20,6 +21,8 @@ export interface ServerContext {
   readonly faults: FaultQueue;
   /** Wall-clock arrivals of /longpolling/poll, read by GET /tabbus/polls. */
   readonly pollLog: PollLog;
+  /** Users' presence, updated by their polls (`im_chat.presence` on 8, `bus.presence` on 9–15). */
+  readonly presence: PresenceTable;
   /** How long a poll with nothing to answer is held (Odoo: TIMEOUT = 50 s). */
   readonly holdMs: number;
   /** Unexpected failures (bugs, I/O errors) go here; bad input never does. */

@@ -22,6 +22,20 @@ export const hasSendRoute = (v: OdooVersion): boolean => v <= 14;
 /** `options.peek` answers at once with `{notifications, channels}` (read in 11.0, seen on 15). */
 export const hasPeek = (v: OdooVersion): boolean => v >= 11;
 
+/**
+ * Which presence model a logged-in poll feeds (protocol notes §2.1, §3, §4.1):
+ * - `im_chat` (8): `im_chat.presence`, a stored status, fed by `options.im_presence`;
+ * - `bus_focus` (9): `bus.presence`, a stored status, fed by `options.im_presence`;
+ * - `bus_inactivity` (10–15): `bus.presence`, the status computed when read, fed by
+ *   `options.bus_inactivity` (ms).
+ */
+export type PresenceFlavour = 'im_chat' | 'bus_focus' | 'bus_inactivity';
+
+export const presenceFlavour = (v: OdooVersion): PresenceFlavour => (v === 8 ? 'im_chat' : v === 9 ? 'bus_focus' : 'bus_inactivity');
+
+/** `/longpolling/im_status(partner_ids)` (`auth=user`) is a bus route of 12–15 (§5.1). */
+export const hasImStatusRoute = (v: OdooVersion): boolean => v >= 12;
+
 /** `release.version_info`: 8.0 has five fields, later versions add the edition (''). */
 export function serverVersionInfo(v: OdooVersion): (number | string)[] {
   return v === 8 ? [8, 0, 0, 'final', 0] : [v, 0, 0, 'final', 0, ''];

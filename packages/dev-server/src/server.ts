@@ -10,12 +10,16 @@ import type { ServerContext } from './context';
 import { FaultQueue } from './faults';
 import { canWrite, sendJson, sendText } from './http';
 import { PollHolds } from './holds';
-import { isOdooVersion } from './odoo-version';
+import { hasImStatusRoute, isOdooVersion } from './odoo-version';
 import type { OdooVersion } from './odoo-version';
 import { PollLog } from './poll-log';
+import { PresenceTable } from './presence';
+import type { PresenceEntry } from './presence';
+import { presenceRules } from './presence-rules';
 import { publishNotifications } from './publish';
 import { sendDevError } from './routes/dev-http';
 import { devRoutes } from './routes/devtools';
+import { imStatusRoute } from './routes/im-status';
 import type { HttpRoute } from './routes/http-route';
 import { health, longpollingRoutes } from './routes/longpolling';
 import { sessionRoutes } from './routes/session';
@@ -68,6 +72,8 @@ export interface DevServer {
   readonly clock: Clock;
   stats(): DevServerStats;
   resetStats(): void;
+  /** The presence table, as GET /tabbus/presence answers it: one row per user who polled logged in. */
+  presence(): PresenceEntry[];
   /**
    * Inserts one notification and returns its id. `channel` is spelled as a client polls it.
    * 15: `message` is `{type, payload}`; 8–14: any JSON value.
@@ -142,6 +148,11 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
   const clock = createClock({ onError: (error) => onError(error, 'timer') });
   const store = new BusStore({ clock, catchUpMs: CATCH_UP_MS, gcAgeMs: config.gcAgeMs });
   const stats = new StatsCounters();
+  const presence = new PresenceTable({
+    rules: presenceRules(config.odoo, clock.now()),
+    clock,
+    onWrite: (uid) => stats.countPresenceWrite(uid),
+  });
   const ctx: ServerContext = {
     version: config.odoo,
     db: config.db,
@@ -152,6 +163,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     holds: new PollHolds({ store, clock, stats }),
     faults: new FaultQueue(),
     pollLog: new PollLog(),
+    presence,
     holdMs: config.holdMs,
     onError,
     closing: false,
@@ -175,7 +187,9 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
   clock.setTimer(gcTick, GC_INTERVAL_MS);
 
   const rpcRoutes = new Map<string, RpcRoute>(
-    [...sessionRoutes(ctx), ...longpollingRoutes(ctx)].map((route) => [route.path, route]),
+    [...sessionRoutes(ctx), ...longpollingRoutes(ctx), ...(hasImStatusRoute(ctx.version) ? [imStatusRoute(ctx, config.users)] : [])].map(
+      (route) => [route.path, route],
+    ),
   );
   const httpRoutes = new Map<string, HttpRoute>(
     [
@@ -275,6 +289,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     clock,
     stats: snapshot,
     resetStats: () => stats.reset(),
+    presence: () => presence.entries(),
     publish: (channel, message) => publishNotifications(ctx, [{ channel, message }])[0]!,
     gc: () => store.gc(),
     close,

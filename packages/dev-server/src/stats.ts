@@ -1,6 +1,7 @@
 // Counters a test or benchmark reads through GET /tabbus/stats or `server.stats()`: how many
-// requests each route got, how many polls were answered, and how many polls each session holds
-// open at once (the number tabbus exists to bring down to one per browser).
+// requests each route got, how many polls were answered, how many polls each session holds
+// open at once (the number tabbus exists to bring down to one per browser), and how many
+// presence rows those polls wrote (one per poll on 9–15: more tabs polling, more writes).
 
 /** `GET /tabbus/stats`. Counters run since the server started or since the last reset. */
 export interface DevServerStats {
@@ -27,11 +28,23 @@ export interface DevServerStats {
   notifications: number;
   /** Requests answered with a fault queued by POST /tabbus/fault. */
   faults: number;
+  /** Presence rows written (created or updated) by polls, 8/9's disconnection sweep included. */
+  presenceWrites: number;
+  /** `presenceWrites` by the uid of the row written (JSON keys are strings: `{"2": 3}`). */
+  presenceWritesByUser: Record<number, number>;
 }
 
 export type CounterSnapshot = Pick<
   DevServerStats,
-  'requests' | 'polls' | 'openPolls' | 'openPollsBySession' | 'peakOpenPollsPerSession' | 'notifications' | 'faults'
+  | 'requests'
+  | 'polls'
+  | 'openPolls'
+  | 'openPollsBySession'
+  | 'peakOpenPollsPerSession'
+  | 'notifications'
+  | 'faults'
+  | 'presenceWrites'
+  | 'presenceWritesByUser'
 >;
 
 /** How a session id appears in the stats: short enough to read, long enough to tell apart. */
@@ -43,6 +56,7 @@ export class StatsCounters {
   #notifications = 0;
   #faults = 0;
   #peakPerSession = 0;
+  #presenceWrites = new Map<number, number>();
   // Live state, not a counter, so it survives resets. Keyed by full session id.
   readonly #openBySession = new Map<string, number>();
   #open = 0;
@@ -61,6 +75,10 @@ export class StatsCounters {
 
   countFault(): void {
     this.#faults++;
+  }
+
+  countPresenceWrite(uid: number): void {
+    this.#presenceWrites.set(uid, (this.#presenceWrites.get(uid) ?? 0) + 1);
   }
 
   holdStarted(sessionId: string): void {
@@ -83,6 +101,7 @@ export class StatsCounters {
     this.#polls = 0;
     this.#notifications = 0;
     this.#faults = 0;
+    this.#presenceWrites = new Map();
     this.#peakPerSession = Math.max(0, ...this.#openBySession.values());
   }
 
@@ -95,6 +114,8 @@ export class StatsCounters {
       peakOpenPollsPerSession: this.#peakPerSession,
       notifications: this.#notifications,
       faults: this.#faults,
+      presenceWrites: [...this.#presenceWrites.values()].reduce((sum, n) => sum + n, 0),
+      presenceWritesByUser: Object.fromEntries(this.#presenceWrites),
     };
   }
 }

@@ -415,14 +415,13 @@ describe('auto-start', () => {
     await started.stop();
   });
 
-  it('falls back to the message election when navigator.locks refuses', async () => {
+  it('polls alone when navigator.locks refuses (the message election would ask the same refused locks)', async () => {
     const browser = new FakeBrowser();
     const election = new ManualElection();
     const refusing = { request: () => Promise.reject(new DOMException('denied', 'SecurityError')) } as unknown as LockManager;
     const h = spawn(browser, { env: { locks: refusing, fallbackElection: () => election.create() } });
     await h.bus.start();
-    expect(h.bus.state()).toMatchObject({ mode: 'elector', modeReason: expect.stringMatching(/Web Locks refused/) });
-    election.elect();
-    await vi.waitFor(() => expect(h.bus.state().role).toBe('leader'));
+    expect(h.bus.state()).toMatchObject({ role: 'solo', mode: 'solo', modeReason: expect.stringMatching(/Web Locks refused/) });
+    expect(election.campaigners).toHaveLength(0);
   });
 });

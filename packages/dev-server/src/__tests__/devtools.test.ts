@@ -42,9 +42,25 @@ describe('/tabbus/* dev routes', () => {
     const response = await fetch(server.url + '/tabbus/stats');
     const stats = (await response.json()) as Record<string, unknown>;
     expect(Object.keys(stats).sort()).toEqual(
-      ['db', 'faults', 'lastId', 'notifications', 'now', 'odoo', 'openPolls', 'openPollsBySession', 'peakOpenPollsPerSession', 'polls', 'requests', 'rows'].sort(),
+      [
+        'db',
+        'faults',
+        'lastId',
+        'notifications',
+        'now',
+        'odoo',
+        'openPolls',
+        'openPollsBySession',
+        'peakOpenPollsPerSession',
+        'polls',
+        'presenceWrites',
+        'presenceWritesByUser',
+        'requests',
+        'rows',
+      ].sort(),
     );
-    expect(stats).toMatchObject({ odoo: 13, db: 'statsdb', lastId: 1, rows: 1, notifications: 1, polls: 0, openPolls: 0, faults: 0 });
+    expect(stats).toMatchObject({ odoo: 13, db: 'statsdb', lastId: 1, rows: 1, notifications: 1, polls: 0, openPolls: 0, faults: 0, presenceWrites: 0 });
+    expect(stats['presenceWritesByUser']).toEqual({});
     expect(stats['requests']).toEqual({ '/tabbus/stats': 1 });
     expect(Math.abs((stats['now'] as number) - server.clock.now())).toBeLessThan(1000);
   });

@@ -10,6 +10,7 @@ import type { DevServerStats } from '../stats';
 import { faultRoute } from './dev-faults';
 import { BadRequest, guarded, readJson } from './dev-http';
 import { pollLogRoute } from './dev-polls';
+import { presenceRoute } from './dev-presence';
 import { expireRoute } from './dev-sessions';
 import type { HttpRoute } from './http-route';
 
@@ -87,5 +88,6 @@ export function devRoutes(ctx: ServerContext, deps: DevToolsDeps): HttpRoute[] {
     faultRoute(ctx, deps.faultRoutes),
     pollLogRoute(ctx),
     expireRoute(ctx),
+    presenceRoute(ctx),
   ];
 }

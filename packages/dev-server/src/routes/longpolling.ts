@@ -6,20 +6,12 @@ import { sendJson } from '../http';
 import { isPlainObject, pythonException, pythonTypeError, requireParams } from '../jsonrpc';
 import { hasPeek, hasSendRoute, hasTypedMessages } from '../odoo-version';
 import { publishNotifications } from '../publish';
+import { pythonTypeName } from '../python-values';
 import { sessionLabel } from '../stats';
 import type { RpcRoute } from '../rpc-route';
 import type { BusRow } from '../store';
 
 const STRING_CHANNELS_ONLY = 'bus.Bus only string channels are allowed.';
-
-/** The name Python gives a JSON value's type, for error messages Odoo would produce. */
-function pythonTypeName(value: unknown): string {
-  if (value === null) return 'NoneType';
-  if (typeof value === 'boolean') return 'bool';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
-  if (typeof value === 'string') return 'str';
-  return Array.isArray(value) ? 'list' : 'dict';
-}
 
 /**
  * What `for c in channels` yields in Python: a list's items, a string's characters (so a string
@@ -68,14 +60,17 @@ export function longpollingRoutes(ctx: ServerContext): RpcRoute[] {
       requireParams('poll', call.params, ['channels', 'last']);
       const names = iterateLikePython(call.params['channels']);
       if (!names.every((name): name is string => typeof name === 'string')) throw pythonException(STRING_CHANNELS_ONLY);
+      // `options` carries presence (`im_presence` on 8/9, `bus_inactivity` on 10–15) and `peek`.
+      // Options that are not an object count as none.
+      const options = isPlainObject(call.params['options']) ? call.params['options'] : {};
+      // Odoo's `_poll` updates a logged-in user's presence after the channel check and before
+      // anything reads `last`, peek polls included; public sessions have no presence.
+      const user = call.session?.user;
+      if (user) ctx.presence.recordPoll(user.uid, options);
       const last = call.params['last'];
       if (typeof last !== 'number' || !Number.isFinite(last)) {
         throw pythonTypeError(`poll(): 'last' must be a notification id (int), got ${pythonTypeName(last)}`);
       }
-      // `options` carries presence (`bus_inactivity` on 10–15, `im_presence` on 8/9), which this
-      // server does not model yet, and `peek`. Anything malformed is ignored, as Odoo's
-      // `options.get(…)` calls would.
-      const options = isPlainObject(call.params['options']) ? call.params['options'] : {};
       const channels = pollChannels(ctx.version, ctx.db, names);
       const cursor = pollCursor(last, ctx.store.lastId);
 
