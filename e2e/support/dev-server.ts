@@ -114,6 +114,11 @@ export class DevServer {
     return ((await response.json()) as { deleted: number }).deleted;
   }
 
+  /** Each user's presence as the server computes it (`GET /tabbus/presence`). */
+  async presence(): Promise<{ uid: number; status: string; lastPoll: number; lastPresence: number }[]> {
+    return (await this.#fetch('/tabbus/presence')).json() as Promise<{ uid: number; status: string; lastPoll: number; lastPresence: number }[]>;
+  }
+
   /** Moves the server's clock (holds, presence timers, GC) forward. */
   async advance(ms: number): Promise<void> {
     await this.#post('/tabbus/clock', { advance: ms });
