@@ -49,6 +49,10 @@ const SHELL = `
         <dt>transport</dt><dd id="transport"></dd>
         <dt>requests</dt><dd id="requests" title="requests sent by this tab"></dd>
         <dt>mode</dt><dd id="mode"></dd>
+        <dt>pace</dt><dd id="pace" title="pause between polls: 0 while a tab is visible"></dd>
+        <dt>inactivity</dt><dd id="inactivity" title="since the latest input in any tab"></dd>
+        <dt>presence</dt><dd id="presence" title="what the server says (Odoo 12–15 im_status)">—</dd>
+        <dt>unread</dt><dd><span id="unread">0</span> <button type="button" id="mark-read" class="secondary">mark read</button></dd>
         <dt>channels</dt><dd id="channels"></dd>
         <dt>union</dt><dd id="union" title="what the leader polls"></dd>
       </dl>
@@ -104,6 +108,10 @@ export async function runDemo(api, buildName, other) {
       while (log.children.length > 200) log.lastChild.remove();
       // One effect per message for the whole browser (a sound, a desktop notification), whichever tab gets there first.
       void bus.once(`message:${item.id}`, () => window.demo.effects.push(item.id));
+      // The leader counts (it sees every message first, and its own count is always current); a message
+      // that arrives while some tab is visible has been seen.
+      const { role, visibleTabs } = bus.state();
+      if ((role === 'leader' || role === 'solo') && visibleTabs === 0) unread.set((unread.get() ?? 0) + 1);
     }
   });
   bus.on('error', (error) => {
@@ -148,10 +156,43 @@ export async function runDemo(api, buildName, other) {
     $('#transport').textContent = s.transport;
     $('#requests').textContent = s.counters.requests;
     $('#mode').textContent = `${s.mode} — ${s.modeReason}`;
+    $('#pace').textContent = s.pace ? `${s.pace / 1000} s (every tab hidden)` : 'live';
+    $('#inactivity').textContent = `${Math.round(s.inactivity / 1000)} s`;
     $('#channels').textContent = s.channels.join(', ') || '—';
     $('#union').textContent = s.union.join(', ') || '—';
-    document.title = `${s.role === 'leader' ? '★ ' : ''}tabbus demo`;
+    renderTitle();
   };
+  // The unread count is one value for the whole browser: the leader counts, reading in any tab clears it
+  // everywhere.
+  const unread = bus.shared('unread');
+  const renderTitle = () => {
+    const count = unread.get() ?? 0;
+    $('#unread').textContent = String(count);
+    document.title = `${count ? `(${count}) ` : ''}${bus.state().role === 'leader' ? '★ ' : ''}tabbus demo`;
+  };
+  unread.on(renderTitle);
+  const markRead = () => (unread.get() ?? 0) > 0 && unread.set(0);
+  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && markRead());
+  $('#mark-read')?.addEventListener('click', markRead);
+  // Presence as the server sees it, refreshed while this tab is visible (a hidden tab runs no timer).
+  const showPresence = async () => {
+    if (document.visibilityState !== 'visible' || server.odoo < 12 || !session.partner_id) return;
+    try {
+      const [me] = await jsonRpc('/longpolling/im_status', { partner_ids: [session.partner_id] });
+      $('#presence').textContent = me?.im_status ?? '—';
+    } catch {
+      $('#presence').textContent = '—';
+    }
+  };
+  let presenceTimer;
+  const presenceLoop = () => {
+    clearTimeout(presenceTimer);
+    void showPresence().finally(() => {
+      if (document.visibilityState === 'visible') presenceTimer = setTimeout(presenceLoop, 10_000);
+    });
+  };
+  document.addEventListener('visibilitychange', () => (document.visibilityState === 'visible' ? presenceLoop() : clearTimeout(presenceTimer)));
+  presenceLoop();
   bus.on('state', render);
   render(bus.state());
 

@@ -174,3 +174,22 @@ test('a shared value set in one tab is seen by every tab, the last write winning
   const [late] = await openTabs(1);
   expect(await late!.evaluate(() => (window as unknown as DemoWindow).demo.bus.shared<number>('unread').get())).toBe(0);
 });
+
+// The seed's footnote: the title changed in tabs where the message had already been read. The demo keeps
+// its unread count in bus.shared(): one tab counts each message, and reading in any tab clears it in all.
+test('the unread badge is one value for the browser: reading in one tab clears it in every tab', async ({ openTabs, publish }) => {
+  const pages = await openTabs(3, { path: 'index.html?hiddenPace=0' });
+  await settledLeader(pages);
+  for (const page of pages) await setVisibility(page, 'hidden');
+  for (const page of pages) await expect.poll(async () => (await state(page)).visibleTabs).toBe(0);
+  for (let i = 0; i < 3; i++) await publish('chat', `unread ${i}`);
+  for (const page of pages) await expect.poll(() => page.title()).toMatch(/^\(3\) /);
+  await setVisibility(pages[2]!, 'visible'); // the user looks at one tab
+  for (const page of pages) await expect.poll(() => page.title()).not.toMatch(/^\(/);
+  await setVisibility(pages[2]!, 'hidden');
+  for (const page of pages) await expect.poll(async () => (await state(page)).visibleTabs).toBe(0);
+  await publish('chat', 'one more');
+  for (const page of pages) await expect.poll(() => page.title()).toMatch(/^\(1\) /);
+  await pages[0]!.click('#mark-read');
+  for (const page of pages) await expect.poll(() => page.title()).not.toMatch(/^\(/);
+});

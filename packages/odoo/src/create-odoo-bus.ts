@@ -36,6 +36,13 @@ export interface OdooBusOptions {
   leaderTimeout?: number;
   /** Largest reply accepted from the server, in bytes; a larger one is a `protocol` error. Default 16 MiB. */
   maxReplyBytes?: number;
+  /**
+   * While every tab is hidden, the pause between two polls, in ms: a burst of notifications then costs one
+   * request. The first tab to become visible ends the pause. Default 30 000; 0: always live.
+   */
+  hiddenPace?: number;
+  /** A hidden leader hands the connection to a visible tab (hidden tabs get throttled). Default `true`. */
+  preferVisibleLeader?: boolean;
   /** Cookies on requests: default `same-origin`. Use `include` for a cross-origin server that allows it. */
   credentials?: RequestCredentials;
   /** A fetch implementation (tests, instrumentation). */
@@ -86,25 +93,13 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       });
     }
   };
+  // The options that share a name with the bus's and the transport's are passed through as they are.
   return createBus<OdooNotification>({
+    ...options,
     scope,
-    transport: () =>
-      new LongpollingTransport({
-        serverUrl,
-        version,
-        fetch: fetchImpl,
-        credentials,
-        ...(options.pollTimeout !== undefined ? { pollTimeout: options.pollTimeout } : {}),
-        ...(options.backoff ? { backoff: options.backoff } : {}),
-        ...(options.maxReplyBytes !== undefined ? { maxReplyBytes: options.maxReplyBytes } : {}),
-      }),
+    transport: () => new LongpollingTransport({ ...options, serverUrl, version, fetch: fetchImpl, credentials }),
     ...(uid === false ? {} : { checkSession }),
-    ...(options.sessionCheckInterval !== undefined ? { sessionCheckInterval: options.sessionCheckInterval } : {}),
-    ...(options.leaderTimeout !== undefined ? { leaderTimeout: options.leaderTimeout } : {}),
     ...(hasTypedMessages(version) ? {} : { channelOf: stringChannelOf }),
-    ...(options.channels ? { channels: options.channels } : {}),
-    ...(options.coordination ? { coordination: options.coordination } : {}),
-    ...(options.env ? { env: options.env } : {}),
     autoStart: options.start !== false,
   });
 }
