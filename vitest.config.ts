@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@tabbus\/core$/, replacement: fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)) },
       { find: /^@tabbus\/core\/testing$/, replacement: fileURLToPath(new URL('./packages/core/src/testing/index.ts', import.meta.url)) },
+      { find: /^@tabbus\/core\/effects$/, replacement: fileURLToPath(new URL('./packages/core/src/effects/index.ts', import.meta.url)) },
       { find: /^@tabbus\/odoo$/, replacement: fileURLToPath(new URL('./packages/odoo/src/index.ts', import.meta.url)) },
     ],
   },

@@ -47,6 +47,7 @@ const typeResolutions = [
 ];
 for (const [specifier, file, names] of [
   ['@tabbus/core/testing', 'testing', ['FakeBrowser', 'FakeTab', 'FakeTransport', 'FakeServer', 'ManualElection', 'MemoryStorage', 'VirtualClock', 'FakeLockManager', 'FakeChannelHub', 'FakePage', 'settle']],
+  ['@tabbus/core/effects', 'effects', ['createEffects', 'createSound', 'requestDesktopPermission']],
 ]) {
   const esm = importNames(specifier);
   check(`${specifier} import resolves to ${file}.mjs`, esm.url.endsWith(`/dist/${file}.mjs`), esm.url);
@@ -72,14 +73,47 @@ runInNewContext(globalBuild, sandbox);
 check('tabbus.global.min.js defines TabBus.createOdooBus', typeof sandbox.TabBus?.createOdooBus === 'function');
 check('tabbus.global.min.js defines TabBus.TabBusError', typeof sandbox.TabBus?.TabBusError === 'function');
 
+// The effects add-on's script tag: its own global, and usable in a page without any audio or Notification
+// API (a bare context is one): it must answer 'unsupported', not throw.
+const effectsBuild = readFileSync(new URL('packages/odoo/dist/tabbus.effects.global.min.js', root), 'utf8');
+const effectsSandbox = { setTimeout, clearTimeout };
+effectsSandbox.window = effectsSandbox;
+runInNewContext(effectsBuild, effectsSandbox);
+const effectsGlobal = effectsSandbox.TabBusEffects;
+for (const name of ['createEffects', 'createSound', 'requestDesktopPermission']) {
+  check(`tabbus.effects.global.min.js defines TabBusEffects.${name}`, typeof effectsGlobal?.[name] === 'function');
+}
+if (typeof effectsGlobal?.createEffects === 'function') {
+  const claimed = [];
+  const soloBus = { once: async (key, fn) => (claimed.push(key), fn(), true) };
+  const bare = effectsGlobal.createEffects(soloBus);
+  const results = [await bare.beep(7), await bare.notify(7, 'hello'), await effectsGlobal.requestDesktopPermission()];
+  check('TabBusEffects without audio or Notification answers unsupported', results.every((r) => r === 'unsupported'), results.join(', '));
+  check('TabBusEffects leaves the key to other tabs where it cannot play', claimed.length === 0, claimed.join());
+  // With a (minimal) running AudioContext the tone plays, through bus.once('sound:' + key).
+  const node = () => ({ connect: (next) => next, disconnect() {}, start() {}, stop() {}, frequency: {}, gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} } });
+  effectsSandbox.AudioContext = class { state = 'running'; currentTime = 0; destination = node(); createOscillator = node; createGain = node; };
+  const heard = await effectsGlobal.createEffects(soloBus).beep(8);
+  check('TabBusEffects.beep plays through bus.once("sound:" + key)', heard === 'played' && claimed.join() === 'sound:8', `${heard}; ${claimed.join()}`);
+}
+check('@tabbus/odoo/effects-global resolves to the effects script tag', require.resolve('@tabbus/odoo/effects-global').endsWith('/dist/tabbus.effects.global.min.js'));
+check('TabBus global holds no effects', !('createEffects' in (sandbox.TabBus ?? {})));
+
 const browserEsm = await import(new URL('packages/odoo/dist/tabbus.browser.min.mjs', root).href);
 check('tabbus.browser.min.mjs exports createOdooBus', typeof browserEsm.createOdooBus === 'function');
 
 // The test kit must never ship to browsers: its messages survive minification, so look for them.
-for (const bundle of ['tabbus.global.js', 'tabbus.global.min.js', 'tabbus.browser.min.mjs']) {
+for (const bundle of ['tabbus.global.js', 'tabbus.global.min.js', 'tabbus.browser.min.mjs', 'tabbus.effects.global.js', 'tabbus.effects.global.min.js']) {
   const text = readFileSync(new URL(`packages/odoo/dist/${bundle}`, root), 'utf8');
   check(`${bundle} holds nothing of @tabbus/core/testing`, !/VirtualClock|FakeServer|FakeTransport/.test(text));
 }
+// The effects are an add-on: the main bundles (budget spent) must not carry them. DOM names survive minification.
+for (const bundle of ['tabbus.global.min.js', 'tabbus.browser.min.mjs']) {
+  const text = readFileSync(new URL(`packages/odoo/dist/${bundle}`, root), 'utf8');
+  check(`${bundle} holds nothing of @tabbus/core/effects`, !/createOscillator|requestPermission/.test(text));
+}
+// And the effects bundle carries nothing of the bus (its own dependency-free code only).
+check('tabbus.effects.global.min.js holds nothing of the bus', !/navigator\.locks|BroadcastChannel|localStorage/.test(effectsBuild));
 
 if (failures.length) {
   console.error(`${failures.length} packaging check(s) failed`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Size budget: every entry of .size-limit.json must stay under its limit, measured min+gzip (gzip -9)
 // on the built file. Exits 1 with the offenders listed; run it after `pnpm build`.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 const KB = 1024;
@@ -27,7 +27,19 @@ for (const entry of entries) {
   failed ||= !ok;
   console.log(`${ok ? '✓' : '✗'} ${entry.name}: ${(gzipped / KB).toFixed(2)} KB min+gzip (limit ${entry.limit}; ${(raw.length / KB).toFixed(1)} KB minified) ${entry.path}`);
 }
+// A browser bundle without a budget would grow unseen: every built script-tag and browser ESM file
+// (a new add-on's included) must have its entry above.
+const budgeted = new Set(entries.map((entry) => entry.path));
+for (const pkg of readdirSync(new URL('../packages/', import.meta.url))) {
+  const dist = new URL(`../packages/${pkg}/dist/`, import.meta.url);
+  if (!existsSync(dist)) continue;
+  for (const file of readdirSync(dist).filter((name) => /\.(global\.min\.js|browser\.min\.mjs)$/.test(name))) {
+    if (budgeted.has(`packages/${pkg}/dist/${file}`)) continue;
+    console.error(`✗ packages/${pkg}/dist/${file} has no budget in .size-limit.json`);
+    failed = true;
+  }
+}
 if (failed) {
-  console.error('size budget exceeded');
+  console.error('size budget check failed');
   process.exit(1);
 }

@@ -15,12 +15,18 @@ const opts = pkg.buildOptions;
 const banner = `/*! ${pkg.name} v${pkg.version} | MIT */`;
 const external = (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0') && !/^[A-Za-z]:/.test(id);
 // Workspace packages resolve to their TypeScript source while building bundles that
-// inline them (the script-tag build), so a stale dist of a sibling can never leak in.
+// inline them (the script-tag build), so a stale dist of a sibling can never leak in. A subpath
+// (`@tabbus/core/effects`) is the source its package lists under that name in `buildOptions.entries`.
 const sourceAliases = {
   name: 'tabbus-source-aliases',
   resolveId(id) {
-    const m = /^@tabbus\/(core|odoo)$/.exec(id);
-    return m ? resolve(pkgDir, '..', m[1], 'src/index.ts') : null;
+    const m = /^@tabbus\/(core|odoo)(?:\/([\w-]+))?$/.exec(id);
+    if (!m) return null;
+    const dir = resolve(pkgDir, '..', m[1]);
+    if (!m[2]) return resolve(dir, 'src/index.ts');
+    const file = JSON.parse(readFileSync(resolve(dir, 'package.json'), 'utf8')).buildOptions?.entries?.[m[2]];
+    if (!file) throw new Error(`${id}: no "${m[2]}" in the buildOptions.entries of @tabbus/${m[1]}`);
+    return resolve(dir, file);
   },
 };
 // broadcast-channel bundles methods tabbus never selects: the IndexedDB method is only chosen with
@@ -68,6 +74,9 @@ const browserResolve = () => [
 // dist/testing.*); `entry` alone means `{"index": entry}`. Code shared by several entries goes to
 // dist/chunks/. The browser bundles (global, browser-esm) are built from `entry`/`globalEntry` only, so
 // secondary entries (a test kit, say) never reach them.
+// Further script-tag builds, for optional add-ons, go in `globals: [{entry, fileBase, name}]`: each is a
+// file of its own (dist/<fileBase>.global[.min].js defining the global <name>), so an add-on never weighs
+// on the main bundle. They are built with the `global` format.
 const entries = Object.fromEntries(Object.entries(opts.entries ?? { index: opts.entry }).map(([name, file]) => [name, resolve(pkgDir, file)]));
 if (!entries.index) throw new Error(`${pkg.name}: buildOptions.entries needs an "index" entry`);
 const input = entries.index;
@@ -90,14 +99,17 @@ for (const format of opts.formats) {
   } else if (format === 'dts') {
     builds.push({ input: entries, external, plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), compilerOptions: { paths: {} } })], output: npmOutput('d.ts', 'es') });
   } else if (format === 'global') {
-    // The script-tag build: everything inlined, one global, minified.
-    const globalInput = resolve(pkgDir, opts.globalEntry);
-    for (const min of [false, true]) {
-      builds.push({
-        input: globalInput,
-        plugins: [...browserResolve(), ts(), ...(min ? [terse(false)] : [])],
-        output: { file: `dist/${opts.fileBase}.global${min ? '.min' : ''}.js`, format: 'iife', name: opts.globalName, banner, exports: 'default' },
-      });
+    // The script-tag builds: everything inlined, one global each, minified and not.
+    const globals = [{ entry: opts.globalEntry, fileBase: opts.fileBase, name: opts.globalName }, ...(opts.globals ?? [])];
+    for (const { entry, fileBase, name } of globals) {
+      if (!entry || !fileBase || !name) throw new Error(`${pkg.name}: a script-tag build needs an entry, a fileBase and a global name`);
+      for (const min of [false, true]) {
+        builds.push({
+          input: resolve(pkgDir, entry),
+          plugins: [...browserResolve(), ts(), ...(min ? [terse(false)] : [])],
+          output: { file: `dist/${fileBase}.global${min ? '.min' : ''}.js`, format: 'iife', name, banner, exports: 'default' },
+        });
+      }
     }
   } else if (format === 'browser-esm') {
     // ESM for browsers without a bundler: dependencies inlined, minified.

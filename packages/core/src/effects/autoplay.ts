@@ -1,0 +1,65 @@
+/**
+ * How long a suspended AudioContext gets to resume, in ms. Without a user gesture the browser leaves
+ * `resume()` pending rather than rejecting it, so waiting for it could take forever; a real resume takes a few ms.
+ */
+const RESUME_WAIT = 250;
+
+/**
+ * The input events that carry user activation (HTML's "activation-triggering" events): media may start
+ * while one of them is being handled. `pointerdown` counts for a mouse, `pointerup` and `touchend` for touch.
+ */
+const GESTURES = ['pointerdown', 'pointerup', 'keydown', 'touchend'] as const;
+
+/** Contexts already waiting for input: a page that keeps getting blocked beeps adds its listeners once. */
+const waiting = new WeakSet<AudioContext>();
+
+// A function, not an inline comparison: TypeScript would keep `state` narrowed across an `await`.
+const running = (context: AudioContext): boolean => context.state === 'running';
+
+/** Resolves when `context` resumed, failed to, or ran out of time: the caller looks at its state. */
+function resume(context: AudioContext): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(done, RESUME_WAIT);
+    const finish = (): void => {
+      clearTimeout(timer);
+      done();
+    };
+    context.resume().then(finish, finish);
+  });
+}
+
+/**
+ * Resumes `context` in the handler of the page's next user input, then stops listening. Safari starts a
+ * context only while a gesture is being handled (an earlier click on the page is not enough, as it is in
+ * Chrome), and beeps come from bus messages, never from a gesture: without this, a sound blocked once
+ * would stay blocked there for the life of the page.
+ */
+function resumeOnInput(context: AudioContext): void {
+  if (typeof addEventListener !== 'function' || waiting.has(context)) return;
+  waiting.add(context);
+  const stop = (): void => {
+    if (!running(context)) return;
+    for (const type of GESTURES) removeEventListener(type, onInput, true);
+    waiting.delete(context);
+  };
+  // resume() stays pending after an input that carries no activation (a touch's pointerdown): harmless,
+  // it settles with the next one that does.
+  const onInput = (): void => void context.resume().then(stop, stop);
+  for (const type of GESTURES) addEventListener(type, onInput, { capture: true, passive: true });
+}
+
+/**
+ * Whether `context` may play now. Autoplay rules keep a context created before any user gesture
+ * `suspended`: it is resumed if the browser allows; if it stays suspended, it will resume at the page's
+ * next user input, and this resolves `false`.
+ */
+export async function wake(context: AudioContext): Promise<boolean> {
+  if (running(context)) return true;
+  // A page the user never interacted with cannot start audio (a browser that allows it anyway creates its
+  // contexts running): asking would only wait RESUME_WAIT and print the browser's autoplay warning again.
+  if (globalThis.navigator?.userActivation?.hasBeenActive !== false) await resume(context);
+  // Checked again even when resume() resolved: Safari resolves it for a context that stays interrupted.
+  if (running(context)) return true;
+  resumeOnInput(context);
+  return false;
+}

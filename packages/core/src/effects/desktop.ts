@@ -1,0 +1,37 @@
+/**
+ * How a desktop notification went: `'shown'`; `'denied'`: the page may not show them (the user refused,
+ * or was never asked: see {@link requestDesktopPermission}); `'unsupported'`: no Notification API, or one
+ * that only service workers may use (Chrome on Android).
+ */
+export type DesktopResult = 'shown' | 'denied' | 'unsupported';
+
+/** Whether this page may show a desktop notification now. Never asks: only a user gesture should. */
+export function desktopPermission(): 'granted' | 'denied' | 'unsupported' {
+  if (typeof Notification !== 'function') return 'unsupported';
+  return Notification.permission === 'granted' ? 'granted' : 'denied';
+}
+
+/** Shows a desktop notification; call it only after {@link desktopPermission} said `'granted'`. */
+export function showDesktop(title: string, options?: NotificationOptions): DesktopResult {
+  try {
+    new Notification(title, options);
+    return 'shown';
+  } catch {
+    // The constructor throws where only a service worker registration may show notifications.
+    return 'unsupported';
+  }
+}
+
+/**
+ * Asks the user whether this site may show desktop notifications. Call it from a user gesture (a click):
+ * browsers ignore or penalise a prompt that comes out of nowhere, which is why the effects never ask.
+ * Resolves with the permission, or `'unsupported'` without a Notification API.
+ */
+export async function requestDesktopPermission(): Promise<NotificationPermission | 'unsupported'> {
+  if (typeof Notification !== 'function') return 'unsupported';
+  try {
+    return await Notification.requestPermission();
+  } catch {
+    return Notification.permission;
+  }
+}
