@@ -53,6 +53,7 @@ const SHELL = `
         <dt>inactivity</dt><dd id="inactivity" title="since the latest input in any tab"></dd>
         <dt>presence</dt><dd id="presence" title="what the server says (Odoo 12–15 im_status)">—</dd>
         <dt>unread</dt><dd><span id="unread">0</span> <button type="button" id="mark-read" class="secondary">mark read</button></dd>
+        <dt>desktop</dt><dd><button type="button" id="desktop" class="secondary">allow notifications</button></dd>
         <dt>channels</dt><dd id="channels"></dd>
         <dt>union</dt><dd id="union" title="what the leader polls"></dd>
       </dl>
@@ -91,6 +92,10 @@ export async function runDemo(api, buildName, other) {
   // gaps and session expiries as the bus reported them; leaders: the leader each epoch had, as this tab saw it.
   window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], leaders: {}, effects: [] };
 
+  // One beep and one desktop notification per message for the whole browser, from a tab that may play
+  // sound (browsers allow it only in tabs the user interacted with).
+  const effects = window.TabBusEffects?.createEffects(bus);
+  window.demo.sound = effects;
   const log = $('#messages');
   bus.on('notification', (items) => {
     const now = Date.now();
@@ -108,6 +113,8 @@ export async function runDemo(api, buildName, other) {
       while (log.children.length > 200) log.lastChild.remove();
       // One effect per message for the whole browser (a sound, a desktop notification), whichever tab gets there first.
       void bus.once(`message:${item.id}`, () => window.demo.effects.push(item.id));
+      void effects?.beep(item.id);
+      void effects?.notify(item.id, `tabbus demo: ${channelOf(item)}`, { body: textOf(item) });
       // The leader counts (it sees every message first, and its own count is always current); a message
       // that arrives while some tab is visible has been seen.
       const { role, visibleTabs } = bus.state();
@@ -174,6 +181,7 @@ export async function runDemo(api, buildName, other) {
   const markRead = () => (unread.get() ?? 0) > 0 && unread.set(0);
   document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && markRead());
   $('#mark-read')?.addEventListener('click', markRead);
+  $('#desktop')?.addEventListener('click', async () => ($('#desktop').textContent = await window.TabBusEffects?.requestDesktopPermission()));
   // Presence as the server sees it, refreshed while this tab is visible (a hidden tab runs no timer).
   const showPresence = async () => {
     if (document.visibilityState !== 'visible' || server.odoo < 12 || !session.partner_id) return;

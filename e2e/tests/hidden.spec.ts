@@ -137,11 +137,25 @@ test('an idle hidden follower runs no timer callbacks and writes nothing to stor
 
 // bus.once(key, fn) runs fn in one tab of the browser per key: the demo records one effect per message
 // (where a sound would play), whichever tab gets there first, across failovers.
-test('one effect per message for the whole browser: 50 messages, 5 tabs, failovers in between', async ({ context, openTabs, publish }) => {
-  let pages = await openTabs(5);
+test('one effect and one sound per message for the whole browser: 50 messages, 5 tabs, failovers in between', async ({ context, openTabs, publish }) => {
+  // Browsers let a tab play sound once the user interacted with it: click into each tab.
+  const open = async (count: number) => {
+    const opened = await openTabs(count);
+    for (const page of opened) await page.click('h1');
+    return opened;
+  };
+  let pages = await open(5);
   await settledLeader(pages);
   const effects: number[] = [];
-  const collect = async (page: Page) => effects.push(...(await page.evaluate(() => (window as unknown as DemoWindow).demo.effects)));
+  let sounds = 0;
+  const collect = async (page: Page) => {
+    const seen = await page.evaluate(() => {
+      const demo = (window as unknown as DemoWindow & { demo: { sound?: { plays: number } } }).demo;
+      return { effects: demo.effects, plays: demo.sound?.plays ?? -1000 };
+    });
+    effects.push(...seen.effects);
+    sounds += seen.plays;
+  };
   const sent: number[] = [];
   for (let i = 0; i < 50; i++) {
     sent.push(await publish('chat', `message ${i}`));
@@ -152,7 +166,7 @@ test('one effect per message for the whole browser: 50 messages, 5 tabs, failove
       pages = pages.filter((p) => p !== leader);
       if (i % 20 === 4) await leader.close({ runBeforeUnload: true });
       else await crash(context, leader);
-      pages.push(...(await openTabs(1)));
+      pages.push(...(await open(1)));
       await settledLeader(pages);
     }
   }
@@ -160,6 +174,7 @@ test('one effect per message for the whole browser: 50 messages, 5 tabs, failove
   await sleep(300);
   for (const page of pages) await collect(page);
   expect(effects.filter((id) => id >= sent[0]!).sort((a, b) => a - b)).toEqual(sent);
+  expect(sounds, 'sounds played across every tab').toBe(sent.length);
 });
 
 test('a shared value set in one tab is seen by every tab, the last write winning', async ({ openTabs }) => {

@@ -230,8 +230,9 @@ export class TabBus<Item extends BusItem> {
   readonly #sharedListeners = new Map<string, Set<(value: unknown) => void>>();
   /** The pace the transport was last told of: a change from hidden to live ends its pause. */
   #lastPace = 0;
-  /** When this tab last asked a hidden leader for the connection. */
+  /** When this tab last asked a hidden leader for the connection, and the timer of a deferred request. */
   #claimedAt = -Infinity;
+  #claimTimer: unknown;
   /** This tab yielded the connection to a visible tab and holds the lock until that tab takes it. */
   #yieldTimer: unknown;
   #lastError: LastError | null = null;
@@ -309,7 +310,7 @@ export class TabBus<Item extends BusItem> {
       return true;
     };
     const locks = this.#env.locks;
-    if (!locks || !this.#scope) return Promise.resolve(run());
+    if (!locks || !this.#scope || !this.#store?.usable) return Promise.resolve(run());
     // localStorage is not consistent across tabs from one moment to the next (each renderer has its own
     // copy), so the claim is a Web Lock per key, taken only if free and held for a while: a tab that gets
     // the same notification meanwhile (a replay, a second leader) finds it taken. Storage covers later.
@@ -317,8 +318,9 @@ export class TabBus<Item extends BusItem> {
       locks
         .request(`tabbus:${this.#scope}:once:${key}`, { ifAvailable: true }, (lock) => {
           if (!lock) return resolve(false);
-          resolve(run());
-          return new Promise<void>((release) => this.#env.setTimeout(release, ONCE_HOLD));
+          const ran = run();
+          resolve(ran);
+          return ran ? new Promise<void>((release) => this.#env.setTimeout(release, ONCE_HOLD)) : undefined;
         })
         .catch(() => resolve(run()));
     });
@@ -533,7 +535,15 @@ export class TabBus<Item extends BusItem> {
     if (this.#options.preferVisibleLeader === false || !this.#running || this.#role !== 'follower' || !this.#election?.steal) return;
     if (!leader || leader.visible || !(this.#env.page?.visible() ?? true)) return;
     const now = this.#env.now();
-    if (now - this.#claimedAt < CLAIM_INTERVAL) return;
+    const wait = this.#claimedAt + CLAIM_INTERVAL - now;
+    if (wait > 0) {
+      // Rate-limited, not dropped: ask again when the interval ends, if it still applies then.
+      this.#claimTimer ??= this.#env.setTimeout(() => {
+        this.#claimTimer = undefined;
+        this.#maybeClaim();
+      }, wait);
+      return;
+    }
     this.#claimedAt = now;
     this.#post({ type: 'claim' });
   }
@@ -968,7 +978,11 @@ export class TabBus<Item extends BusItem> {
   /** `once`: claims `key` for this tab unless some tab of the scope already ran it. */
   #claimOnce(key: string): boolean {
     const store = this.#store;
-    if (store?.usable) return store.claimOnce(key, this.#env.now(), ONCE_TTL);
+    if (store?.usable) {
+      const claimed = store.claimOnce(key, this.#env.now(), ONCE_TTL);
+      // A write that failed (a full storage) proves nothing to the other tabs: fall back below.
+      if (store.usable) return claimed;
+    }
     // Nothing shared to agree on: the tab that owns the connection runs the effects, each key once.
     if ((this.#role !== 'leader' && this.#role !== 'solo') || this.#onceDone.has(key)) return false;
     this.#onceDone.add(key);

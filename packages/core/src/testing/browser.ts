@@ -164,12 +164,12 @@ export class FakeTab implements TaskHost {
     };
   }
 
-  /** Shows or hides the page (fires `visibilitychange` if that changes it). */
   /** The user clicked or typed in this tab. */
   input(): void {
     if (!this.#dead) this.page.input();
   }
 
+  /** Shows or hides the page (fires `visibilitychange` if that changes it). */
   setVisible(visible: boolean): void {
     if (!this.#dead) this.page.setVisible(visible);
   }
