@@ -90,7 +90,7 @@ export async function runDemo(api, buildName, other) {
   const received = [];
   const arrivals = {};
   // gaps and session expiries as the bus reported them; leaders: the leader each epoch had, as this tab saw it.
-  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], leaders: {}, effects: [] };
+  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], leaders: {}, effects: [], sounded: [] };
 
   // One beep and one desktop notification per message for the whole browser, from a tab that may play
   // sound (browsers allow it only in tabs the user interacted with).
@@ -113,7 +113,7 @@ export async function runDemo(api, buildName, other) {
       while (log.children.length > 200) log.lastChild.remove();
       // One effect per message for the whole browser (a sound, a desktop notification), whichever tab gets there first.
       void bus.once(`message:${item.id}`, () => window.demo.effects.push(item.id));
-      void effects?.beep(item.id);
+      void effects?.beep(item.id).then((result) => result === 'played' && window.demo.sounded.push(item.id));
       void effects?.notify(item.id, `tabbus demo: ${channelOf(item)}`, { body: textOf(item) });
       // The leader counts (it sees every message first, and its own count is always current); a message
       // that arrives while some tab is visible has been seen.

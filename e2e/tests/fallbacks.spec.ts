@@ -21,7 +21,10 @@ test('without Web Locks: the message election still gives one leader, one poll a
   for (const page of pages) expect(await state(page)).toMatchObject({ mode: 'elector', modeReason: expect.stringMatching(/no Web Locks/) });
   const ids = [await publish('chat', 'one'), await publish('chat', 'two')];
   for (const page of pages) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= ids[0]!)).toEqual(ids);
-  expect((await server.stats()).peakOpenPollsPerSession).toBe(1);
+  // The message election can crown two tabs for a moment while they start together (broadcast-channel
+  // resolves it; tabbus's epochs then close the loser's poll): one poll once it settles.
+  expect((await server.stats()).peakOpenPollsPerSession).toBeLessThanOrEqual(2);
+  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
   // Failover without locks: the elector notices the leader's goodbye.
   const closed = leader.waitForEvent('close');
   await leader.close({ runBeforeUnload: true });

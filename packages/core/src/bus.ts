@@ -224,7 +224,7 @@ export class TabBus<Item extends BusItem> {
   /** Latest user input in any tab of the scope (ms since epoch), and when this tab last told the others. */
   #latestInput = 0;
   #inputPostedAt = -Infinity;
-  /** Keys `once` ran in this tab when there is no usable storage to share them through. */
+  /** Keys `once` ran in this tab or another (told by a frame): checked before the lock and storage. */
   readonly #onceDone = new Set<string>();
   readonly #shared = new Map<string, SharedRecord>();
   readonly #sharedListeners = new Map<string, Set<(value: unknown) => void>>();
@@ -875,6 +875,9 @@ export class TabBus<Item extends BusItem> {
       case 'shared':
         this.#applyShared(frame.key, { value: frame.value, at: frame.at, tab: frame.from });
         return;
+      case 'once':
+        this.#onceRan(frame.key);
+        return;
       case 'alive':
         this.#checkBehind(frame.cursor);
         return;
@@ -977,18 +980,28 @@ export class TabBus<Item extends BusItem> {
 
   /** `once`: claims `key` for this tab unless some tab of the scope already ran it. */
   #claimOnce(key: string): boolean {
+    if (this.#onceDone.has(key)) return false;
     const store = this.#store;
+    let claimed: boolean | undefined;
     if (store?.usable) {
-      const claimed = store.claimOnce(key, this.#env.now(), ONCE_TTL);
+      claimed = store.claimOnce(key, this.#env.now(), ONCE_TTL);
       // A write that failed (a full storage) proves nothing to the other tabs: fall back below.
-      if (store.usable) return claimed;
+      if (!store.usable) claimed = undefined;
     }
     // Nothing shared to agree on: the tab that owns the connection runs the effects, each key once.
-    if ((this.#role !== 'leader' && this.#role !== 'solo') || this.#onceDone.has(key)) return false;
+    claimed ??= this.#role === 'leader' || this.#role === 'solo';
+    if (claimed) {
+      this.#onceRan(key);
+      // localStorage reaches the other tabs late (and a crash can lose a write): tell them directly too.
+      this.#post({ type: 'once', key });
+    }
+    return claimed;
+  }
+
+  /** Remembers a key that ran in some tab; bounded, the oldest keys go first (a Set keeps insertion order). */
+  #onceRan(key: string): void {
     this.#onceDone.add(key);
-    // Bounded: the oldest keys go first (a Set iterates in insertion order).
     if (this.#onceDone.size > 5000) this.#onceDone.delete(this.#onceDone.values().next().value!);
-    return true;
   }
 
   #unionChanged(): void {

@@ -60,6 +60,8 @@ export interface ClaimFrame extends FrameBase { readonly type: 'claim' }
 export interface YieldFrame extends FrameBase { readonly type: 'yield'; readonly to: string; readonly cursor: number }
 /** A tab saw user input at `at` (ms since epoch); sent at most every few seconds per tab. */
 export interface ActivityFrame extends FrameBase { readonly type: 'activity'; readonly at: number }
+/** `once(key)` ran in the sending tab. */
+export interface OnceFrame extends FrameBase { readonly type: 'once'; readonly key: string }
 /** A shared value changed (last writer wins by `at`, then by tab id). */
 export interface SharedFrame extends FrameBase { readonly type: 'shared'; readonly key: string; readonly value: unknown; readonly at: number }
 /** The leader's answer to a probe, with its cursor (a tab behind it missed batches). */
@@ -84,6 +86,7 @@ export type Frame<Item extends BusItem = BusItem> =
   | YieldFrame
   | ActivityFrame
   | SharedFrame
+  | OnceFrame
   | ProbeFrame
   | AliveFrame
   | HaltFrame;
