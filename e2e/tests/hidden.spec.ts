@@ -154,14 +154,14 @@ test('one effect and one sound per message for the whole browser: 50 messages, 5
   let pages = await open(5);
   await settledLeader(pages);
   const effects: number[] = [];
-  let sounds = 0;
+  const sounds: number[] = [];
   const collect = async (page: Page) => {
     const seen = await page.evaluate(() => {
-      const demo = (window as unknown as DemoWindow & { demo: { sound?: { plays: number } } }).demo;
-      return { effects: demo.effects, plays: demo.sound?.plays ?? -1000};
+      const demo = (window as unknown as DemoWindow & { demo: { sounded: number[] } }).demo;
+      return { effects: demo.effects, sounded: demo.sounded };
     });
     effects.push(...seen.effects);
-    sounds += seen.plays;
+    sounds.push(...seen.sounded);
   };
   const sent: number[] = [];
   for (let i = 0; i < 50; i++) {
@@ -181,7 +181,9 @@ test('one effect and one sound per message for the whole browser: 50 messages, 5
   await sleep(300);
   for (const page of pages) await collect(page);
   expect(effects.filter((id) => id >= sent[0]!).sort((a, b) => a - b)).toEqual(sent);
-  expect(sounds, 'sounds played across every tab').toBe(sent.length);
+  // (A new tab's first poll also catches up on the last 50 s, as Odoo's `last = 0` rule says: older ids
+  // from earlier tests may show up; only this test's messages are counted.)
+  expect(sounds.filter((id) => id >= sent[0]!).sort((a, b) => a - b), 'one sound per message across every tab').toEqual(sent);
 });
 
 test('a shared value set in one tab is seen by every tab, the last write winning', async ({ openTabs }) => {
