@@ -217,3 +217,29 @@ test('the unread badge is one value for the browser: reading in one tab clears i
   await pages[0]!.click('#mark-read');
   for (const page of pages) await expect.poll(() => page.title()).not.toMatch(/^\(/);
 });
+
+test('desktop notifications come from one tab only, once permission is granted', async ({ context, server, openTabs, publish }) => {
+  await context.grantPermissions(['notifications'], { origin: server.url });
+  // Count what each tab shows: Chromium headless has no notification centre to ask.
+  await context.addInitScript(() => {
+    const shown: string[] = [];
+    (window as unknown as { __shown: string[] }).__shown = shown;
+    const Real = window.Notification;
+    class Counting extends Real {
+      constructor(title: string, options?: NotificationOptions) {
+        super(title, options);
+        shown.push(options?.tag ?? title);
+      }
+    }
+    Object.defineProperty(window, 'Notification', { configurable: true, value: Counting });
+  });
+  const pages = await openTabs(4);
+  await settledLeader(pages);
+  const sent: number[] = [];
+  for (let i = 0; i < 10; i++) sent.push(await publish('chat', `desktop ${i}`));
+  for (const page of pages) await expect.poll(() => receivedIds(page)).toContain(sent.at(-1)!);
+  await sleep(300);
+  const shown = (await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { __shown: string[] }).__shown)))).flat();
+  const ids = shown.map((tag) => Number(tag.replace(/^tabbus:/, ''))).filter((id) => id >= sent[0]!);
+  expect(ids.sort((a, b) => a - b)).toEqual(sent);
+});
