@@ -14,3 +14,8 @@ export function pollChannels(version: OdooVersion, db: string, names: readonly s
   const all = hasTypedMessages(version) ? [...names, 'broadcast'] : names;
   return [...new Set(all.map((name) => encodeChannel(version, db, name)))];
 }
+
+/** A record channel of 16+, e.g. the partner channel: stored as `["<db>","res.partner",7]`. */
+export function encodeRecordChannel(db: string, model: string, id: number): string {
+  return pythonJsonDumps([db, model, id]);
+}

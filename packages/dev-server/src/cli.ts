@@ -1,6 +1,6 @@
 // tabbus-dev-server: the command-line entry. Parses and checks the flags (exit 2 on bad usage),
 // starts the server, prints one `listening on http://HOST:PORT` line on stdout once it accepts
-// connections, and on SIGINT/SIGTERM answers held polls with [] and exits 0.
+// connections, and on SIGINT/SIGTERM answers held polls with [] (closes sockets 1001) and exits 0.
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +12,13 @@ import { SessionsFileError } from './sessions-file';
 
 const USAGE = `Usage: tabbus-dev-server [options]
 
-An Odoo-faithful long-polling bus server (Odoo 8–15) for development, demos and tests.
+An Odoo-faithful bus server for development, demos and tests: long-polling (Odoo 8–15)
+or WebSocket (Odoo 16–18).
 
 Options:
   --port N              TCP port (default 8069; 0 = any free port)
   --host H              interface to listen on (default 127.0.0.1)
-  --odoo V              Odoo version to emulate, 8 to 15 (default 15)
+  --odoo V              Odoo version to emulate, 8 to 18 (default 15; 16+ = WebSocket)
   --db NAME             database name (default tabbus)
   --no-dev              turn off the dev-only /tabbus/* routes (they answer 404)
   --sessions PATH       keep logged-in sessions in this JSON file, so a restart keeps
@@ -82,7 +83,7 @@ function parseCommandLine(argv: readonly string[]): DevServerOptions | 'help' {
   const port = values.port ?? '8069';
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${port}"`);
   const odoo = Number((values.odoo ?? '15').replace(/\.0$/, ''));
-  if (!isOdooVersion(odoo)) throw new UsageError(`--odoo must be a version from 8 to 15 (long-polling), got "${values.odoo}"`);
+  if (!isOdooVersion(odoo)) throw new UsageError(`--odoo must be a version from 8 to 18 (8–15 long-polling, 16–18 WebSocket), got "${values.odoo}"`);
   const db = values.db ?? 'tabbus';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(db)) throw new UsageError(`--db must be letters, digits, "_", "-" or ".", got "${db}"`);
   const host = values.host ?? '127.0.0.1';

@@ -27,6 +27,11 @@ export class ConnectionTracker {
     });
   }
 
+  /** Stops tracking a socket taken over by a WebSocket upgrade: the WebSocket code closes it. */
+  release(socket: Socket): void {
+    this.#sockets.delete(socket);
+  }
+
   /** From now on every socket closes as soon as it has no request in flight. */
   closeIdle(): void {
     this.#closing = true;

@@ -1,9 +1,10 @@
-// What differs between the Odoo versions the dev server emulates (8–15: long-polling).
+// What differs between the Odoo versions the dev server emulates (8–15: long-polling; 16–18:
+// WebSocket).
 // Every version-dependent decision in the server goes through this module.
 
-export type OdooVersion = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15;
+export type OdooVersion = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18;
 
-export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15];
+export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
 
 export function isOdooVersion(value: unknown): value is OdooVersion {
   return ODOO_VERSIONS.includes(value as OdooVersion);
@@ -31,10 +32,12 @@ export const hasPeek = (v: OdooVersion): boolean => v >= 11;
  */
 export type PresenceFlavour = 'im_chat' | 'bus_focus' | 'bus_inactivity';
 
+// 16+ feed the same inactivity-based model from the socket's `update_presence` (an approximation:
+// late 17/18 store the status and notify `bus.bus/im_status_updated`, which is not emulated).
 export const presenceFlavour = (v: OdooVersion): PresenceFlavour => (v === 8 ? 'im_chat' : v === 9 ? 'bus_focus' : 'bus_inactivity');
 
 /** `/longpolling/im_status(partner_ids)` (`auth=user`) is a bus route of 12–15 (§5.1). */
-export const hasImStatusRoute = (v: OdooVersion): boolean => v >= 12;
+export const hasImStatusRoute = (v: OdooVersion): boolean => v >= 12 && v <= 15;
 
 /** `release.version_info`: 8.0 has five fields, later versions add the edition (''). */
 export function serverVersionInfo(v: OdooVersion): (number | string)[] {
@@ -42,3 +45,19 @@ export function serverVersionInfo(v: OdooVersion): (number | string)[] {
 }
 
 export const serverVersion = (v: OdooVersion): string => `${v}.0`;
+
+/** 16+ replace `/longpolling/*` (404) with the `/websocket` routes (§7, §11). */
+export const hasWebSocket = (v: OdooVersion): boolean => v >= 16;
+
+/** The long-polling versions (8–15): `/longpolling/*` exists. */
+export const hasLongpolling = (v: OdooVersion): boolean => v <= 15;
+
+/**
+ * The server's `websocket_worker_version` (17+: the session info carries it and the client sends
+ * it as `/websocket?version=`); the values seen on running 17.0 and 18.0 servers. 16 has none.
+ */
+export function websocketWorkerVersion(v: OdooVersion): string | undefined {
+  if (v === 17) return '17.0-1';
+  if (v === 18) return '18.0-5';
+  return undefined;
+}

@@ -1,10 +1,10 @@
 // Turning "send this on that channel" into bus rows, for every sender: the public API's
 // publish(), Odoo's /longpolling/send and the dev-only /tabbus/send. 15 stores
 // `{"type","payload"}` messages; 8–14 store the raw value.
-import { encodeChannel } from './channels';
+import { encodeChannel, encodeRecordChannel } from './channels';
 import type { ServerContext } from './context';
 import { isPlainObject } from './jsonrpc';
-import { hasTypedMessages } from './odoo-version';
+import { hasTypedMessages, hasWebSocket } from './odoo-version';
 import { pythonJsonDumps } from './pyjson';
 import type { NewRow } from './store';
 
@@ -43,9 +43,26 @@ function dumps(value: unknown): string {
   }
 }
 
+/** 16+: a record channel `[model, id]`, stored as `["<db>",model,id]` (e.g. `["res.partner", 7]`). */
+export type RecordChannel = readonly [string, number];
+
+/** 16+ accept `[model, id]` as well as a name: the partner channel every socket listens on. */
+export function isRecordChannel(ctx: Pick<ServerContext, 'version'>, channel: unknown): channel is RecordChannel {
+  return (
+    hasWebSocket(ctx.version) &&
+    Array.isArray(channel) &&
+    channel.length === 2 &&
+    typeof channel[0] === 'string' &&
+    Number.isInteger(channel[1])
+  );
+}
+
 export interface Notification {
-  /** A channel name as a client polls it (15 stores it as `["<db>","<name>"]`). */
-  readonly channel: string;
+  /**
+   * A channel name as a client polls it (15+ store it as `["<db>","<name>"]`), or on 16+ a record
+   * channel `[model, id]` (stored as `["<db>",model,id]`).
+   */
+  readonly channel: string | RecordChannel;
   /** 15: `{type, payload}`; 8–14: any JSON value. */
   readonly message: unknown;
 }
@@ -54,7 +71,10 @@ export interface Notification {
 export function publishNotifications(ctx: ServerContext, notifications: readonly Notification[]): number[] {
   const rows: NewRow[] = notifications.map(({ channel, message }, index) => {
     try {
-      if (typeof channel !== 'string') throw new PublishError('channel must be a string');
+      if (isRecordChannel(ctx, channel)) return { channel: encodeRecordChannel(ctx.db, channel[0], channel[1]), message: encodeMessage(ctx, message) };
+      if (typeof channel !== 'string') {
+        throw new PublishError(hasWebSocket(ctx.version) ? 'channel must be a string or [model, id]' : 'channel must be a string');
+      }
       return { channel: encodeChannel(ctx.version, ctx.db, channel), message: encodeMessage(ctx, message) };
     } catch (error) {
       // In a batch, say which notification is wrong.

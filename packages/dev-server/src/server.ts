@@ -2,7 +2,8 @@
 // makes sure no request can crash the process: every handler runs inside one guard.
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createClock } from './clock';
 import type { Clock } from './clock';
 import { ConnectionTracker } from './connections';
@@ -10,7 +11,7 @@ import type { ServerContext } from './context';
 import { FaultQueue } from './faults';
 import { canWrite, sendJson, sendText } from './http';
 import { PollHolds } from './holds';
-import { hasImStatusRoute, isOdooVersion } from './odoo-version';
+import { hasImStatusRoute, hasLongpolling, hasWebSocket, isOdooVersion } from './odoo-version';
 import type { OdooVersion } from './odoo-version';
 import { PollLog } from './poll-log';
 import { PresenceTable } from './presence';
@@ -32,13 +33,14 @@ import { createStaticFiles } from './static';
 import { StatsCounters } from './stats';
 import type { DevServerStats } from './stats';
 import { BusStore } from './store';
+import { WebSocketHub } from './websocket';
 
 export interface DevServerOptions {
   /** TCP port; 0 (the default) picks any free port. */
   port?: number;
   /** Interface to listen on; default 127.0.0.1. */
   host?: string;
-  /** Odoo version to emulate (long-polling: 8–15); default 15. */
+  /** Odoo version to emulate (long-polling: 8–15; WebSocket: 16–18); default 15. */
   odoo?: OdooVersion;
   /** Database name: checked at login, and part of every channel on 15. Default `tabbus`. */
   db?: string;
@@ -60,6 +62,8 @@ export interface DevServerOptions {
    * a SessionsFileError), rewritten atomically on every login, logout and expiry.
    */
   sessionsFile?: string;
+  /** 16+: a WebSocket is closed 4002 KEEP_ALIVE_TIMEOUT after this long, in clock ms; default 3 600 000. */
+  websocketKeepAliveMs?: number;
 }
 
 export interface DevServer {
@@ -76,9 +80,10 @@ export interface DevServer {
   presence(): PresenceEntry[];
   /**
    * Inserts one notification and returns its id. `channel` is spelled as a client polls it.
-   * 15: `message` is `{type, payload}`; 8–14: any JSON value.
+   * 15+: `message` is `{type, payload}`; 8–14: any JSON value. 16+ also take a record channel
+   * `[model, id]`, e.g. `['res.partner', 3]` (the partner channel every socket of partner 3 hears).
    */
-  publish(channel: string, message: unknown): number;
+  publish(channel: string | readonly [string, number], message: unknown): number;
   /** Deletes rows older than gcAgeMs now; returns how many. */
   gc(): number;
   /** Answers held polls with what they have (usually `[]`, as Odoo 15 does on shutdown), then stops. */
@@ -96,18 +101,19 @@ function checkedOptions(options: DevServerOptions) {
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer 0–65535, got ${port}`);
   const odoo = options.odoo ?? 15;
-  if (!isOdooVersion(odoo)) throw new RangeError(`odoo must be one of 8–15 (the long-polling versions), got ${String(odoo)}`);
+  if (!isOdooVersion(odoo)) throw new RangeError(`odoo must be one of 8–18 (8–15 long-polling, 16–18 WebSocket), got ${String(odoo)}`);
   const db = options.db ?? 'tabbus';
   if (typeof db !== 'string' || db === '') throw new TypeError('db must be a non-empty string');
   const holdMs = options.holdMs ?? 50_000;
   const gcAgeMs = options.gcAgeMs ?? 100_000;
-  for (const [name, value] of [['holdMs', holdMs], ['gcAgeMs', gcAgeMs]] as const) {
+  const websocketKeepAliveMs = options.websocketKeepAliveMs ?? 3_600_000;
+  for (const [name, value] of [['holdMs', holdMs], ['gcAgeMs', gcAgeMs], ['websocketKeepAliveMs', websocketKeepAliveMs]] as const) {
     if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number ≥ 0, got ${value}`);
   }
   const users = options.users ?? DEFAULT_USERS;
   const sessionsFile = options.sessionsFile;
   if (sessionsFile !== undefined && (typeof sessionsFile !== 'string' || sessionsFile === '')) throw new TypeError('sessionsFile must be a non-empty path');
-  return { port, host: options.host ?? '127.0.0.1', odoo, db, holdMs, gcAgeMs, users, sessionsFile, dev: options.dev ?? true };
+  return { port, host: options.host ?? '127.0.0.1', odoo, db, holdMs, gcAgeMs, websocketKeepAliveMs, users, sessionsFile, dev: options.dev ?? true };
 }
 
 // The path of a request target. Prefixing the origin keeps `//x/y` a path (new URL would read
@@ -186,14 +192,24 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
   };
   clock.setTimer(gcTick, GC_INTERVAL_MS);
 
+  // 16+: the WebSocket bus; /longpolling/* is gone (404), as in Odoo.
+  const sockets = hasWebSocket(ctx.version) ? new WebSocketHub(ctx, { keepAliveMs: config.websocketKeepAliveMs }) : undefined;
   const rpcRoutes = new Map<string, RpcRoute>(
-    [...sessionRoutes(ctx), ...longpollingRoutes(ctx), ...(hasImStatusRoute(ctx.version) ? [imStatusRoute(ctx, config.users)] : [])].map(
-      (route) => [route.path, route],
-    ),
+    [
+      ...sessionRoutes(ctx),
+      ...(hasLongpolling(ctx.version) ? longpollingRoutes(ctx) : []),
+      ...(hasImStatusRoute(ctx.version) ? [imStatusRoute(ctx, config.users)] : []),
+      ...(sockets ? sockets.rpcRoutes() : []),
+    ].map((route) => [route.path, route]),
   );
   const httpRoutes = new Map<string, HttpRoute>(
     [
-      { path: '/longpolling/health', methods: ['GET'], handle: health } satisfies HttpRoute,
+      ...(sockets
+        ? ([
+            { path: '/websocket/health', methods: ['GET'], handle: health },
+            { path: '/websocket', methods: ['GET'], handle: (req, res) => sockets.handlePlainRequest(req, res) },
+          ] satisfies HttpRoute[])
+        : [{ path: '/longpolling/health', methods: ['GET'], handle: health } satisfies HttpRoute]),
       ...(config.dev
         ? devRoutes(ctx, { stats: snapshot, resetStats: () => stats.reset(), gc: () => store.gc(), faultRoutes: [...rpcRoutes.keys()] })
         : []),
@@ -243,6 +259,19 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     });
   });
   const connections = new ConnectionTracker(server);
+  if (sockets) {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      connections.release(socket as Socket);
+      const pathname = pathnameOf(req.url ?? '/');
+      if (pathname === '/websocket') stats.countRequest('/websocket');
+      try {
+        sockets.handleUpgrade(req, socket, head, pathname);
+      } catch (error) {
+        onError(error, `upgrade ${req.url}`);
+        socket.destroy();
+      }
+    });
+  }
   // Malformed HTTP (bad request line, oversized headers): answer 400 and hang up.
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -271,8 +300,12 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
       ctx.closing = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       ctx.holds.releaseAll();
+      sockets?.closeAll();
       connections.closeIdle();
-      const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      const cut = setTimeout(() => {
+        server.closeAllConnections();
+        sockets?.terminateAll();
+      }, CLOSE_GRACE_MS);
       cut.unref();
       await stopped;
       clearTimeout(cut);

@@ -45,6 +45,7 @@ export class SessionStore {
   readonly #users: readonly DevUser[];
   readonly #sessions = new Map<string, Session>();
   readonly #onLoggedInChange: ((sessions: Iterable<Session>) => void) | undefined;
+  readonly #endedListeners = new Set<(id: string) => void>();
 
   constructor(users: readonly DevUser[], options: SessionStoreOptions = {}) {
     this.#users = users;
@@ -75,6 +76,7 @@ export class SessionStore {
     if (!session) return false;
     this.#sessions.delete(id);
     if (session.user) this.#changed();
+    this.#ended(id);
     return true;
   }
 
@@ -90,9 +92,24 @@ export class SessionStore {
       this.#sessions.delete(id);
       deleted++;
       loggedIn ||= session.user !== null;
+      this.#ended(id);
     }
     if (loggedIn) this.#changed();
     return deleted;
+  }
+
+  /**
+   * Calls `listener` with the id of every session ended by logout (`delete`) or `expire`, so the
+   * WebSocket connections of that session can close with 4001. Returns the unsubscribe function.
+   * Public sessions forgotten to bound memory do not count: they did not end, they were dropped.
+   */
+  onEnded(listener: (id: string) => void): () => void {
+    this.#endedListeners.add(listener);
+    return () => this.#endedListeners.delete(listener);
+  }
+
+  #ended(id: string): void {
+    for (const listener of [...this.#endedListeners]) listener(id);
   }
 
   get size(): number {

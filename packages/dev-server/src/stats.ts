@@ -32,6 +32,16 @@ export interface DevServerStats {
   presenceWrites: number;
   /** `presenceWrites` by the uid of the row written (JSON keys are strings: `{"2": 3}`). */
   presenceWritesByUser: Record<number, number>;
+  /** WebSocket connections open right now (16+; always 0 on 8–15). */
+  openSockets: number;
+  /** Open WebSocket connections, by the first 8 characters of their session id. */
+  openSocketsBySession: Record<string, number>;
+  /** The most WebSocket connections a single session had open at once. */
+  peakOpenSocketsPerSession: number;
+  /** WebSocket data frames received from clients (rate-limited and ignored frames included). */
+  framesIn: number;
+  /** WebSocket data frames sent to clients (one per notification batch). */
+  framesOut: number;
 }
 
 export type CounterSnapshot = Pick<
@@ -45,6 +55,11 @@ export type CounterSnapshot = Pick<
   | 'faults'
   | 'presenceWrites'
   | 'presenceWritesByUser'
+  | 'openSockets'
+  | 'openSocketsBySession'
+  | 'peakOpenSocketsPerSession'
+  | 'framesIn'
+  | 'framesOut'
 >;
 
 /** How a session id appears in the stats: short enough to read, long enough to tell apart. */
@@ -60,6 +75,33 @@ export class StatsCounters {
   // Live state, not a counter, so it survives resets. Keyed by full session id.
   readonly #openBySession = new Map<string, number>();
   #open = 0;
+  readonly #socketsBySession = new Map<string, number>();
+  #openSockets = 0;
+  #peakSocketsPerSession = 0;
+  #framesIn = 0;
+  #framesOut = 0;
+
+  socketOpened(sessionId: string): void {
+    const count = (this.#socketsBySession.get(sessionId) ?? 0) + 1;
+    this.#socketsBySession.set(sessionId, count);
+    this.#openSockets++;
+    this.#peakSocketsPerSession = Math.max(this.#peakSocketsPerSession, count);
+  }
+
+  socketClosed(sessionId: string): void {
+    const count = (this.#socketsBySession.get(sessionId) ?? 0) - 1;
+    if (count > 0) this.#socketsBySession.set(sessionId, count);
+    else this.#socketsBySession.delete(sessionId);
+    this.#openSockets--;
+  }
+
+  countFrameIn(): void {
+    this.#framesIn++;
+  }
+
+  countFrameOut(): void {
+    this.#framesOut++;
+  }
 
   countRequest(route: string): void {
     this.#requests.set(route, (this.#requests.get(route) ?? 0) + 1);
@@ -103,6 +145,9 @@ export class StatsCounters {
     this.#faults = 0;
     this.#presenceWrites = new Map();
     this.#peakPerSession = Math.max(0, ...this.#openBySession.values());
+    this.#peakSocketsPerSession = Math.max(0, ...this.#socketsBySession.values());
+    this.#framesIn = 0;
+    this.#framesOut = 0;
   }
 
   snapshot(): CounterSnapshot {
@@ -116,6 +161,11 @@ export class StatsCounters {
       faults: this.#faults,
       presenceWrites: [...this.#presenceWrites.values()].reduce((sum, n) => sum + n, 0),
       presenceWritesByUser: Object.fromEntries(this.#presenceWrites),
+      openSockets: this.#openSockets,
+      openSocketsBySession: Object.fromEntries([...this.#socketsBySession].map(([id, n]) => [sessionLabel(id), n])),
+      peakOpenSocketsPerSession: this.#peakSocketsPerSession,
+      framesIn: this.#framesIn,
+      framesOut: this.#framesOut,
     };
   }
 }

@@ -45,6 +45,11 @@ describe('/tabbus/* dev routes', () => {
       [
         'db',
         'faults',
+        'framesIn',
+        'framesOut',
+        'openSockets',
+        'openSocketsBySession',
+        'peakOpenSocketsPerSession',
         'lastId',
         'notifications',
         'now',
@@ -115,7 +120,7 @@ describe('/tabbus/* dev routes', () => {
   });
 
   it('createDevServer rejects bad options and a taken port', async () => {
-    await expect(createDevServer({ odoo: 16 as never })).rejects.toThrow(/8–15/);
+    await expect(createDevServer({ odoo: 19 as never })).rejects.toThrow(/8–18/);
     await expect(createDevServer({ port: -1 })).rejects.toThrow(RangeError);
     const server = await startServer();
     await expect(createDevServer({ port: server.port })).rejects.toThrow(/EADDRINUSE/);

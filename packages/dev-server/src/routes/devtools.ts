@@ -3,8 +3,8 @@
 import type { ServerContext } from '../context';
 import { sendJson } from '../http';
 import { isPlainObject } from '../jsonrpc';
-import { hasTypedMessages } from '../odoo-version';
-import { publishNotifications } from '../publish';
+import { hasTypedMessages, hasWebSocket } from '../odoo-version';
+import { isRecordChannel, publishNotifications } from '../publish';
 import type { Notification } from '../publish';
 import type { DevServerStats } from '../stats';
 import { faultRoute } from './dev-faults';
@@ -27,10 +27,14 @@ function parseSendBody(ctx: ServerContext, body: unknown): Notification[] {
   return items.map((item, index) => {
     const where = Array.isArray(body) ? `item ${index}: ` : '';
     if (!isPlainObject(item)) throw new BadRequest(`${where}expected ${shape} (or an array of them) for Odoo ${ctx.version}`);
-    if (typeof item['channel'] !== 'string') throw new BadRequest(`${where}"channel" must be a string`);
+    if (isRecordChannel(ctx, item['channel'])) {
+      // 16+: `[model, id]`, e.g. the partner channel every socket of that partner listens on.
+    } else if (typeof item['channel'] !== 'string') {
+      throw new BadRequest(`${where}"channel" must be a string${hasWebSocket(ctx.version) ? ' or [model, id]' : ''}`);
+    }
     const wrongKey = typed ? 'message' : 'type';
     if (Object.hasOwn(item, wrongKey)) throw new BadRequest(`${where}Odoo ${ctx.version} notifications are ${shape}, not "${wrongKey}"`);
-    return { channel: item['channel'], message: typed ? { type: item['type'], payload: item['payload'] } : item['message'] };
+    return { channel: item['channel'] as Notification['channel'], message: typed ? { type: item['type'], payload: item['payload'] } : item['message'] };
   });
 }
 

@@ -2,7 +2,7 @@
 // logged in (the only way a long-polling client can notice an expired session), log out.
 import type { ServerContext } from '../context';
 import { accessDenied, requireParams } from '../jsonrpc';
-import { serverVersion, serverVersionInfo } from '../odoo-version';
+import { serverVersion, serverVersionInfo, websocketWorkerVersion } from '../odoo-version';
 import type { RpcRoute } from '../rpc-route';
 import type { DevUser } from '../sessions';
 
@@ -21,6 +21,8 @@ export function sessionInfo(ctx: ServerContext, user: DevUser): Record<string, u
     partner_display_name: user.name,
     company_id: 1,
     partner_id: user.partnerId,
+    // 17+: what the bus client sends back as `/websocket?version=`.
+    ...(websocketWorkerVersion(ctx.version) === undefined ? {} : { websocket_worker_version: websocketWorkerVersion(ctx.version) }),
   };
 }
 
