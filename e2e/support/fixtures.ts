@@ -207,3 +207,16 @@ export const controllableVisibility = (context: BrowserContext) =>
 
 export const setVisibility = (page: Page, visibility: DocumentVisibilityState) =>
   page.evaluate((v) => (window as unknown as { __setVisibility(v: DocumentVisibilityState): void }).__setVisibility(v), visibility);
+
+/** Lets a test move the pages' clock forward (the dev server's clock moves through /tabbus/clock): install before the pages load. */
+export const shiftableClock = (context: BrowserContext) =>
+  context.addInitScript(() => {
+    const realNow = Date.now.bind(Date);
+    let shift = 0;
+    Date.now = () => realNow() + shift;
+    (window as unknown as { __shiftClock(ms: number): void }).__shiftClock = (ms) => (shift += ms);
+  });
+
+/** Moves the clock of every page in `pages` forward by `ms` (see shiftableClock). */
+export const shiftClocks = (pages: Page[], ms: number) =>
+  Promise.all(pages.map((p) => p.evaluate((ms) => (window as unknown as { __shiftClock(ms: number): void }).__shiftClock(ms), ms)));

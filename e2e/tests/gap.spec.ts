@@ -1,14 +1,6 @@
-import type { BrowserContext, Page } from '@playwright/test';
-import { expect, receivedIds, settledLeader, test, type DemoWindow } from '../support/fixtures';
+import type { Page } from '@playwright/test';
+import { expect, receivedIds, settledLeader, shiftableClock, shiftClocks, test, type DemoWindow } from '../support/fixtures';
 
-/** Lets the test move the pages' clock forward (the dev server's clock moves through /tabbus/clock). */
-const shiftableClock = (context: BrowserContext) =>
-  context.addInitScript(() => {
-    const realNow = Date.now.bind(Date);
-    let shift = 0;
-    Date.now = () => realNow() + shift;
-    (window as unknown as { __shiftClock(ms: number): void }).__shiftClock = (ms) => (shift += ms);
-  });
 const gaps = (page: Page) => page.evaluate(() => (window as unknown as DemoWindow).demo.gaps);
 
 // Away (offline here) for longer than the server keeps rows (100 s): what was sent meanwhile is gone, so
@@ -24,7 +16,7 @@ test('a bus away longer than the server keeps notifications raises gap once in e
   await publish('chat', 'missed, then collected');
   await server.advance(150_000);
   expect((await server.stats()).rows).toBe(0);
-  for (const page of pages) await page.evaluate(() => (window as unknown as { __shiftClock(ms: number): void }).__shiftClock(150_000));
+  await shiftClocks(pages, 150_000);
   await context.setOffline(false);
 
   for (const page of pages) {

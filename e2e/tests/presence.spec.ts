@@ -1,16 +1,4 @@
-import type { BrowserContext, Page } from '@playwright/test';
-import { controllableVisibility, expect, receivedIds, setVisibility, settledLeader, test } from '../support/fixtures';
-
-/** Lets the test move the pages' clock forward, as the dev server's clock moves through /tabbus/clock. */
-const shiftableClock = (context: BrowserContext) =>
-  context.addInitScript(() => {
-    const realNow = Date.now.bind(Date);
-    let shift = 0;
-    Date.now = () => realNow() + shift;
-    (window as unknown as { __shiftClock(ms: number): void }).__shiftClock = (ms) => (shift += ms);
-  });
-const shiftAll = (pages: Page[], ms: number) =>
-  Promise.all(pages.map((p) => p.evaluate((ms) => (window as unknown as { __shiftClock(ms: number): void }).__shiftClock(ms), ms)));
+import { controllableVisibility, expect, receivedIds, setVisibility, settledLeader, shiftableClock, shiftClocks, test } from '../support/fixtures';
 
 // Odoo 10–15 take `bus_inactivity` (ms since the user's latest input) with every poll and call the user
 // away once it passes 30 min. The browser's inactivity is the latest input in ANY tab, so one poll per
@@ -39,7 +27,7 @@ test('presence: one write per poll for the whole browser; idle everywhere → aw
 
   const status = async () => (await server.presence()).find((p) => p.uid === 2)?.status;
   // 31 minutes without input in any tab (both clocks move): away.
-  await shiftAll(pages, 31 * 60_000);
+  await shiftClocks(pages, 31 * 60_000);
   await server.advance(31 * 60_000);
   const wake1 = await publish('chat', 'poll again');
   await expect.poll(() => receivedIds(leader)).toContain(wake1);

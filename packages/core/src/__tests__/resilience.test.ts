@@ -6,15 +6,10 @@ import { createBus, TEST_HOOKS, type BusOptions, type GapEvent, type TabBus } fr
 import { TabBusError } from '../errors';
 import { FRAME_VERSION } from '../frames';
 import { FakeBrowser, FakeTransport, VirtualClock, type FakeTab } from '../testing';
+import { advanceUntil, FRAMES, ids, leaders, range, SCOPE, startAll, storedEpoch, type Note } from './virtual-tabs';
 
-interface Note {
-  id: number;
-}
 
-const SCOPE = 'http://odoo.test|db|2';
-const FRAMES = `tabbus:${SCOPE}:frames`;
 const CURSOR_KEY = `tabbus:${SCOPE}:cursor`;
-const EPOCH_KEY = `tabbus:${SCOPE}:epoch`;
 /** A timeout whose half (the watch period) no other timer of the bus uses, so the watch's timers can be told apart. */
 const LEADER_TIMEOUT = 1234;
 
@@ -97,9 +92,6 @@ function spawn(w: World, options: Partial<BusOptions<Note>> = {}, tabOptions: { 
   return h;
 }
 
-const ids = (from: number, to: number): Note[] => Array.from({ length: to - from + 1 }, (_, i) => ({ id: from + i }));
-const range = (from: number, to: number): number[] => ids(from, to).map((n) => n.id);
-const leaders = (hs: Harness[]) => hs.filter((h) => h.bus.state().role === 'leader');
 const openTransports = (w: World) => w.transports.filter((t) => t.isOpen);
 const liveTransport = (h: Harness): FakeTransport<Note> => {
   const open = h.transports.filter((t) => t.isOpen);
@@ -110,7 +102,6 @@ const storedCursor = (w: World): number | undefined => {
   const raw = w.browser.storage.map.get(CURSOR_KEY);
   return raw === undefined ? undefined : (JSON.parse(raw) as { id: number }).id;
 };
-const storedEpoch = (w: World): number => Number(w.browser.storage.map.get(EPOCH_KEY) ?? 0);
 /** Frames of `type` posted by `tab` (or by anyone) since `from` (an index into the channel log). */
 const framesOf = (w: World, type: string, tab?: FakeTab, from = 0) =>
   w.browser.posted.slice(from).filter((m) => m.name === FRAMES && (m.data as { type?: string }).type === type && (!tab || m.from === tab.id));
@@ -119,29 +110,7 @@ const WATCH_PERIOD = LEADER_TIMEOUT / 3;
 const TAKEOVER_BOUND = Math.ceil((4 * LEADER_TIMEOUT) / 3) + 10;
 const watchTimers = (h: Harness) => [...h.pendingTimers].filter((t) => t.ms === WATCH_PERIOD).length;
 
-/** Starts the tabs in order (the first one leads) and lets the election and the greetings settle. */
-async function startAll(w: World, hs: Harness[]): Promise<Harness> {
-  for (const h of hs) {
-    const started = h.bus.start();
-    await w.clock.advanceAsync(10);
-    await started;
-  }
-  await w.clock.advanceAsync(10);
-  const lead = leaders(hs);
-  expect(lead).toHaveLength(1);
-  for (const h of hs) expect(h.bus.state()).toMatchObject({ tabs: hs.length, leaderId: lead[0]!.bus.tabId });
-  return lead[0]!;
-}
 
-/** Moves the clock in steps of `step` ms until `done()` or `limit` ms have passed; returns the time it took. */
-async function advanceUntil(w: World, done: () => boolean, limit: number, step = 10): Promise<number> {
-  const start = w.clock.now();
-  while (!done()) {
-    if (w.clock.now() - start > limit) throw new Error(`not done after ${limit} ms`);
-    await w.clock.advanceAsync(step);
-  }
-  return w.clock.now() - start;
-}
 
 describe('a frozen leader', () => {
   it('a visible follower probes, gets no answer and steals within 4/3 × leaderTimeout; the new term resumes from the shared cursor', async () => {

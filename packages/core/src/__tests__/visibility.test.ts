@@ -8,16 +8,11 @@ import type { BusEnv, FrameChannel } from '../env';
 import type { TabBusError } from '../errors';
 import { FRAME_VERSION } from '../frames';
 import { FakeBrowser, FakeTransport, ManualElection, MemoryStorage, VirtualClock, type FakeTab, type StorageArea } from '../testing';
+import { advanceUntil, FRAMES, ids, leaders, range, SCOPE, startAll, startLate, storedEpoch, type Note } from './virtual-tabs';
 
-interface Note {
-  id: number;
-}
 
-const SCOPE = 'http://odoo.test|db|2';
 const PREFIX = `tabbus:${SCOPE}:`;
-const FRAMES = `${PREFIX}frames`;
 const LEADER_LOCK = `${PREFIX}leader`;
-const EPOCH_KEY = `${PREFIX}epoch`;
 /** The default `hiddenPace`. */
 const HIDDEN_PACE = 30_000;
 /** bus.ts constants the tests measure against. */
@@ -157,9 +152,6 @@ function spawn(w: World, options: Partial<BusOptions<Note>> = {}, tabOptions: { 
   return h;
 }
 
-const ids = (from: number, to: number): Note[] => Array.from({ length: to - from + 1 }, (_, i) => ({ id: from + i }));
-const range = (from: number, to: number): number[] => ids(from, to).map((n) => n.id);
-const leaders = (hs: Harness[]) => hs.filter((h) => h.bus.state().role === 'leader');
 /** Open transports of live tabs (a crashed tab's connection dies with it; nobody calls close()). */
 const openTransports = (w: World) => w.transports.filter((t) => t.isOpen && t.owner.alive);
 const liveTransport = (h: Harness): FakeTransport<Note> => {
@@ -167,7 +159,6 @@ const liveTransport = (h: Harness): FakeTransport<Note> => {
   if (open.length !== 1) throw new Error(`expected one open transport in ${h.tab.id}, have ${open.length}`);
   return open[0]!;
 };
-const storedEpoch = (w: World): number => Number(w.browser.storage.map.get(EPOCH_KEY) ?? 0);
 type FrameData = { type: string; to?: string; at?: number; [key: string]: unknown };
 /** Frames of `type` posted by `tab` (or by anyone) since `from` (an index into the channel log). */
 const framesOf = (w: World, type: string, tab?: FakeTab, from = 0) =>
@@ -177,39 +168,11 @@ const framesOf = (w: World, type: string, tab?: FakeTab, from = 0) =>
     .map((m) => ({ from: m.from, data: m.data as FrameData }));
 const paces = (hs: Harness[]) => hs.map((h) => h.bus.state().pace);
 
-/** Starts the tabs in order (the first one leads) and lets the election and the greetings settle. */
-async function startAll(w: World, hs: Harness[]): Promise<Harness> {
-  for (const h of hs) {
-    const started = h.bus.start();
-    await w.clock.advanceAsync(10);
-    await started;
-  }
-  await w.clock.advanceAsync(10);
-  const lead = leaders(hs);
-  expect(lead).toHaveLength(1);
-  for (const h of hs) expect(h.bus.state()).toMatchObject({ tabs: hs.length, leaderId: lead[0]!.bus.tabId });
-  return lead[0]!;
-}
 
-/** Starts one more tab (on the virtual clock, start() waits for a lock grant). */
-async function startLate(w: World, h: Harness): Promise<void> {
-  const started = h.bus.start();
-  await w.clock.advanceAsync(10);
-  await started;
-}
 
 /** Lets the frames and lock grants in flight land. */
 const settle = (w: World) => w.clock.advanceAsync(10);
 
-/** Moves the clock in steps of `step` ms until `done()` or `limit` ms have passed; returns the time it took. */
-async function advanceUntil(w: World, done: () => boolean, limit: number, step = 10): Promise<number> {
-  const start = w.clock.now();
-  while (!done()) {
-    if (w.clock.now() - start > limit) throw new Error(`not done after ${limit} ms`);
-    await w.clock.advanceAsync(step);
-  }
-  return w.clock.now() - start;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -772,18 +735,13 @@ describe('once(key, fn)', () => {
     expect(w.browser.locks.holders(onceLock('k'))).toEqual([]);
     expect(await callAll(w, [b], 'k', runs)).toEqual([false]);
     expect(await callAll(w, [a], 'k', runs)).toEqual([false]);
-    const join = async (h: Harness) => {
-      const started = h.bus.start();
-      await w.clock.advanceAsync(10);
-      await started;
-    };
     const c = spawn(w);
-    await join(c);
+    await startLate(w, c);
     await w.clock.advanceAsync(ranAt + ONCE_TTL - 20 - w.clock.now());
     expect(await callAll(w, [c], 'k', runs)).toEqual([false]);
     await w.clock.advanceAsync(ONCE_HOLD); // past the TTL, and past any hold
     const d = spawn(w);
-    await join(d);
+    await startLate(w, d);
     expect(await callAll(w, [d], 'k', runs)).toEqual([true]);
     expect(runs).toEqual([a.tab.id, d.tab.id]);
   });
