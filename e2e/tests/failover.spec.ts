@@ -1,12 +1,10 @@
 import type { Page } from '@playwright/test';
 import { expect, percentile, receivedIds, settledLeader, state, test, type DemoWindow } from '../support/fixtures';
 
-// Web Locks grant the lock to waiting tabs in request order, so the tabs opened first lead first and
-// the two observers opened last see every failover without ever leading.
+// Whichever tab leads is closed, 10 times out of 12 tabs; the two left at the end saw every failover.
+// (Web Locks grant in request order, so those are usually the last two opened, but nothing relies on it.)
 test('closing the leader hands over within a second, 10 times, losing and duplicating nothing', async ({ openTabs, server, publish }) => {
-  const candidates = await openTabs(10);
-  const observers = await openTabs(2);
-  let live: Page[] = [...candidates, ...observers];
+  let live: Page[] = await openTabs(12);
   await settledLeader(live);
   await server.resetStats();
 
@@ -22,7 +20,6 @@ test('closing the leader hands over within a second, 10 times, losing and duplic
   const gaps: number[] = [];
   for (let round = 0; round < 10; round++) {
     const leader = await settledLeader(live);
-    expect(observers).not.toContain(leader);
     live = live.filter((p) => p !== leader);
     const closedAt = Date.now();
     // As when a user closes the tab: the page's unload handlers run (tabbus aborts its poll in pagehide).
@@ -40,6 +37,10 @@ test('closing the leader hands over within a second, 10 times, losing and duplic
   streaming = false;
   await stream;
 
+  const observers = live;
+  expect(observers).toHaveLength(2);
+  const steals = (await Promise.all(observers.map(state))).reduce((n, s) => n + s.counters.steals, 0);
+  test.info().annotations.push({ type: 'measurement', description: `takeovers of a silent leader by the survivors: ${steals}` });
   for (const observer of observers) {
     await expect.poll(() => receivedIds(observer).then((ids) => ids.filter((id) => id >= sent[0]!).length), { timeout: 15_000 }).toBe(sent.length);
     const ids = (await receivedIds(observer)).filter((id) => id >= sent[0]!);
