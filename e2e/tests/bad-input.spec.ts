@@ -83,6 +83,10 @@ for (const kind of Object.keys(EXPECTED_CODE) as FaultKind[]) {
         });
       });
     }
+    // The poll that follows A's reply must be held before the log starts, or it would count as one more.
+    await expect
+      .poll(async () => (await server.polls(0)).at(-1)?.last === a && (await server.stats()).openPolls === 1, { message: 'the poll after A is held' })
+      .toBe(true);
     const faultsBefore = (await server.stats()).faults;
     const since = Date.now();
     await server.fault(kind, persistent ? 10 : 1);
