@@ -29,42 +29,11 @@ const sourceAliases = {
     return resolve(dir, file);
   },
 };
-// broadcast-channel bundles methods tabbus never selects: the IndexedDB method is only chosen with
-// `webWorkerSupport: true` (tabbus always passes false) and `simulate` only when asked for by name; its
-// Web Locks elector is only chosen where Web Locks exist, and there tabbus uses them itself.
-// Replacing them with inert stubs keeps them out of the browser bundles.
-const unusedBroadcastMethods = {
-  name: 'tabbus-unused-broadcast-methods',
-  load(id) {
-    // Its option defaults are mostly for the IndexedDB and Node methods; keep what the others read.
-    if (/broadcast-channel[\\/]dist[\\/]esbrowser[\\/]options\.js$/.test(id)) {
-      return `export const fillOptionsWithDefaults = (o = {}) => ({ ...o, webWorkerSupport: o.webWorkerSupport ?? true, localstorage: { removeTimeout: 60000 } });`;
-    }
-    // Its Web Locks elector: tabbus asks for the message election only where Web Locks are missing.
-    if (/broadcast-channel[\\/]dist[\\/]esbrowser[\\/]leader-election-web-lock\.js$/.test(id)) {
-      return `export class LeaderElectionWebLock { constructor() { throw new Error('tabbus: Web Locks election not bundled'); } }`;
-    }
-    const m = /broadcast-channel[\\/]dist[\\/]esbrowser[\\/]methods[\\/](indexed-db|simulate)\.js$/.exec(id);
-    if (!m) return null;
-    const [name, type] = m[1] === 'indexed-db' ? ['IndexedDBMethod', 'idb'] : ['SimulateMethod', 'simulate'];
-    return `export const ${name} = { type: '${type}', canBeUsed: () => false };`;
-  },
-};
-// broadcast-channel's message election registers `beforeunload` and `unload` listeners (the `unload`
-// package) so a leader can say goodbye; those listeners keep a page out of the bfcache. The bus
-// already resigns on `pagehide`, so in the browser bundles the package is replaced by a no-op.
-const noUnloadListeners = {
-  name: 'tabbus-no-unload-listeners',
-  resolveId: (id) => (id === 'unload' ? '\0tabbus-unload-stub' : null),
-  load: (id) => (id === '\0tabbus-unload-stub' ? 'export const add = () => ({ remove() {}, run() {} });' : null),
-};
 const ts = () => esbuild({ target: 'es2022', minify: false, sourceMap: false, tsconfig: resolve(pkgDir, '../../tsconfig.base.json') });
 const terse = (module) =>
   terser({ ecma: 2022, module, compress: { passes: 3, pure_getters: true, unsafe_arrows: true, unsafe_methods: true }, format: { comments: /^!/ } });
 const browserResolve = () => [
   sourceAliases,
-  unusedBroadcastMethods,
-  noUnloadListeners,
   nodeResolve({ browser: true, exportConditions: ['browser'], extensions: ['.ts', '.mjs', '.js'] }),
   commonjs(),
 ];

@@ -1,5 +1,5 @@
 import type { BrowserContext } from '@playwright/test';
-import { expect, receivedIds, settledLeader, state, test } from '../support/fixtures';
+import { crash, expect, receivedIds, settledLeader, state, test } from '../support/fixtures';
 
 // Browsers without some API: tabbus must still hold one poll and deliver each notification once.
 const withoutLocks = (context: BrowserContext) =>
@@ -142,3 +142,27 @@ for (const storage of ['throws', 'undefined'] as const) {
     for (const page of pages.slice(1)) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= sent[0]!)).toEqual([...sent, after]);
   });
 }
+
+// The oldest and most limited browsers: neither Web Locks nor a native BroadcastChannel. tabbus's own
+// message election runs over its own localStorage channel; a crashed leader sends no goodbye, so a
+// visible follower's leader watch finds the silence and takes over.
+test('without Web Locks and without BroadcastChannel: the message election over localStorage survives a leader crash', async ({ context, openTabs, server, publish }) => {
+  await withoutLocks(context);
+  await withoutNativeBroadcastChannel(context);
+  let pages = await openTabs(3, { path: 'index.html?leaderTimeout=1500' });
+  for (const page of pages) page.on('crash', () => (pages = pages.filter((p) => p !== page)));
+  const leader = await settledLeader(pages);
+  for (const page of pages) expect(await state(page)).toMatchObject({ mode: 'elector', modeReason: expect.stringMatching(/message election over localstorage channel/) });
+  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+  const before = [await publish('chat', 'before crash 1'), await publish('chat', 'before crash 2')];
+  for (const page of pages) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= before[0]!)).toEqual(before);
+  await crash(context, leader);
+  const during = await publish('chat', 'while nobody leads');
+  const rest = pages.filter((p) => p !== leader);
+  expect(rest.length, 'tabs that survived the crash').toBeGreaterThan(0);
+  const next = await settledLeader(rest);
+  expect((await state(next)).counters.steals).toBe(1);
+  const after = await publish('chat', 'after the takeover');
+  for (const page of rest) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= before[0]!)).toEqual([...before, during, after]);
+  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+});

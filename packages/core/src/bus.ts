@@ -5,6 +5,7 @@ import { browserEnv, type BusEnv, type FrameChannel } from './env';
 import { TabBusError } from './errors';
 import { checkFrame, FRAME_VERSION, isNewerTerm, LEADER_FRAMES, type Frame } from './frames';
 import { LeaderWatch } from './leader-watch';
+import { messageElection } from './message-election';
 import { Liveness } from './liveness';
 import { SessionWatch } from './session-watch';
 import { SharedStore } from './shared-store';
@@ -13,7 +14,7 @@ import type { BusItem, Transport, TransportFactory, TransportState } from './tra
 
 /** `leader`: this tab owns the connection. `follower`: another tab does. `solo`: this tab polls for itself. */
 export type Role = 'leader' | 'follower' | 'solo' | 'stopped';
-/** How tabs coordinate: Web Locks (default), broadcast-channel's message election, or not at all. */
+/** How tabs coordinate: Web Locks (default), a message election where they are missing, or not at all. */
 export type Mode = 'locks' | 'elector' | 'solo';
 
 export interface BusOptions<Item extends BusItem> {
@@ -495,12 +496,15 @@ export class TabBus<Item extends BusItem> {
       this.#modeReason = `Web Locks + ${this.#channel.kind} channel${memoryOnly}`;
       this.#liveness = liveness;
       this.#election = lockElection(env.locks, prefix + 'leader');
-      this.#watch = new LeaderWatch(env, this.#options.leaderTimeout ?? 3000, () => this.#post({ type: 'probe' }), () => this.#steal(generation));
     }
     if (!this.#election) {
       this.#mode = 'elector';
       this.#modeReason = `no Web Locks: message election over ${this.#channel.kind} channel${memoryOnly}`;
-      this.#election = env.fallbackElection(prefix + 'elect');
+      this.#election = env.fallbackElection?.(prefix + 'elect') ?? messageElection(env.openChannel(prefix + 'elect'), env);
+    }
+    // A frozen leader is found by visible followers and replaced by a steal, in every election that can.
+    if (this.#election.steal) {
+      this.#watch = new LeaderWatch(env, this.#options.leaderTimeout ?? 3000, () => this.#post({ type: 'probe' }), () => this.#steal(generation));
     }
     this.#post({ type: 'hello', tab: this.#selfInfo(), join: true });
     this.#campaign(generation);
@@ -824,6 +828,9 @@ export class TabBus<Item extends BusItem> {
         if (this.#registry.remove(frame.tab)) this.#unionChanged();
         break;
       case 'lead':
+        // Without lifetime locks a dead tab stays in the map: start over from the tabs that answer this
+        // term's `lead` (they all say hello, to everyone), as the new leader does.
+        if (!this.#liveness) this.#registry.retainOnly(this.#tabId);
         // Tabs that started before anyone led got no welcome: this is how they learn the leader's info.
         if (this.#registry.upsert(frame.tab)) this.#unionChanged();
         this.#transportState = 'connecting';
@@ -1029,6 +1036,7 @@ export class TabBus<Item extends BusItem> {
     this.#liveness?.unwatchAll();
     this.#liveness?.release();
     this.#election?.resign();
+    this.#election?.close?.();
     this.#channel?.close();
     this.#watch?.set(false);
     this.#env.clearTimeout(this.#resyncTimer);

@@ -1,5 +1,3 @@
-import { BroadcastChannel, createLeaderElection } from 'broadcast-channel';
-
 /** Picks one leader per scope. `campaign` may be called again after `resign`. */
 export interface Election {
   /**
@@ -14,6 +12,8 @@ export interface Election {
    * elections that can do this have it: a Web Lock can be stolen; a message election cannot.
    */
   steal?(onElected: () => void, onLost?: () => void): void;
+  /** Frees what the election holds (its channel) once the bus stops for good; after `resign`. */
+  close?(): void;
 }
 
 interface LockTerm {
@@ -62,33 +62,6 @@ export function lockElection(locks: LockManager, name: string): Election {
     steal(onElected, onLost) {
       resign();
       request(true, onElected, onLost);
-    },
-  };
-}
-
-/**
- * Fallback where `navigator.locks` is missing: broadcast-channel's message-based election over its
- * own channel. An elector cannot campaign twice, so every campaign gets a fresh channel and elector.
- */
-export function electorElection(name: string): Election {
-  let term: { channel: BroadcastChannel; dead: boolean } | undefined;
-  return {
-    campaign(onElected) {
-      const channel = new BroadcastChannel(name, { webWorkerSupport: false });
-      const current = { channel, dead: false };
-      term = current;
-      const elector = createLeaderElection(channel);
-      void elector.awaitLeadership().then(() => {
-        if (!current.dead) onElected();
-      });
-    },
-    resign() {
-      const current = term;
-      term = undefined;
-      if (!current) return;
-      current.dead = true;
-      // close() lets the elector die first (it registered a before-close hook), which tells the others.
-      void current.channel.close();
     },
   };
 }

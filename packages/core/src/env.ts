@@ -1,5 +1,5 @@
-import { BroadcastChannel } from 'broadcast-channel';
-import { electorElection, type Election } from './election';
+import type { Election } from './election';
+import { storageChannel } from './storage-channel';
 
 /** The cross-tab pipe. Frames are plain JSON-compatible objects. */
 export interface FrameChannel {
@@ -47,8 +47,11 @@ export interface BusEnv {
   page: PageLifecycle | undefined;
   /** Opens the cross-tab channel; throws when there is none. */
   openChannel(name: string): FrameChannel;
-  /** The election used when `locks` is missing. */
-  fallbackElection(name: string): Election;
+  /**
+   * The election used when `locks` is missing. Left out, the bus runs its message election over a
+   * channel of its own from `openChannel`.
+   */
+  fallbackElection?(name: string): Election;
 }
 
 function probeStorage(): KeyValueStorage | undefined {
@@ -94,7 +97,7 @@ function browserPage(): PageLifecycle | undefined {
   };
 }
 
-/** The real browser: Web Locks, broadcast-channel (native or its localStorage fallback), localStorage. */
+/** The real browser: Web Locks, a native BroadcastChannel (or one over localStorage), localStorage. */
 export function browserEnv(): BusEnv {
   const locks = typeof navigator !== 'undefined' && typeof navigator.locks?.request === 'function' ? navigator.locks : undefined;
   return {
@@ -107,8 +110,6 @@ export function browserEnv(): BusEnv {
     page: browserPage(),
     openChannel(name) {
       if (typeof globalThis.BroadcastChannel === 'function') {
-        // The native channel directly: broadcast-channel's wrapper would throw on a stray message of
-        // another shape posted under the same name, before the bus could ignore it.
         const native = new globalThis.BroadcastChannel(name);
         return {
           kind: 'native',
@@ -123,14 +124,9 @@ export function browserEnv(): BusEnv {
           close: () => native.close(),
         };
       }
-      const channel = new BroadcastChannel(name, { webWorkerSupport: false });
-      return {
-        kind: channel.type,
-        post: (frame) => void channel.postMessage(frame).catch(() => undefined),
-        listen: (listener) => channel.addEventListener('message', listener),
-        close: () => void channel.close(),
-      };
+      const storage = probeStorage();
+      if (!storage) throw new Error('no BroadcastChannel and no localStorage');
+      return storageChannel(storage as Storage, name);
     },
-    fallbackElection: electorElection,
   };
 }
