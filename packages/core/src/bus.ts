@@ -67,6 +67,8 @@ export interface BusOptions<Item extends BusItem> {
   autoStart?: boolean;
   /** Browser capabilities; tests pass fakes. Defaults to the real browser. */
   env?: Partial<BusEnv>;
+  /** The kind of connection `transport` makes, for `state().transportName` (may change once the scope is resolved). */
+  transportName?: () => string | undefined;
 }
 
 export interface BusCounters {
@@ -115,6 +117,8 @@ export interface BusState {
   readonly union: readonly string[];
   /** The connection's state, relayed by the leader to every tab. */
   readonly transport: TransportState;
+  /** Which kind of connection the scope uses (`longpolling`, `websocket`), once known (`options.transportName`). */
+  readonly transportName: string | undefined;
   readonly counters: BusCounters;
   readonly lastError: LastError | null;
   /** The pause between two requests: 0 while a tab of the scope is visible, `hiddenPace` when none is. */
@@ -157,6 +161,11 @@ export interface BusEvents<Item extends BusItem> {
    * scope, which all stop; call `start()` after logging in again to resume from the cursor.
    */
   session_expired: TabBusError;
+  /**
+   * The server speaks a newer version of the bus than this page (Odoo 17+ closes the socket with
+   * `OUTDATED_VERSION` after an upgrade). Emitted once in every tab, which all stop: reload the page.
+   */
+  outdated: TabBusError;
 }
 
 /** Hooks for tests of the bus itself; not part of the API. */
@@ -287,6 +296,7 @@ export class TabBus<Item extends BusItem> {
       channels: this.#sortedJoined(),
       union: this.#registry.union(),
       transport: this.#transportState,
+      transportName: this.#options.transportName?.(),
       counters: { ...this.#counters },
       lastError: this.#lastError,
       pace: this.#pace(),
@@ -759,7 +769,7 @@ export class TabBus<Item extends BusItem> {
   /** Reports a fatal error here and stops this tab. */
   #fail(error: TabBusError): void {
     this.#report(error);
-    if (error.code === 'session_expired') this.#events.emit('session_expired', error);
+    if (error.code === 'session_expired' || error.code === 'outdated') this.#events.emit(error.code, error);
     this.#shutdown(false);
   }
 
@@ -950,6 +960,7 @@ export class TabBus<Item extends BusItem> {
     this.#lastPace = pace;
     // A tab became visible while the leader pauses between polls: catch up now.
     if (wasPaused && pace === 0) this.#transport?.refresh();
+    if (wasPaused !== pace > 0) this.#transport?.paceChanged?.();
   }
 
   #pace(): number {

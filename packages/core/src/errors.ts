@@ -1,6 +1,8 @@
 /**
  * What went wrong, as a closed set of codes callers can switch on.
  * - `session_expired`: the server no longer knows the user; the bus stops.
+ * - `outdated`: the server runs a newer bus than this page speaks (Odoo 17+ WebSocket `OUTDATED_VERSION`);
+ *   the bus stops: reload the page.
  * - `server`: the server answered with an error (JSON-RPC error envelope).
  * - `http`: the server answered with an unexpected HTTP status.
  * - `network`: the request never got an answer (offline, refused, reset).
@@ -13,6 +15,7 @@
  */
 export type ErrorCode =
   | 'session_expired'
+  | 'outdated'
   | 'server'
   | 'http'
   | 'network'

@@ -56,6 +56,11 @@ export interface Transport<Item extends BusItem> {
   open(sink: TransportSink<Item>): void;
   /** The channels or the pace changed: restart the pending request, or end the pause, promptly. */
   refresh(): void;
+  /**
+   * `sink.pace()` changed (every tab hidden, or one visible again). Optional: a long-poll reads the pace
+   * after each reply; a socket, which has nothing to slow, may close while nobody looks.
+   */
+  paceChanged?(): void;
   /** Stop for good; abort what is in flight. Called once. */
   close(): void;
   /**

@@ -1,4 +1,4 @@
-// When each poll arrived, in wall-clock time, for failover measurements: a test (or a page)
+// When each poll (8–15) or `subscribe` frame (16+, what a socket sends first) arrived, in wall-clock time, for failover measurements: a test (or a page)
 // compares these times with its own Date.now(), so they come from Date.now() and not from the
 // server's movable clock. Only the newest entries are kept.
 

@@ -34,6 +34,7 @@ import { StatsCounters } from './stats';
 import type { DevServerStats } from './stats';
 import { BusStore } from './store';
 import { WebSocketHub } from './websocket';
+import { socketCloseRoute } from './routes/dev-sockets';
 
 export interface DevServerOptions {
   /** TCP port; 0 (the default) picks any free port. */
@@ -213,6 +214,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
       ...(config.dev
         ? devRoutes(ctx, { stats: snapshot, resetStats: () => stats.reset(), gc: () => store.gc(), faultRoutes: [...rpcRoutes.keys()] })
         : []),
+      ...(config.dev && sockets ? [socketCloseRoute(sockets)] : []),
     ].map((route) => [route.path, route]),
   );
 

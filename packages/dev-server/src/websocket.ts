@@ -17,6 +17,7 @@ import { websocketWorkerVersion } from './odoo-version';
 import { pollCursor } from './routes/longpolling';
 import type { RpcRoute } from './rpc-route';
 import { sessionCookie, sessionIdFromCookie } from './sessions';
+import { sessionLabel } from './stats';
 import type { Session } from './sessions';
 import type { BusRow } from './store';
 
@@ -169,6 +170,20 @@ export class WebSocketHub {
     for (const conn of this.#connections) this.#close(conn, CLOSE.GOING_AWAY);
   }
 
+  /**
+   * Dev tool (`POST /tabbus/sockets/close`): closes every open socket with `code` and `reason`, as Odoo
+   * does for its own reasons (1013 rate limit, 4002 age, 1011 a server error…). Returns how many.
+   */
+  closeEvery(code: number, reason = ''): number {
+    let closed = 0;
+    for (const conn of this.#connections) {
+      if (conn.ws.readyState !== conn.ws.OPEN) continue;
+      this.#close(conn, code, reason);
+      closed++;
+    }
+    return closed;
+  }
+
   /** Cuts every socket still open (those whose client never answered the close). */
   terminateAll(): void {
     for (const conn of this.#connections) conn.ws.terminate();
@@ -311,6 +326,8 @@ export class WebSocketHub {
     const last = data['last'];
     if (!Array.isArray(names) || !names.every((name): name is string => typeof name === 'string')) return;
     if (typeof last !== 'number' || !Number.isFinite(last)) return;
+    // The socket's "poll": a test measures a failover to the new leader's first subscribe.
+    this.#ctx.pollLog.record({ at: Date.now(), session: sessionLabel(conn.session.id), last, channels: names.length });
     conn.unlisten?.();
     conn.channels = this.#subscriptionChannels(conn.session, names);
     conn.last = pollCursor(last, this.#ctx.store.lastId);

@@ -1,16 +1,36 @@
 import { createBus, TabBusError, type BackoffOptions, type BusEnv, type TabBus } from '@tabbus/core';
+import { detectVersion } from './detect-version';
 import { LongpollingTransport } from './longpolling';
 import { stringChannelOf, type OdooNotification } from './notifications';
-import { fetchSessionInfo } from './session';
-import { checkVersion, hasTypedMessages, type OdooVersion } from './versions';
+import { fetchSessionInfo, type SessionInfo } from './session';
+import { checkVersion, speaksWebsocket, type OdooVersion } from './versions';
+import { WebsocketTransport } from './websocket';
 
 export interface OdooBusOptions {
   /** Where Odoo is: origin plus optional path prefix. Default: this page's origin. */
   serverUrl?: string;
   /** The database, part of the scope. Default: the one the session reports. */
   db?: string;
-  /** Odoo's major version: it decides the wire format. Default 15. */
-  version?: OdooVersion;
+  /**
+   * Odoo's major version: it decides the connection (long-polling up to 15, WebSocket from 16) and the
+   * message shapes. `'auto'` asks the server when each tab starts (`/web/webclient/version_info`, then
+   * `/websocket/health`); `state().transportName` shows the choice. Default 15.
+   */
+  version?: OdooVersion | 'auto';
+  /**
+   * Odoo 17+: the server's `websocket_worker_version` (Odoo pages know it as `session.websocket_worker_version`),
+   * sent as `/websocket?version=`; without the right one Odoo closes the socket as outdated. Default: asked
+   * from the session info once per tab. A public page cannot ask: give it here.
+   */
+  websocketWorkerVersion?: string;
+  /**
+   * WebSocket only: once every tab has been hidden this long, close the socket; the first tab shown reopens
+   * it from the cursor. Saves a socket per idle browser at the server, costs a reconnect (and a `gap` if the
+   * socket stayed closed longer than the server keeps notifications, 100 s). In ms; default 0: never close.
+   */
+  hiddenSocketClose?: number;
+  /** A WebSocket implementation (tests, instrumentation). */
+  WebSocket?: typeof WebSocket;
   /**
    * The logged-in user's id, part of the scope (Odoo pages know it as `session.uid`); `false` for a
    * public page. When it or `db` is left out, each tab asks `/web/session/get_session_info` once at start.
@@ -60,7 +80,8 @@ export type OdooBus = TabBus<OdooNotification>;
  * `{id, type, payload}` from 15.
  */
 export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
-  const version = checkVersion(options.version ?? 15);
+  const requested = checkVersion(options.version ?? 15);
+  let version = requested === 'auto' ? undefined : requested;
   const serverUrl = (options.serverUrl ?? '').replace(/\/+$/, '');
   if (options.uid !== undefined && options.uid !== false && !Number.isSafeInteger(options.uid)) {
     throw new TabBusError('config', `uid must be an integer or false (got ${JSON.stringify(options.uid)})`);
@@ -68,23 +89,33 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
   const origin = serverUrl || (typeof location === 'undefined' ? '' : location.origin);
   const credentials = options.credentials ?? 'same-origin';
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const server = { fetch: fetchImpl, serverUrl, credentials };
   const scopeOf = (db: string, uid: number | false | null) => `${origin}|${db}|${uid === null || uid === false ? 'public' : uid}`;
   const { uid, db } = options;
+  /** The session info, asked at most once at a time and kept once known (the scope and the socket's version read it). */
+  let session: Promise<SessionInfo> | undefined;
+  const sessionInfo = () =>
+    (session ??= fetchSessionInfo(server).catch((error: unknown) => {
+      session = undefined;
+      throw error;
+    }));
   /** The user the scope was computed for: a session check that finds another one ends the session. */
   let scopeUid: number | false | null | undefined = uid;
   // Tabs must compute the same scope however they were set up, so a missing db or uid is asked from
   // the server rather than left blank.
   // A public page cannot ask (the session route wants a login): it goes by what it was given.
+  const known = uid === false || (uid !== undefined && db !== undefined);
   const scope =
-    uid === false || (uid !== undefined && db !== undefined)
+    known && version !== undefined
       ? scopeOf(db ?? '', uid)
       : async () => {
-          const info = await fetchSessionInfo({ fetch: fetchImpl, serverUrl, credentials });
+          const [info] = await Promise.all([known ? undefined : sessionInfo(), version === undefined ? detectVersion(server).then((v) => (version = v)) : undefined]);
+          if (!info) return scopeOf(db ?? '', uid ?? false);
           scopeUid = uid ?? info.uid;
           return scopeOf(db ?? info.db, scopeUid);
         };
   const checkSession = async (): Promise<void> => {
-    const info = await fetchSessionInfo({ fetch: fetchImpl, serverUrl, credentials });
+    const info = await fetchSessionInfo(server);
     if (info.uid !== scopeUid) {
       // Logged out and in as someone else in another window: this bus's channels belong to the old user.
       throw new TabBusError('session_expired', `the session now belongs to user ${String(info.uid)}, not ${String(scopeUid)}; log in again`, {
@@ -93,13 +124,27 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       });
     }
   };
+  const workerVersion = async (): Promise<string | undefined> => {
+    if (options.websocketWorkerVersion !== undefined) return options.websocketWorkerVersion;
+    // Odoo 16 has no `?version=`; a public page cannot ask (and connects without it).
+    if ((version ?? 0) < 17 || uid === false) return undefined;
+    return (await sessionInfo()).websocketWorkerVersion;
+  };
   // The options that share a name with the bus's and the transport's are passed through as they are.
   return createBus<OdooNotification>({
     ...options,
     scope,
-    transport: () => new LongpollingTransport({ ...options, serverUrl, version, fetch: fetchImpl, credentials }),
+    transport: () => {
+      // The scope is resolved (and with it an 'auto' version) before any transport is made.
+      const v = version ?? 15;
+      return speaksWebsocket(v)
+        ? new WebsocketTransport({ ...options, serverUrl, version: v, workerVersion, ...(options.hiddenSocketClose ? { hiddenClose: options.hiddenSocketClose } : {}) })
+        : new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials });
+    },
+    transportName: () => (version === undefined ? undefined : speaksWebsocket(version) ? 'websocket' : 'longpolling'),
     ...(uid === false ? {} : { checkSession }),
-    ...(hasTypedMessages(version) ? {} : { channelOf: stringChannelOf }),
+    // Items of 15+ carry no channel, so this sends them to every tab; up to 14 it routes by channel.
+    channelOf: stringChannelOf,
     autoStart: options.start !== false,
   });
 }

@@ -20,12 +20,12 @@ export type OdooNotification = ChannelNotification | TypedNotification;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Turns a poll's `result` into notifications, or rejects the whole reply: a malformed reply must not move
+ * Turns a poll's `result` (or a WebSocket frame's array) into notifications, or rejects the whole reply: a malformed reply must not move
  * the cursor, so nothing in it (or after it) is skipped.
  */
-export function parsePollResult(version: OdooVersion, result: unknown): OdooNotification[] {
+export function parsePollResult(version: OdooVersion, result: unknown, route = '/longpolling/poll'): OdooNotification[] {
   const bad = (why: string, item?: unknown) =>
-    new TabBusError('protocol', `/longpolling/poll: ${why}`, { context: { version, item: JSON.stringify(item)?.slice(0, 200) } });
+    new TabBusError('protocol', `${route}: ${why}`, { context: { version, item: JSON.stringify(item)?.slice(0, 200) } });
   if (!Array.isArray(result)) throw bad('the result is not a list', result);
   const typed = hasTypedMessages(version);
   return result.map((item: unknown): OdooNotification => {

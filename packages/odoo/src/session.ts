@@ -5,6 +5,8 @@ export interface SessionInfo {
   /** The logged-in user's id; `null`/`false` for a public (anonymous) session. */
   readonly uid: number | null | false;
   readonly db: string;
+  /** Odoo 17+: what the bus client sends as `/websocket?version=`. */
+  readonly websocketWorkerVersion?: string;
 }
 
 /**
@@ -19,5 +21,6 @@ export async function fetchSessionInfo(request: { fetch: typeof fetch; serverUrl
   if (!(uid === null || uid === false || Number.isSafeInteger(uid)) || typeof info.db !== 'string') {
     throw new TabBusError('protocol', `${url}: the reply has no uid/db`, { context: { url, result: JSON.stringify(result)?.slice(0, 200) } });
   }
-  return { uid: uid as number | null | false, db: info.db };
+  const workerVersion = (result as { websocket_worker_version?: unknown }).websocket_worker_version;
+  return { uid: uid as number | null | false, db: info.db, ...(typeof workerVersion === 'string' ? { websocketWorkerVersion: workerVersion } : {}) };
 }

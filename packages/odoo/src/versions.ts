@@ -2,16 +2,21 @@ import { TabBusError } from '@tabbus/core';
 
 /** Odoo versions whose bus is JSON-RPC long-polling on `/longpolling/poll`. */
 export type LongpollingVersion = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15;
-export type OdooVersion = LongpollingVersion;
+/** Odoo versions whose bus is a WebSocket on `/websocket`. */
+export type WebsocketVersion = 16 | 17 | 18;
+export type OdooVersion = LongpollingVersion | WebsocketVersion;
 
-export const LONGPOLLING_VERSIONS: readonly LongpollingVersion[] = [8, 9, 10, 11, 12, 13, 14, 15];
+export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
 
-export function checkVersion(version: unknown): OdooVersion {
-  if (LONGPOLLING_VERSIONS.includes(version as LongpollingVersion)) return version as OdooVersion;
-  throw new TabBusError('config', `version must be one of ${LONGPOLLING_VERSIONS.join(', ')} (got ${JSON.stringify(version)}); Odoo 16+ speaks WebSocket, which this build does not support yet`, {
+export function checkVersion(version: unknown): OdooVersion | 'auto' {
+  if (version === 'auto' || ODOO_VERSIONS.includes(version as OdooVersion)) return version as OdooVersion | 'auto';
+  throw new TabBusError('config', `version must be 'auto' or one of ${ODOO_VERSIONS.join(', ')} (got ${JSON.stringify(version)})`, {
     context: { version },
   });
 }
+
+/** Odoo 16 replaced long-polling with a WebSocket. */
+export const speaksWebsocket = (version: OdooVersion): version is WebsocketVersion => version >= 16;
 
 /** Up to 14 each item names its channel and carries the raw message; from 15 it carries `{type, payload}`. */
 export const hasTypedMessages = (version: OdooVersion): boolean => version >= 15;

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { DevServer } from '../server';
-import { login, rpc, startServer } from './helpers';
+import { login, postJson, rawGet, rpc, startServer } from './helpers';
 
 interface Opened {
   ws: WebSocket;
@@ -287,5 +287,38 @@ describe('WebSocket (16–18)', () => {
     const presence = await rpc(server, '/websocket/update_bus_presence', { inactivity_period: 0, im_status_ids_by_model: {} }, { sessionId });
     expect(presence.body.result).toEqual({});
     expect(server.presence()).toMatchObject([{ uid: 2, status: 'online' }]);
+  });
+
+  it('logs each subscribe in GET /tabbus/polls, with its last and how many channels it named', async () => {
+    const server = await startServer({ odoo: 17 });
+    const since = Date.now();
+    const { ws } = await open(server);
+    send(ws, 'subscribe', { channels: ['a', 'b'], last: 7 });
+    send(ws, 'subscribe', { channels: ['a', 5], last: 9 }); // refused by the server: not logged
+    await sleep(50);
+    const log = JSON.parse((await rawGet(server, `/tabbus/polls?since=${since}`)).body) as { last: number; channels: number }[];
+    expect(log.map((e) => [e.last, e.channels])).toEqual([[7, 2]]);
+    ws.close();
+  });
+
+  it('POST /tabbus/sockets/close closes every open socket with the code and reason asked for, and refuses codes a server cannot send', async () => {
+    const server = await startServer({ odoo: 17 });
+    const a = await open(server);
+    const b = await open(server);
+    expect((await postJson(server, '/tabbus/sockets/close', { code: 4002 })).body).toEqual({ closed: 2 });
+    expect(await a.closed).toEqual({ code: 4002, reason: '' });
+    expect(await b.closed).toEqual({ code: 4002, reason: '' });
+    const c = await open(server);
+    expect((await postJson(server, '/tabbus/sockets/close', { code: 1013, reason: 'busy' })).body).toEqual({ closed: 1 });
+    expect(await c.closed).toEqual({ code: 1013, reason: 'busy' });
+    for (const code of [1005, 1006, 999, 5000, '4002', undefined]) expect((await postJson(server, '/tabbus/sockets/close', { code })).status).toBe(400);
+  });
+
+  it('answers /web/webclient/version_info without a login', async () => {
+    for (const odoo of [8, 15, 17] as const) {
+      const server = await startServer({ odoo });
+      const reply = await rpc(server, '/web/webclient/version_info', {});
+      expect(reply.body.result).toMatchObject({ server_version: `${odoo}.0`, server_version_info: expect.arrayContaining([odoo, 0, 0, 'final']) });
+    }
   });
 });

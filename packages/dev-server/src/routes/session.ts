@@ -51,6 +51,14 @@ export function sessionRoutes(ctx: ServerContext): RpcRoute[] {
       },
     },
     {
+      // web's `version_info` (auth none): what `createOdooBus({version: 'auto'})` reads the major version from.
+      path: '/web/webclient/version_info',
+      auth: 'none',
+      handle() {
+        return { server_version: serverVersion(ctx.version), server_version_info: serverVersionInfo(ctx.version), server_serie: serverVersion(ctx.version), protocol_version: 1 };
+      },
+    },
+    {
       path: '/web/session/destroy',
       auth: 'user',
       handle(call) {

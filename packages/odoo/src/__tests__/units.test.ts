@@ -5,7 +5,9 @@ import { TabBusError } from '@tabbus/core';
 import { callJsonRpc } from '../jsonrpc';
 import { parsePollResult, stringChannelOf } from '../notifications';
 import { fetchSessionInfo } from '../session';
-import { checkVersion, hasTypedMessages, LONGPOLLING_VERSIONS, presenceOptions, type OdooVersion } from '../versions';
+import { checkVersion, hasTypedMessages, ODOO_VERSIONS, presenceOptions, speaksWebsocket, type OdooVersion } from '../versions';
+
+const LONGPOLLING_VERSIONS = ODOO_VERSIONS.filter((v) => !speaksWebsocket(v));
 import { FakeFetch, rawReply, rpcError, rpcResult, sessionExpiredError } from './helpers';
 
 /** The error `fn` throws (fails the test if it does not throw). */
@@ -163,22 +165,23 @@ describe('presenceOptions', () => {
 });
 
 describe('versions', () => {
-  it.each(LONGPOLLING_VERSIONS)('accepts %i', (version) => {
+  it.each([...ODOO_VERSIONS, 'auto'])('accepts %s', (version) => {
     expect(checkVersion(version)).toBe(version);
   });
 
-  it.each([16, 17, 18, 7, 0, '15', '15.0', 15.5, null, undefined])('rejects %j with a config error', (version) => {
+  it.each([19, 7, 0, '15', '15.0', 15.5, 'Auto', null, undefined])('rejects %j with a config error', (version) => {
     const error = thrown(() => checkVersion(version));
     expect(error.code).toBe('config');
     expect(error.context['version']).toBe(version);
   });
 
-  it('says why 16+ is refused', () => {
-    expect(thrown(() => checkVersion(16)).message).toMatch(/WebSocket/);
+  it('lists what it accepts', () => {
+    expect(thrown(() => checkVersion(19)).message).toMatch(/'auto' or one of 8, 9, .*, 18/);
   });
 
-  it('typed messages start at 15', () => {
-    expect(LONGPOLLING_VERSIONS.filter((v: OdooVersion) => hasTypedMessages(v))).toEqual([15]);
+  it('typed messages start at 15, the WebSocket at 16', () => {
+    expect(ODOO_VERSIONS.filter((v: OdooVersion) => hasTypedMessages(v))).toEqual([15, 16, 17, 18]);
+    expect(ODOO_VERSIONS.filter((v: OdooVersion) => speaksWebsocket(v))).toEqual([16, 17, 18]);
   });
 });
 

@@ -1,0 +1,463 @@
+// The Odoo 16+ WebSocket transport: against the real dev server (with the `ws` client standing in for the
+// browser's WebSocket), and against a scripted socket for what a real server will not do on demand
+// (malformed frames). Plus the send queue's order and rate limit on a hand-driven clock.
+import { describe, expect, it } from 'vitest';
+import WS from 'ws';
+import { FakeBrowser } from '@tabbus/core/testing';
+import type { TabBusError } from '@tabbus/core';
+import { createOdooBus, type OdooBus, type OdooBusOptions } from '../create-odoo-bus';
+import { RATE_LIMIT_FRAMES, RATE_LIMIT_WINDOW, SendQueue } from '../send-queue';
+import { WebsocketTransport, websocketUrl, type WebsocketOptions } from '../websocket';
+import type { DevServer } from '../../../dev-server/src/index';
+import { eventually, login, onCleanup, RecordingSink, sleep, startServer } from './helpers';
+
+/** The browser's WebSocket, as `ws` with what a browser always sends: Origin, User-Agent and the cookie. */
+function browserSocket(server: DevServer, cookie?: string, log?: string[]): typeof WebSocket {
+  return class extends WS {
+    constructor(url: string) {
+      super(url, { origin: server.url, headers: { 'User-Agent': 'vitest', ...(cookie ? { Cookie: cookie } : {}) } });
+      log?.push(url);
+      const send = this.send.bind(this);
+      // Record what the transport sends, to check order and content.
+      this.send = ((data: string) => {
+        log?.push(data);
+        send(data);
+      }) as typeof this.send;
+    }
+  } as unknown as typeof WebSocket;
+}
+
+function transport(server: DevServer, options: Partial<WebsocketOptions> & { cookie?: string; log?: string[] } = {}): WebsocketTransport {
+  const t = new WebsocketTransport({
+    serverUrl: server.url,
+    version: server.odoo as 16 | 17 | 18,
+    workerVersion: async () => (server.odoo === 17 ? '17.0-1' : server.odoo === 18 ? '18.0-5' : undefined),
+    WebSocket: browserSocket(server, options.cookie, options.log),
+    backoff: { initial: 20, max: 100, jitter: 0 },
+    ...options,
+  });
+  onCleanup(() => t.close());
+  return t;
+}
+
+const closeSockets = (server: DevServer, code: number, reason = '') =>
+  fetch(`${server.url}/tabbus/sockets/close`, { method: 'POST', body: JSON.stringify({ code, reason }) }).then((r) => r.json() as Promise<{ closed: number }>);
+const ids = (sink: RecordingSink) => sink.items.map((i) => i.id);
+const sent = (log: string[]) => log.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event_name: string; data: Record<string, unknown> });
+
+describe('WebsocketTransport against the dev server', () => {
+  it.each([16, 17, 18] as const)('Odoo %i: subscribes first with the channels and the cursor, then presence; delivers in order; one socket', async (odoo) => {
+    const server = await startServer({ odoo });
+    const session = await login(server);
+    const log: string[] = [];
+    const before = server.publish('chat', { type: 'demo/message', payload: 'before' });
+    const sink = new RecordingSink({ channels: ['chat'], cursor: before - 1, inactivity: 1234 });
+    transport(server, { cookie: session.cookie, log }).open(sink);
+    await eventually(() => ids(sink)).toEqual([before]);
+    expect(log[0]).toBe(websocketUrl(server.url, odoo === 16 ? undefined : `${odoo}.0-${odoo === 17 ? 1 : 5}`));
+    expect(sent(log)).toEqual([
+      { event_name: 'subscribe', data: { channels: ['chat'], last: before - 1 } },
+      { event_name: 'update_presence', data: { inactivity_period: 1234, im_status_ids_by_model: {} } },
+    ]);
+    const a = server.publish('chat', { type: 'demo/message', payload: 'a' });
+    const b = server.publish('chat', { type: 'demo/message', payload: 'b' });
+    await eventually(() => ids(sink)).toEqual([before, a, b]);
+    expect(sink.items[1]).toEqual({ id: a, type: 'demo/message', payload: 'a' });
+    expect(sink.states).toEqual(['connecting', 'open']);
+    expect(sink.requests).toBe(1);
+    expect(server.stats().openSockets).toBe(1);
+    expect(sink.errors).toEqual([]);
+  });
+
+  it('re-subscribes once for a burst of channel changes, and not at all when the union is the same', async () => {
+    const server = await startServer({ odoo: 17 });
+    const log: string[] = [];
+    const sink = new RecordingSink({ channels: ['a'] });
+    const t = transport(server, { log });
+    t.open(sink);
+    await eventually(() => sent(log).length).toBe(1);
+    sink.channelList = ['a', 'b'];
+    t.refresh();
+    sink.channelList = ['a', 'b', 'c'];
+    t.refresh();
+    await eventually(() => sent(log).length).toBe(2);
+    expect(sent(log)[1]).toEqual({ event_name: 'subscribe', data: { channels: ['a', 'b', 'c'], last: 0 } });
+    t.refresh();
+    await sleep(120);
+    expect(sent(log)).toHaveLength(2);
+    const c = server.publish('c', { type: 't', payload: 1 });
+    await eventually(() => ids(sink)).toEqual([c]);
+  });
+
+  it('4002 (the age limit): reconnects at once and subscribes from the cursor; nothing published meanwhile is lost', async () => {
+    const server = await startServer({ odoo: 17 });
+    const log: string[] = [];
+    const sink = new RecordingSink({ channels: ['chat'] });
+    transport(server, { log, backoff: { initial: 5000 } }).open(sink);
+    await eventually(() => server.stats().openSockets).toBe(1);
+    const a = server.publish('chat', { type: 't', payload: 'a' });
+    await eventually(() => ids(sink)).toEqual([a]);
+    const started = Date.now();
+    expect(await closeSockets(server, 4002)).toEqual({ closed: 1 });
+    const b = server.publish('chat', { type: 't', payload: 'b' });
+    await eventually(() => ids(sink)).toEqual([a, b]);
+    expect(Date.now() - started).toBeLessThan(1000); // the 5 s backoff was not used
+    expect(sent(log).filter((m) => m.event_name === 'subscribe').map((m) => m.data['last'])).toEqual([0, a]);
+    expect(sink.errors).toEqual([]);
+    expect(sink.states).toEqual(['connecting', 'open', 'connecting', 'open']);
+  });
+
+  it('the keep-alive age on the server clock also closes 4002, and the transport carries on', async () => {
+    const server = await startServer({ odoo: 17, websocketKeepAliveMs: 60_000 });
+    const sink = new RecordingSink({ channels: ['chat'] });
+    transport(server).open(sink);
+    await eventually(() => sink.requests).toBe(1);
+    await eventually(() => server.stats().openSockets).toBe(1);
+    server.clock.advance(60_000);
+    await eventually(() => sink.requests).toBe(2);
+    const a = server.publish('chat', { type: 't', payload: 'a' });
+    await eventually(() => ids(sink)).toEqual([a]);
+  });
+
+  it('1013 (rate limit): reports a network error and waits at least one rate window before reconnecting', async () => {
+    const server = await startServer({ odoo: 17 });
+    const delays: number[] = [];
+    const sink = new RecordingSink({ channels: ['chat'] });
+    transport(server, {
+      setTimeout: (fn, ms) => {
+        delays.push(ms);
+        return setTimeout(fn, Math.min(ms, 50));
+      },
+    }).open(sink);
+    await eventually(() => server.stats().openSockets).toBe(1);
+    delays.length = 0;
+    await closeSockets(server, 1013);
+    await eventually(() => sink.requests).toBe(2);
+    expect(sink.errors.map((e) => [e.code, e.context['code']])).toEqual([['network', 1013]]);
+    expect(sink.states).toContain('backoff');
+    expect(Math.max(...delays)).toBeGreaterThanOrEqual(RATE_LIMIT_WINDOW);
+  });
+
+  it('1001 (server shutdown) and 1011: back off, reconnect, resume from the cursor', async () => {
+    const server = await startServer({ odoo: 17 });
+    const sink = new RecordingSink({ channels: ['chat'] });
+    transport(server).open(sink);
+    await eventually(() => server.stats().openSockets).toBe(1);
+    for (const code of [1001, 1011]) {
+      const requests = sink.requests;
+      await eventually(() => sink.lastState).toBe('open');
+      await closeSockets(server, code);
+      await eventually(() => sink.requests).toBe(requests + 1);
+      await eventually(() => sink.lastState).toBe('open');
+    }
+    expect(sink.errors.map((e) => e.context['code'])).toEqual([1001, 1011]);
+    expect(sink.errors.every((e) => !e.fatal)).toBe(true);
+    const a = server.publish('chat', { type: 't', payload: 'a' });
+    await eventually(() => ids(sink)).toEqual([a]);
+  });
+
+  it('4001 (session expired): a fatal session_expired error, no reconnect', async () => {
+    const server = await startServer({ odoo: 17 });
+    const session = await login(server);
+    const sink = new RecordingSink({ channels: ['chat'] });
+    transport(server, { cookie: session.cookie }).open(sink);
+    await eventually(() => server.stats().openSockets).toBe(1);
+    await fetch(`${server.url}/tabbus/expire`, { method: 'POST', body: '{}' });
+    await eventually(() => sink.errors.map((e) => e.code)).toEqual(['session_expired']);
+    expect(sink.errors[0]!.fatal).toBe(true);
+    await sleep(100);
+    expect(sink.requests).toBe(1);
+  });
+
+  it('a wrong ?version= on 17: the server closes 1000 OUTDATED_VERSION, which is a fatal `outdated` error, no reconnect', async () => {
+    const server = await startServer({ odoo: 17 });
+    const sink = new RecordingSink({ channels: ['chat'] });
+    transport(server, { workerVersion: async () => '16.0-0' }).open(sink);
+    await eventually(() => sink.errors.map((e) => e.code)).toEqual(['outdated']);
+    expect(sink.errors[0]!).toMatchObject({ fatal: true, context: { code: 1000, reason: 'OUTDATED_VERSION' } });
+    await sleep(100);
+    expect(sink.requests).toBe(1);
+  });
+
+  it('a plain 1000 is never retried (Odoo closes clean when the user or database changed)', async () => {
+    const server = await startServer({ odoo: 17 });
+    const sink = new RecordingSink({ channels: ['chat'] });
+    transport(server).open(sink);
+    await eventually(() => server.stats().openSockets).toBe(1);
+    await closeSockets(server, 1000);
+    await eventually(() => sink.errors.map((e) => [e.code, e.fatal])).toEqual([['server', true]]);
+    await sleep(100);
+    expect(sink.requests).toBe(1);
+  });
+
+  it('a server whose ids restarted below the cursor: reset, then the new ids are delivered', async () => {
+    const server = await startServer({ odoo: 17 });
+    const sink = new RecordingSink({ channels: ['chat'], cursor: 500 });
+    transport(server).open(sink);
+    const a = server.publish('chat', { type: 't', payload: 'a' });
+    await eventually(() => ids(sink)).toEqual([a]);
+    expect(a).toBeLessThan(500);
+    expect(sink.resets).toBe(1);
+  });
+
+  it('closes while every tab is hidden (hiddenClose) and reopens from the cursor when one is shown', async () => {
+    const server = await startServer({ odoo: 17 });
+    const log: string[] = [];
+    const sink = new RecordingSink({ channels: ['chat'] });
+    const t = transport(server, { hiddenClose: 50, log });
+    t.open(sink);
+    await eventually(() => server.stats().openSockets).toBe(1);
+    const a = server.publish('chat', { type: 't', payload: 'a' });
+    await eventually(() => ids(sink)).toEqual([a]);
+    sink.paceValue = 30_000;
+    t.paceChanged();
+    await eventually(() => server.stats().openSockets).toBe(0);
+    expect(sink.lastState).toBe('paused');
+    const b = server.publish('chat', { type: 't', payload: 'b' });
+    await sleep(50);
+    expect(ids(sink)).toEqual([a]);
+    sink.paceValue = 0;
+    t.paceChanged();
+    await eventually(() => ids(sink)).toEqual([a, b]);
+    expect(sent(log).filter((m) => m.event_name === 'subscribe').map((m) => m.data['last'])).toEqual([0, a]);
+    expect(sink.errors).toEqual([]);
+  });
+
+  it('never closes while hidden when hiddenClose is off (the default)', async () => {
+    const server = await startServer({ odoo: 17 });
+    const sink = new RecordingSink({ channels: ['chat'] });
+    const t = transport(server);
+    t.open(sink);
+    await eventually(() => server.stats().openSockets).toBe(1);
+    sink.paceValue = 30_000;
+    t.paceChanged();
+    await sleep(100);
+    expect(server.stats().openSockets).toBe(1);
+  });
+
+  it('close() closes the socket and reports closed', async () => {
+    const server = await startServer({ odoo: 16 });
+    const sink = new RecordingSink({ channels: ['chat'] });
+    const t = transport(server);
+    t.open(sink);
+    await eventually(() => server.stats().openSockets).toBe(1);
+    t.close();
+    await eventually(() => server.stats().openSockets).toBe(0);
+    expect(sink.lastState).toBe('closed');
+    expect(sink.errors).toEqual([]);
+  });
+});
+
+/** A socket the test drives: it opens when told and records what was sent. */
+class ScriptedSocket {
+  static last: ScriptedSocket | undefined;
+  static count = 0;
+  readyState = 0;
+  readonly sent: string[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  closedWith: number | undefined;
+  constructor(readonly url: string) {
+    ScriptedSocket.last = this;
+    ScriptedSocket.count++;
+  }
+  send(text: string): void {
+    this.sent.push(text);
+  }
+  close(code?: number): void {
+    this.closedWith = code;
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  message(data: unknown): void {
+    this.onmessage?.({ data });
+  }
+}
+
+describe('WebsocketTransport with a scripted socket', () => {
+  const make = () => {
+    ScriptedSocket.count = 0;
+    const t = new WebsocketTransport({ serverUrl: 'https://odoo.test/prefix', version: 16, WebSocket: ScriptedSocket as unknown as typeof WebSocket, backoff: { initial: 10, jitter: 0 } });
+    onCleanup(() => t.close());
+    return t;
+  };
+
+  it('connects to wss://…/prefix/websocket (no ?version= on 16)', async () => {
+    make().open(new RecordingSink());
+    await eventually(() => ScriptedSocket.last?.url).toBe('wss://odoo.test/prefix/websocket');
+  });
+
+  it.each([
+    ['not JSON', '{oops'],
+    ['not a list', '{"id": 1}'],
+    ['an item without an id', '[{"message": {"type": "t", "payload": 1}}]'],
+    ['an item without message.type', '[{"id": 3, "message": {}}]'],
+  ])('a frame that is %s: a protocol error, the socket is dropped, a new one subscribes from the cursor; nothing is delivered from it', async (_what, frame) => {
+    const sink = new RecordingSink({ channels: ['c'], cursor: 2 });
+    make().open(sink);
+    await eventually(() => ScriptedSocket.count).toBe(1);
+    const first = ScriptedSocket.last!;
+    first.open();
+    first.message(frame);
+    expect(sink.errors.map((e) => e.code)).toEqual(['protocol']);
+    expect(first.closedWith).toBe(4000);
+    expect(sink.items).toEqual([]);
+    await eventually(() => ScriptedSocket.count).toBe(2);
+    ScriptedSocket.last!.open();
+    expect(JSON.parse(ScriptedSocket.last!.sent[0]!)).toEqual({ event_name: 'subscribe', data: { channels: ['c'], last: 2 } });
+  });
+
+  it('a binary frame is a protocol error too', async () => {
+    const sink = new RecordingSink();
+    make().open(sink);
+    await eventually(() => ScriptedSocket.count).toBe(1);
+    ScriptedSocket.last!.open();
+    ScriptedSocket.last!.message(new ArrayBuffer(4));
+    expect(sink.errors.map((e) => e.message)).toEqual([expect.stringMatching(/binary/)]);
+  });
+
+  it('a socket that never opens is given up after the connect timeout and retried', async () => {
+    const sink = new RecordingSink();
+    ScriptedSocket.count = 0;
+    const t = new WebsocketTransport({ serverUrl: 'http://x', version: 16, WebSocket: ScriptedSocket as unknown as typeof WebSocket, connectTimeout: 30, backoff: { initial: 10, jitter: 0 } });
+    onCleanup(() => t.close());
+    t.open(sink);
+    await eventually(() => ScriptedSocket.count).toBe(2);
+    expect(sink.errors[0]!.context['code']).toBe(1006);
+  });
+
+  it('a constructor that throws (a URL the browser refuses) is a fatal config error', async () => {
+    const sink = new RecordingSink();
+    const Throwing = class {
+      constructor() {
+        throw new SyntaxError('bad URL');
+      }
+    } as unknown as typeof WebSocket;
+    const t = new WebsocketTransport({ serverUrl: 'http://x', version: 16, WebSocket: Throwing });
+    onCleanup(() => t.close());
+    t.open(sink);
+    await eventually(() => sink.errors.map((e) => [e.code, e.fatal])).toEqual([['config', true]]);
+  });
+});
+
+describe('SendQueue', () => {
+  function queue() {
+    let now = 0;
+    const timers: { at: number; fn: () => void }[] = [];
+    const written: string[] = [];
+    let open = true;
+    const q = new SendQueue(
+      { now: () => now, setTimeout: (fn, ms) => timers.push({ at: now + ms, fn }), clearTimeout: () => undefined },
+      (text) => open && written.push(JSON.parse(text).event_name) > 0,
+    );
+    const advance = (ms: number) => {
+      now += ms;
+      const due = timers.filter((x) => x.at <= now);
+      for (const t of due) timers.splice(timers.indexOf(t), 1);
+      for (const t of due) t.fn();
+    };
+    return { q, written, advance, setOpen: (o: boolean) => (open = o) };
+  }
+
+  it('sends nothing but subscribe until the first subscribe of a connection', () => {
+    const { q, written } = queue();
+    q.push({ event_name: 'update_presence', data: {} });
+    expect(written).toEqual([]);
+    q.push({ event_name: 'subscribe', data: {} });
+    expect(written).toEqual(['subscribe', 'update_presence']);
+  });
+
+  it('a queued subscribe is replaced by a newer one and goes first', () => {
+    const { q, written, setOpen } = queue();
+    q.push({ event_name: 'subscribe', data: 1 });
+    setOpen(false);
+    q.push({ event_name: 'update_presence', data: 1 });
+    q.push({ event_name: 'subscribe', data: 2 });
+    q.push({ event_name: 'subscribe', data: 3 });
+    setOpen(true);
+    q.flush();
+    expect(written).toEqual(['subscribe', 'subscribe', 'update_presence']);
+  });
+
+  it(`sends at most ${RATE_LIMIT_FRAMES} frames per ${RATE_LIMIT_WINDOW} ms, the rest when the window moves`, () => {
+    const { q, written, advance } = queue();
+    q.push({ event_name: 'subscribe', data: 0 });
+    for (let i = 0; i < 20; i++) q.push({ event_name: `e${i}`, data: i });
+    expect(written).toHaveLength(RATE_LIMIT_FRAMES);
+    advance(RATE_LIMIT_WINDOW - 1);
+    expect(written).toHaveLength(RATE_LIMIT_FRAMES);
+    advance(1);
+    expect(written).toHaveLength(2 * RATE_LIMIT_FRAMES);
+    advance(RATE_LIMIT_WINDOW);
+    expect(written).toHaveLength(21);
+  });
+});
+
+describe('createOdooBus on 16+', () => {
+  function bus(options: OdooBusOptions): OdooBus {
+    const created = createOdooBus({ env: new FakeBrowser().tab().env(), channels: ['chat'], ...options });
+    onCleanup(() => created.stop());
+    return created;
+  }
+
+  it.each([
+    [15, 'longpolling'],
+    [16, 'websocket'],
+    [17, 'websocket'],
+    [18, 'websocket'],
+  ] as const)("version 'auto' against Odoo %i: picks %s, shows it in state(), and delivers", async (odoo, kind) => {
+    const server = await startServer({ odoo });
+    const session = await login(server);
+    const b = bus({ version: 'auto', serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie) });
+    expect(b.state().transportName).toBeUndefined();
+    await eventually(() => b.state().transport).toBe('open');
+    expect(b.state().transportName).toBe(kind);
+    const received: number[] = [];
+    b.on('notification', (items) => received.push(...items.map((i) => i.id)));
+    const id = server.publish('chat', { type: 'demo/message', payload: 'hi' });
+    await eventually(() => received).toEqual([id]);
+    expect(server.stats().requests['/web/webclient/version_info']).toBe(1);
+    if (kind === 'websocket') expect(server.stats().openSockets).toBe(1);
+  });
+
+  it('an explicit version needs no detection; 17 reads the worker version from the session info it asks for the scope', async () => {
+    const server = await startServer({ odoo: 17 });
+    const session = await login(server);
+    const log: string[] = [];
+    const b = bus({ version: 17, serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie, log) });
+    await eventually(() => b.state().transport).toBe('open');
+    expect(b.state().transportName).toBe('websocket');
+    expect(log[0]).toBe(`${server.url.replace('http', 'ws')}/websocket?version=17.0-1`);
+    expect(server.stats().requests['/web/webclient/version_info']).toBeUndefined();
+    // One session-info request served both the scope and the worker version (the leader's session check
+    // at term start is the second).
+    expect(server.stats().requests['/web/session/get_session_info']).toBeLessThanOrEqual(2);
+  });
+
+  it('a page whose worker version is outdated: every listener hears `outdated` once and the bus stops', async () => {
+    const server = await startServer({ odoo: 18 });
+    const session = await login(server);
+    const b = bus({ version: 18, uid: 2, db: server.db, websocketWorkerVersion: '18.0-4', serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie) });
+    const outdated: TabBusError[] = [];
+    b.on('outdated', (e) => outdated.push(e));
+    await eventually(() => outdated.length).toBe(1);
+    expect(outdated[0]).toMatchObject({ code: 'outdated', fatal: true });
+    expect(b.state().role).toBe('stopped');
+  });
+
+  it('4001 after the session is removed: session_expired, the bus stops', async () => {
+    const server = await startServer({ odoo: 17 });
+    const session = await login(server);
+    const b = bus({ version: 17, serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie) });
+    const expired: TabBusError[] = [];
+    b.on('session_expired', (e) => expired.push(e));
+    await eventually(() => b.state().transport).toBe('open');
+    await fetch(`${server.url}/tabbus/expire`, { method: 'POST', body: '{}' });
+    await eventually(() => expired.length).toBe(1);
+    expect(b.state().role).toBe('stopped');
+  });
+});

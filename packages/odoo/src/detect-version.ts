@@ -1,0 +1,27 @@
+import { TabBusError } from '@tabbus/core';
+import { callJsonRpc } from './jsonrpc';
+import type { OdooVersion } from './versions';
+
+/** The newest and oldest versions tabbus speaks: a newer server is spoken to as the newest. */
+const NEWEST = 18;
+const OLDEST = 8;
+
+/**
+ * Which Odoo answers at `serverUrl`, for `version: 'auto'`: `/web/webclient/version_info` (every version,
+ * no login needed) gives the major version; `/websocket/health` (16+) says whether the socket route
+ * exists, which decides when the version route is missing or unreadable. Both are asked at once.
+ */
+export async function detectVersion(request: { fetch: typeof fetch; serverUrl: string; credentials: RequestCredentials }): Promise<OdooVersion> {
+  const { serverUrl, credentials } = request;
+  const [info, health] = await Promise.allSettled([
+    callJsonRpc({ fetch: request.fetch, url: `${serverUrl}/web/webclient/version_info`, params: {}, credentials }),
+    request.fetch(`${serverUrl}/websocket/health`, { credentials }).then((response) => response.status),
+  ]);
+  const major = info.status === 'fulfilled' ? (info.value as { server_version_info?: unknown[] } | null)?.server_version_info?.[0] : undefined;
+  if (typeof major === 'number' && Number.isInteger(major) && major >= OLDEST) return Math.min(major, NEWEST) as OdooVersion;
+  if (health.status === 'fulfilled' && health.value === 200) return 17;
+  if (health.status === 'fulfilled' && health.value === 404) return 15;
+  throw new TabBusError('network', `${serverUrl || 'this origin'}: could not tell which Odoo version answers (set the \`version\` option)`, {
+    context: { versionInfo: info.status, health: health.status === 'fulfilled' ? health.value : 'no answer' },
+  });
+}

@@ -1,0 +1,268 @@
+import { createBackoff, TabBusError, type BackoffOptions, type Transport, type TransportSink } from '@tabbus/core';
+import { parsePollResult, type OdooNotification } from './notifications';
+import { RATE_LIMIT_WINDOW, SendQueue } from './send-queue';
+import type { WebsocketVersion } from './versions';
+
+export interface WebsocketOptions {
+  /** Server origin and path prefix, without a trailing slash ('' = this page's origin). */
+  readonly serverUrl: string;
+  readonly version: WebsocketVersion;
+  /**
+   * The server's `websocket_worker_version` (Odoo 17+ session info), sent as `?version=`: Odoo closes a
+   * socket without the right one with `OUTDATED_VERSION`. Asked before each connection, so it may fetch.
+   */
+  readonly workerVersion?: () => Promise<string | undefined>;
+  /** Delays between attempts after errors. Default: 1 s × 1.5 up to 60 s, plus jitter (Odoo's worker). */
+  readonly backoff?: BackoffOptions;
+  /**
+   * While every tab has been hidden this long, close the socket; the first tab shown reopens it from the
+   * cursor, losing nothing (the server keeps 100 s of notifications; older ones raise a `gap`). In ms;
+   * default 0: never close.
+   */
+  readonly hiddenClose?: number;
+  /** How long a connection may take to open, in ms. Default 15 000. */
+  readonly connectTimeout?: number;
+  /** How often the leader tells the server the user's inactivity, in ms (Odoo: 60 s). */
+  readonly presenceInterval?: number;
+  readonly WebSocket?: typeof WebSocket;
+  readonly setTimeout?: (fn: () => void, ms: number) => unknown;
+  readonly clearTimeout?: (handle: unknown) => void;
+  readonly now?: () => number;
+}
+
+/** Close codes of Odoo's bus (addons/bus/websocket.py). */
+const CLEAN = 1000;
+const TRY_LATER = 1013;
+const SESSION_EXPIRED = 4001;
+const KEEP_ALIVE_TIMEOUT = 4002;
+/** What tabbus closes with when a frame makes no sense: then it reconnects from its cursor. */
+const BAD_FRAME = 4000;
+/** A socket that stayed up this long was a success: the next failure backs off from the start again. */
+const STABLE_AFTER = 10_000;
+
+/** The socket's URL: `ws(s)://host[/prefix]/websocket[?version=…]`. */
+export function websocketUrl(serverUrl: string, workerVersion: string | undefined): string {
+  const base = serverUrl || (typeof location === 'undefined' ? '' : location.origin);
+  return `${base.replace(/^http/, 'ws')}/websocket${workerVersion ? `?version=${encodeURIComponent(workerVersion)}` : ''}`;
+}
+
+/**
+ * Odoo 16+'s bus: one WebSocket on `/websocket`, carrying `subscribe {channels, last}` and
+ * `update_presence` up and JSON arrays of notifications down. Reconnects as Odoo's worker does: at once
+ * after 4002 (the connection's age limit), never after 1000 (1000 `OUTDATED_VERSION` is an `outdated`
+ * error), stops with `session_expired` after 4001, and otherwise backs off with jitter (1013, the rate
+ * limit, at least one rate window). Each connection starts with a `subscribe` from the shared cursor.
+ */
+export class WebsocketTransport implements Transport<OdooNotification> {
+  readonly name = 'websocket';
+  readonly #options: WebsocketOptions;
+  readonly #backoff;
+  readonly #timers;
+  readonly #queue: SendQueue;
+  #sink: TransportSink<OdooNotification> | undefined;
+  #socket: WebSocket | undefined;
+  #openedAt = 0;
+  /** The channels of the last `subscribe` (as JSON), to skip a re-subscribe that changes nothing. */
+  #subscribedKey = '';
+  /** The `last` of the last `subscribe`: ids at or below it in a reply mean the server's ids started over. */
+  #subscribedLast = 0;
+  #retryTimer: unknown;
+  #connectTimer: unknown;
+  #subscribeTimer: unknown;
+  #presenceTimer: unknown;
+  #hiddenTimer: unknown;
+  /** Closed on purpose because every tab was hidden; reopens when one is shown. */
+  #resting = false;
+  #closed = false;
+
+  constructor(options: WebsocketOptions) {
+    this.#options = options;
+    this.#backoff = createBackoff(options.backoff);
+    this.#timers = {
+      now: options.now ?? Date.now,
+      setTimeout: options.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms)),
+      clearTimeout: options.clearTimeout ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>)),
+    };
+    this.#queue = new SendQueue(this.#timers, (text) => {
+      if (this.#socket?.readyState !== 1) return false;
+      this.#socket.send(text);
+      return true;
+    });
+  }
+
+  open(sink: TransportSink<OdooNotification>): void {
+    this.#sink = sink;
+    void this.#connect();
+  }
+
+  /** The channels changed (re-subscribe, debounced), or a tab became visible (reopen a resting socket). */
+  refresh(): void {
+    if (this.#resting || this.#closed) return this.paceChanged();
+    this.#timers.clearTimeout(this.#subscribeTimer);
+    // Tabs join in bursts (a page load adds several channels): one subscribe for the burst.
+    this.#subscribeTimer = this.#timers.setTimeout(() => this.#subscribe(false), 50);
+  }
+
+  paceChanged(): void {
+    const sink = this.#sink;
+    const after = this.#options.hiddenClose ?? 0;
+    if (!sink || this.#closed || after <= 0) return;
+    this.#timers.clearTimeout(this.#hiddenTimer);
+    if (sink.pace() <= 0) {
+      if (!this.#resting) return;
+      this.#resting = false;
+      void this.#connect();
+      return;
+    }
+    if (this.#resting) return;
+    this.#hiddenTimer = this.#timers.setTimeout(() => {
+      if (this.#closed || sink.pace() <= 0) return;
+      this.#resting = true;
+      this.#timers.clearTimeout(this.#retryTimer);
+      this.#drop(CLEAN);
+      sink.status('paused');
+    }, after);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of [this.#retryTimer, this.#connectTimer, this.#subscribeTimer, this.#presenceTimer, this.#hiddenTimer]) this.#timers.clearTimeout(timer);
+    this.#queue.clear();
+    this.#drop(CLEAN);
+    this.#sink?.status('closed');
+  }
+
+  /** Closes the current socket, if any, and forgets it (its events are then ignored). */
+  #drop(code: number): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    this.#timers.clearTimeout(this.#presenceTimer);
+    this.#timers.clearTimeout(this.#connectTimer);
+    try {
+      socket?.close(code);
+    } catch {
+      // Already closing.
+    }
+  }
+
+  async #connect(): Promise<void> {
+    const sink = this.#sink;
+    if (this.#closed || this.#resting || !sink) return;
+    sink.status('connecting');
+    let url: string;
+    try {
+      url = websocketUrl(this.#options.serverUrl, await this.#options.workerVersion?.());
+    } catch (cause) {
+      return this.#failed(cause instanceof TabBusError ? cause : new TabBusError('network', `could not ask the server's bus version: ${String(cause)}`, { cause }));
+    }
+    if (this.#closed || this.#resting) return;
+    const Socket = this.#options.WebSocket ?? globalThis.WebSocket;
+    let socket: WebSocket;
+    try {
+      socket = new Socket(url);
+    } catch (cause) {
+      return sink.fail(new TabBusError('config', `cannot open ${url}: ${String(cause)}`, { cause, fatal: true, context: { url } }));
+    }
+    sink.request();
+    this.#socket = socket;
+    this.#queue.reconnected();
+    this.#connectTimer = this.#timers.setTimeout(() => this.#onClose(socket, 1006, 'no connection within the connect timeout'), this.#options.connectTimeout ?? 15_000);
+    socket.onopen = () => this.#onOpen(socket);
+    socket.onmessage = (event) => this.#onMessage(socket, event.data);
+    socket.onclose = (event) => this.#onClose(socket, event.code, event.reason);
+    // An error is always followed by a close, which says more.
+    socket.onerror = () => undefined;
+  }
+
+  #onOpen(socket: WebSocket): void {
+    if (socket !== this.#socket) return;
+    this.#timers.clearTimeout(this.#connectTimer);
+    this.#openedAt = this.#timers.now();
+    this.#sink?.status('open');
+    this.#subscribe(true);
+    this.#sendPresence();
+    this.paceChanged();
+  }
+
+  #subscribe(force: boolean): void {
+    const sink = this.#sink;
+    if (!sink || this.#closed || this.#resting) return;
+    const channels = [...sink.channels()];
+    const key = JSON.stringify(channels);
+    if (!force && key === this.#subscribedKey) return;
+    this.#subscribedKey = key;
+    this.#subscribedLast = sink.cursor();
+    this.#queue.push({ event_name: 'subscribe', data: { channels, last: this.#subscribedLast } });
+  }
+
+  /** The browser-wide inactivity, on connect and then every minute, as Odoo's main tab does. */
+  #sendPresence(): void {
+    const inactivity = this.#sink?.inactivity();
+    if (inactivity !== undefined) {
+      this.#queue.push({ event_name: 'update_presence', data: { inactivity_period: Math.max(0, Math.round(inactivity)), im_status_ids_by_model: {} } });
+    }
+    this.#presenceTimer = this.#timers.setTimeout(() => this.#sendPresence(), this.#options.presenceInterval ?? 60_000);
+  }
+
+  #onMessage(socket: WebSocket, data: unknown): void {
+    const sink = this.#sink;
+    if (socket !== this.#socket || !sink) return;
+    let items: OdooNotification[];
+    try {
+      if (typeof data !== 'string') throw new TabBusError('protocol', '/websocket: a binary frame; Odoo sends text');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data);
+      } catch (cause) {
+        throw new TabBusError('protocol', '/websocket: a frame that is not JSON', { cause, context: { frame: data.slice(0, 200) } });
+      }
+      items = parsePollResult(this.#options.version, parsed, '/websocket');
+    } catch (cause) {
+      // Skipping the frame would lose what it carried: reconnect and subscribe again from the cursor.
+      const error = cause as TabBusError;
+      this.#drop(BAD_FRAME);
+      return this.#failed(error);
+    }
+    const last = this.#subscribedLast;
+    if (last > 0 && items.some((item) => item.id > 0 && item.id <= last)) {
+      this.#subscribedLast = 0;
+      sink.reset();
+    }
+    sink.receive(items);
+  }
+
+  #onClose(socket: WebSocket, code: number, reason: string): void {
+    const sink = this.#sink;
+    if (socket !== this.#socket || this.#closed || !sink) return;
+    this.#drop(CLEAN);
+    if (this.#timers.now() - this.#openedAt >= STABLE_AFTER && this.#openedAt > 0) this.#backoff.reset();
+    this.#openedAt = 0;
+    this.#subscribedKey = '';
+    const context = { code, reason };
+    if (code === KEEP_ALIVE_TIMEOUT) {
+      // The connection reached its age limit: a fresh one at once, as Odoo's worker does.
+      this.#backoff.reset();
+      return void this.#connect();
+    }
+    if (code === SESSION_EXPIRED) return sink.fail(new TabBusError('session_expired', 'the server closed the socket: the session expired; log in again', { fatal: true, context }));
+    if (code === CLEAN && reason === 'OUTDATED_VERSION') {
+      return sink.fail(new TabBusError('outdated', 'the server runs a newer version of the bus than this page; reload it', { fatal: true, context }));
+    }
+    if (code === CLEAN) {
+      return sink.fail(new TabBusError('server', 'the server closed the socket normally (1000): Odoo clients do not reconnect after that', { fatal: true, context }));
+    }
+    this.#failed(new TabBusError('network', `/websocket closed with ${code}${reason ? ` (${reason})` : ''}`, { context }), code === TRY_LATER ? RATE_LIMIT_WINDOW : 0);
+  }
+
+  /** Reports a retryable failure and reconnects after the backoff (at least `min` ms). */
+  #failed(error: TabBusError, min = 0): void {
+    const sink = this.#sink;
+    if (!sink || this.#closed) return;
+    sink.fail(error);
+    // A sink may close the transport from inside fail() (an app that stops the bus on error).
+    if (error.fatal || this.#closed) return;
+    sink.status('backoff');
+    this.#retryTimer = this.#timers.setTimeout(() => void this.#connect(), Math.max(min, this.#backoff.next()));
+  }
+}
