@@ -35,7 +35,7 @@ const channelOf = (item) => ('channel' in item ? item.channel : item.type);
 /** The page body, the same for both builds; `other` links to the page of the other build. */
 const SHELL = `
   <h1>tabbus demo chat</h1>
-  <p class="sub">Open this page in several tabs: one tab holds the long-poll, every tab gets each message once.
+  <p class="sub">Open this page in several tabs: one tab holds the connection (a long-poll, or a socket on Odoo 16+), every tab gets each message once.
     Build: <b id="build"></b> · <a id="other"></a> · signed in as <span id="user">…</span></p>
   <div class="grid">
     <section id="state" data-role="stopped">
@@ -84,13 +84,20 @@ export async function runDemo(api, buildName, other) {
     ...(params.has('leaderTimeout') ? { leaderTimeout: ms('leaderTimeout') } : {}),
     ...(params.has('sessionCheck') ? { sessionCheckInterval: ms('sessionCheck') } : {}),
     ...(params.has('hiddenPace') ? { hiddenPace: ms('hiddenPace') } : {}),
+    ...(params.has('hiddenSocketClose') ? { hiddenSocketClose: ms('hiddenSocketClose') } : {}),
+    // ?coordination=none: every tab connects for itself, as Odoo 8 did and Odoo 16+'s Worker fallback does.
+    ...(params.get('coordination') === 'none' ? { coordination: 'none' } : {}),
+    // ?workerVersion=… plays a page built for another Odoo release (the server answers `outdated`).
+    ...(params.has('workerVersion') ? { websocketWorkerVersion: params.get('workerVersion') } : {}),
   };
-  const bus = api.createOdooBus({ version: server.odoo, db: server.db, uid: session.uid, channels: [firstChannel], ...tuning });
+  // ?version=auto lets the bus find out which Odoo answers; by default the demo says what the server emulates.
+  const version = params.get('version') === 'auto' ? 'auto' : server.odoo;
+  const bus = api.createOdooBus({ version, db: server.db, uid: session.uid, channels: [firstChannel], ...tuning });
   // For the e2e tests: what this tab delivered, when each id arrived, and when it last became leader.
   const received = [];
   const arrivals = {};
   // gaps and session expiries as the bus reported them; leaders: the leader each epoch had, as this tab saw it.
-  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], leaders: {}, effects: [], sounded: [] };
+  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], outdated: [], leaders: {}, effects: [], sounded: [] };
 
   // One beep and one desktop notification per message for the whole browser, from a tab that may play
   // sound (browsers allow it only in tabs the user interacted with).
@@ -144,6 +151,11 @@ export async function runDemo(api, buildName, other) {
     $('#error').append(button);
   });
 
+  bus.on('outdated', (error) => {
+    window.demo.outdated.push(error.message);
+    $('#error').textContent = 'The server was upgraded: reload this page.';
+  });
+
   let lastRole = null;
   const render = (s) => {
     if (s.role === 'leader' && lastRole !== 'leader') window.demo.leaderSince = Date.now();
@@ -160,7 +172,7 @@ export async function runDemo(api, buildName, other) {
     $('#epoch').textContent = s.epoch;
     $('#tabs').textContent = `${s.tabs} (${s.visibleTabs} visible)`;
     $('#cursor').textContent = s.cursor;
-    $('#transport').textContent = s.transport;
+    $('#transport').textContent = s.transportName ? `${s.transportName}: ${s.transport}` : s.transport;
     $('#requests').textContent = s.counters.requests;
     $('#mode').textContent = `${s.mode} — ${s.modeReason}`;
     $('#pace').textContent = s.pace ? `${s.pace / 1000} s (every tab hidden)` : 'live';
@@ -186,8 +198,12 @@ export async function runDemo(api, buildName, other) {
   const showPresence = async () => {
     if (document.visibilityState !== 'visible' || server.odoo < 12 || !session.partner_id) return;
     try {
-      const [me] = await jsonRpc('/longpolling/im_status', { partner_ids: [session.partner_id] });
-      $('#presence').textContent = me?.im_status ?? '—';
+      // 12–15 answer im_status on a route of their own; from 16 the dev server's presence table stands in.
+      const status =
+        server.odoo <= 15
+          ? (await jsonRpc('/longpolling/im_status', { partner_ids: [session.partner_id] }))[0]?.im_status
+          : (await (await fetch('/tabbus/presence')).json()).find((row) => row.uid === session.uid)?.status;
+      $('#presence').textContent = status ?? '—';
     } catch {
       $('#presence').textContent = '—';
     }

@@ -6,7 +6,14 @@ import { existsSync } from 'node:fs';
 const systemChromium = ['/usr/bin/chromium', '/usr/lib/chromium/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const executablePath = process.env.CHROMIUM_PATH ?? systemChromium;
 
-export default defineConfig({
+/**
+ * The multi-tab scenarios that apply to both transports run twice: against Odoo 15's long-polling and
+ * against Odoo 17's WebSocket. Everything else (visibility pacing, presence, fallbacks, chaos…) runs on
+ * long-polling only, plus the WebSocket-only cases in websocket.spec.ts.
+ */
+const BOTH_TRANSPORTS = ['one-connection', 'delivery', 'failover', 'crash', 'channels', 'session', 'outage', 'frozen', 'gap', 'wire'];
+
+export default defineConfig<object, { odoo: number }>({
   testDir: './tests',
   outputDir: './test-results',
   // Two cores: one worker is faster than two fighting over the CPU.
@@ -17,6 +24,10 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 10_000 },
   reporter: process.env.CI ? [['list']] : [['list']],
+  projects: [
+    { name: 'longpolling-15', use: { odoo: 15 }, testIgnore: /websocket\.spec\.ts$/ },
+    { name: 'websocket-17', use: { odoo: 17 }, testMatch: new RegExp(`/(${[...BOTH_TRANSPORTS, 'websocket'].join('|')})\\.spec\\.ts$`) },
+  ],
   use: {
     browserName: 'chromium',
     headless: true,

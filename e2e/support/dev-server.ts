@@ -87,6 +87,29 @@ export class DevServer {
     return (await this.#fetch('/tabbus/stats')).json() as Promise<DevServerStats>;
   }
 
+  /** The Odoo version the server emulates (`--odoo`, default 15). */
+  get odoo(): number {
+    const i = this.#args.indexOf('--odoo');
+    return i < 0 ? 15 : Number(this.#args[i + 1]);
+  }
+
+  /**
+   * The browser's connections as the server counts them, whatever the transport: held long-polls on
+   * 8–15, open sockets on 16+. `bySession` is what "one connection per browser" is checked on.
+   */
+  async connections(): Promise<{ open: number; bySession: Record<string, number>; peakPerSession: number }> {
+    const s = await this.stats();
+    return this.odoo >= 16
+      ? { open: s.openSockets, bySession: s.openSocketsBySession, peakPerSession: s.peakOpenSocketsPerSession }
+      : { open: s.openPolls, bySession: s.openPollsBySession, peakPerSession: s.peakOpenPollsPerSession };
+  }
+
+  /** Closes every open socket (16+) with this close code, as Odoo does for its own reasons. */
+  async closeSockets(code: number, reason = ''): Promise<number> {
+    const response = await this.#post('/tabbus/sockets/close', { code, reason });
+    return ((await response.json()) as { closed: number }).closed;
+  }
+
   async resetStats(): Promise<void> {
     await this.#fetch('/tabbus/stats/reset', { method: 'POST' });
   }
@@ -103,7 +126,7 @@ export class DevServer {
     await this.#post('/tabbus/fault', { kind, count, ...(route ? { route } : {}) });
   }
 
-  /** Long-polls that reached the server at or after `since` (wall clock). */
+  /** Long-polls (8–15) or `subscribe` frames (16+) that reached the server at or after `since` (wall clock). */
   async polls(since: number): Promise<PollArrival[]> {
     return (await this.#fetch(`/tabbus/polls?since=${since}`)).json() as Promise<PollArrival[]>;
   }

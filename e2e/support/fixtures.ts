@@ -25,6 +25,8 @@ export interface DemoWindow {
     session: { uid: number };
     gaps: { cursor: number; age: number; reason: 'retention' | 'reset' }[];
     expired: string[];
+    /** Messages of the `outdated` events this tab heard. */
+    outdated: string[];
     /** Every leader this tab saw per epoch: more than one for an epoch would be a split brain. */
     leaders: Record<number, Set<string>>;
     /** Ids whose once-per-browser effect ran in this tab. */

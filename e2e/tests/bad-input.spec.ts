@@ -85,7 +85,7 @@ for (const kind of Object.keys(EXPECTED_CODE) as FaultKind[]) {
     }
     // The poll that follows A's reply must be held before the log starts, or it would count as one more.
     await expect
-      .poll(async () => (await server.polls(0)).at(-1)?.last === a && (await server.stats()).openPolls === 1, { message: 'the poll after A is held' })
+      .poll(async () => (await server.polls(0)).at(-1)?.last === a && (await server.connections()).open === 1, { message: 'the poll after A is held' })
       .toBe(true);
     const faultsBefore = (await server.stats()).faults;
     const since = Date.now();
@@ -97,7 +97,7 @@ for (const kind of Object.keys(EXPECTED_CODE) as FaultKind[]) {
 
     await expect.poll(async () => (await state(leader)).lastError?.code, { message: 'typed error in the leader' }).toBe(EXPECTED_CODE[kind]);
     // The leader retries on its own: a new poll reaches the server and is held.
-    await expect.poll(async () => (await server.stats()).openPolls, { message: 'the retry is held' }).toBe(1);
+    await expect.poll(async () => (await server.connections()).open, { message: 'the retry is held' }).toBe(1);
     const faulted = (await server.stats()).faults - faultsBefore;
     // Reported, not asserted: what the tabs show while the retry is held and nothing has arrived yet.
     test.info().annotations.push({ type: 'observation', description: `transport while the retry is held: ${(await state(leader)).transport}` });

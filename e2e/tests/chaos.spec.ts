@@ -75,7 +75,7 @@ test('chaos: 10 tabs, 50 notifications/s, 100 leader failovers by close, crash a
   }
   for (const [epoch, ids] of leaders) expect([...ids], `leaders of epoch ${epoch}`).toHaveLength(1);
   expect(leaders.size).toBeGreaterThanOrEqual(ROUNDS);
-  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+  await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
 
   const line = (kind: Kind) =>
     `${kind} (${gaps[kind].length}): p50 ${percentile(gaps[kind], 50)} ms, p99 ${percentile(gaps[kind], 99)} ms, max ${Math.max(...gaps[kind])} ms`;

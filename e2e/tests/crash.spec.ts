@@ -33,7 +33,7 @@ test('a crashed leader is replaced at once, up to 8 times, under a stream: nothi
   const sent = stream.sent.map((s) => s.id);
   // Every tab that lived through all the crashes got every id once, in order.
   for (const survivor of live) await expectDelivered(survivor, sent);
-  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+  await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
   const report = `failover after crash (death → new leader's first poll at the server), ${gaps.length} rounds: p50 ${percentile(gaps, 50)} ms, max ${Math.max(...gaps)} ms (${gaps.join(', ')})`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });

@@ -29,7 +29,7 @@ test('two leaders at once: the newer epoch wins, one connection remains, each id
   for (const page of pages) {
     await expectDelivered(page, sent);
   }
-  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+  await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
   const fenced = (await Promise.all(pages.map(state))).reduce((sum, s) => sum + s.counters.fenced, 0);
   test.info().annotations.push({ type: 'measurement', description: `frames fenced across the tabs: ${fenced}` });
 });

@@ -32,7 +32,7 @@ test('closing the leader hands over within a second, 10 times, losing and duplic
     // Once the handover settles the server holds at most one poll for this browser (under the stream a
     // poll is answered within milliseconds, so a snapshot may catch none; the stream check below proves
     // the polling goes on).
-    await expect.poll(async () => Math.max(0, ...Object.values((await server.stats()).openPollsBySession))).toBeLessThanOrEqual(1);
+    await expect.poll(async () => Math.max(0, ...Object.values((await server.connections()).bySession))).toBeLessThanOrEqual(1);
   }
   streaming = false;
   await stream;
@@ -53,9 +53,9 @@ test('closing the leader hands over within a second, 10 times, losing and duplic
   expect(Math.max(...gaps)).toBeLessThan(1000);
   // The closing tab aborts its poll in pagehide, but the server may register the new leader's poll a
   // millisecond or two before it sees the old socket close; so a peak of 2 can show here (and is reported).
-  const { peakOpenPollsPerSession } = await server.stats();
-  test.info().annotations.push({ type: 'measurement', description: `peak polls per session across the failovers: ${peakOpenPollsPerSession}` });
-  expect(peakOpenPollsPerSession).toBeLessThanOrEqual(2);
+  const { peakPerSession } = await server.connections();
+  test.info().annotations.push({ type: 'measurement', description: `peak connections per session across the failovers: ${peakPerSession}` });
+  expect(peakPerSession).toBeLessThanOrEqual(2);
   expect((await state(observers[0]!)).epoch).toBeGreaterThanOrEqual(11);
 });
 

@@ -24,7 +24,7 @@ test('without Web Locks: the message election still gives one leader, one poll a
   // The message election can crown two tabs for a moment while they start together (broadcast-channel
   // resolves it; tabbus's epochs then close the loser's poll): one poll once it settles.
   expect((await server.stats()).peakOpenPollsPerSession).toBeLessThanOrEqual(2);
-  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+  await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
   // Failover without locks: the elector notices the leader's goodbye.
   const closed = leader.waitForEvent('close');
   await leader.close({ runBeforeUnload: true });
@@ -128,7 +128,7 @@ for (const storage of ['throws', 'undefined'] as const) {
       expect(s.modeReason).not.toBe('not started');
     }
     // One held poll per tab, all for the same browser session.
-    await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([3]);
+    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([3]);
     const sent: number[] = [];
     for (let i = 0; i < 10; i++) sent.push(await publish('chat', `solo ${i}`));
     for (const page of pages) {
@@ -137,7 +137,7 @@ for (const storage of ['throws', 'undefined'] as const) {
     }
     // A tab that leaves takes only its own poll with it; the others go on.
     await pages[0]!.close();
-    await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([2]);
+    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([2]);
     const after = await publish('chat', 'solo after close');
     for (const page of pages.slice(1)) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= sent[0]!)).toEqual([...sent, after]);
   });
@@ -153,7 +153,7 @@ test('without Web Locks and without BroadcastChannel: the message election over 
   for (const page of pages) page.on('crash', () => (pages = pages.filter((p) => p !== page)));
   const leader = await settledLeader(pages);
   for (const page of pages) expect(await state(page)).toMatchObject({ mode: 'elector', modeReason: expect.stringMatching(/message election over localstorage channel/) });
-  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+  await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
   const before = [await publish('chat', 'before crash 1'), await publish('chat', 'before crash 2')];
   for (const page of pages) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= before[0]!)).toEqual(before);
   await crash(context, leader);
@@ -164,5 +164,5 @@ test('without Web Locks and without BroadcastChannel: the message election over 
   expect((await state(next)).counters.steals).toBe(1);
   const after = await publish('chat', 'after the takeover');
   for (const page of rest) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= before[0]!)).toEqual([...before, during, after]);
-  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+  await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
 });

@@ -39,5 +39,5 @@ test('a frozen leader is replaced by a visible follower within 4 s, and steps do
     // reach it, so it sees that the leader's cursor is ahead of its own and asks for a replay.
     await expectDelivered(page, sent);
   }
-  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+  await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
 });

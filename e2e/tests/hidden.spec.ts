@@ -88,7 +88,7 @@ test('a hidden leader hands the connection to the visible tab, losing and repeat
   expect((await state(leader)).role).toBe('follower');
   const sent = stream.sent.map((s) => s.id);
   for (const page of pages) await expectDelivered(page, sent);
-  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+  await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
   const report = `leadership moved to the visible tab ${moved} ms after it became visible`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });

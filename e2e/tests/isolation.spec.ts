@@ -18,7 +18,7 @@ test('two users in two browsers each get one connection and only their own notif
     await expect.poll(() => receivedIds(page)).toContain(forDemo);
     expect(await receivedIds(page)).not.toContain(forAdmin);
   }
-  const stats = await server.stats();
-  expect(stats.openPolls).toBe(2);
-  expect(stats.peakOpenPollsPerSession).toBe(1);
+  const connections = await server.connections();
+  expect(connections.open).toBe(2);
+  expect(connections.peakPerSession).toBe(1);
 });

@@ -18,7 +18,7 @@ test('bus.stop() hands the connection over; bus.start() rejoins as a follower an
   expect((await state(leader)).role).toBe('follower');
   const afterRestart = await publish('chat', 'after restart');
   for (const page of pages) await expect.poll(() => receivedIds(page)).toContain(afterRestart);
-  await expect.poll(async () => (await server.stats()).openPolls).toBe(1);
+  await expect.poll(async () => (await server.connections()).open).toBe(1);
 });
 
 // `unload` and `beforeunload` listeners keep a page out of the bfcache (and `unload` is being removed
@@ -111,7 +111,7 @@ for (const mode of ['locks', 'elector'] as const) {
 async function leaveAndComeBack(
   context: BrowserContext,
   openTabs: (n: number) => Promise<Page[]>,
-  server: { url: string; stats(): Promise<{ openPollsBySession: Record<string, number> }> },
+  server: { url: string; connections(): Promise<{ bySession: Record<string, number> }> },
   publish: (c: string, t: string) => Promise<number>,
   consoleProblems: string[],
 ) {
@@ -158,7 +158,7 @@ async function leaveAndComeBack(
   const d = await publish('chat', 'D');
   for (const page of pages) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= c)).toEqual([c, d]);
   // One poll held for the whole browser (one session): the returning tab did not open a second one.
-  await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+  await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
   // No id twice and in order, in every tab.
   for (const page of pages) {
     const ids = await receivedIds(page);

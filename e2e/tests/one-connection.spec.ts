@@ -1,8 +1,8 @@
 import { expect, receivedIds, settledLeader, state, test } from '../support/fixtures';
 
-// The point of tabbus: however many tabs, the server holds one long-poll for the browser.
+// The point of tabbus: however many tabs, the server holds one long-poll (or one socket) for the browser.
 for (const tabs of [1, 5, 10]) {
-  test(`${tabs} tab(s) hold exactly one long-poll`, async ({ openTabs, server, publish }) => {
+  test(`${tabs} tab(s) hold exactly one connection`, async ({ openTabs, server, publish }) => {
     await server.resetStats();
     const pages = await openTabs(tabs);
     await settledLeader(pages);
@@ -10,9 +10,9 @@ for (const tabs of [1, 5, 10]) {
     const ids: number[] = [];
     for (let i = 0; i < 5; i++) ids.push(await publish('chat', `ping ${i}`));
     for (const page of pages) await expect.poll(() => receivedIds(page)).toEqual(expect.arrayContaining(ids));
-    const stats = await server.stats();
-    expect(stats.peakOpenPollsPerSession).toBe(1);
-    expect(stats.openPolls).toBe(1);
+    const connections = await server.connections();
+    expect(connections.peakPerSession).toBe(1);
+    expect(connections.open).toBe(1);
     const roles = await Promise.all(pages.map(async (p) => (await state(p)).role));
     expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
     expect(roles.filter((r) => r === 'follower')).toHaveLength(tabs - 1);

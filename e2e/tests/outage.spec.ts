@@ -18,8 +18,8 @@ const gaps = (page: Page) => page.evaluate(() => (window as unknown as DemoWindo
 // The dev server is killed (SIGKILL: held polls see the connection drop) and started again on the same
 // port with its memory store empty, so ids start again at 1 while the tabs' cursor is far above. The
 // sessions file keeps the browser logged in, as Odoo's session store on disk does.
-test('server killed and restarted: the bus backs off, recovers by itself and treats the restarted ids as a reset', async ({ browser }) => {
-  const server = await DevServer.start(['--odoo', '15']);
+test('server killed and restarted: the bus backs off, recovers by itself and treats the restarted ids as a reset', async ({ browser, odoo }) => {
+  const server = await DevServer.start(['--odoo', String(odoo)]);
   const context = await (browser as Browser).newContext();
   try {
     const pages = await openOn(server, context, 3, '?backoff=200');
@@ -45,7 +45,7 @@ test('server killed and restarted: the bus backs off, recovers by itself and tre
       expect(seen[0]).toMatchObject({ reason: 'reset', cursor: before.at(-1) });
     }
     await settledLeader(pages);
-    await expect.poll(async () => Object.values((await server.stats()).openPollsBySession)).toEqual([1]);
+    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
   } finally {
     await context.close();
     await server.stop();
@@ -60,7 +60,7 @@ test('offline: the leader stops polling at once; back online it polls at once an
 
   await context.setOffline(true);
   for (const page of pages) await expect.poll(async () => (await state(page)).transport).toBe('offline');
-  await expect.poll(async () => (await server.stats()).openPolls).toBe(0);
+  await expect.poll(async () => (await server.connections()).open).toBe(0);
   const missed = [await publish('chat', 'while offline 1'), await publish('chat', 'while offline 2')];
   await new Promise((r) => setTimeout(r, 300));
   const requestsOffline = (await Promise.all(pages.map(state))).reduce((n, s) => n + s.counters.requests, 0);

@@ -31,7 +31,7 @@ test('logout in one tab: the app tells the bus, every tab gets one session_expir
     (window as unknown as DemoWindow).demo.bus.sessionExpired();
   });
   await everyTabStopped(pages);
-  await expect.poll(async () => (await server.stats()).openPolls).toBe(0);
+  await expect.poll(async () => (await server.connections()).open).toBe(0);
   const requests = await totalRequests(server);
   await new Promise((r) => setTimeout(r, 1500));
   expect(await totalRequests(server), 'no retry storm after expiry').toBe(requests);
@@ -56,7 +56,10 @@ test("a session expired on the server is found by the leader's periodic check; e
   expect(await totalRequests(server), 'no retry storm after expiry').toBe(requests);
 });
 
-test('a session that expired is found after the next transport error, with the default check interval', async ({ openTabs, server, publish, consoleProblems }) => {
+test('a session that expired is found after the next transport error, with the default check interval', async ({ openTabs, server, publish, consoleProblems, odoo }) => {
+  // A long-poll answers an expired cookie as a public session, so only the session check can tell. From
+  // 16 the server closes the socket itself (4001) the moment the session ends: websocket.spec.ts covers it.
+  test.skip(odoo >= 16, 'Odoo 16+ closes the socket with 4001 when the session ends; see websocket.spec.ts');
   const pages = await openTabs(2, { path: 'index.html?backoff=200' });
   await settledLeader(pages);
   // Let the start-of-term check pass, then expire the session and break the next poll.

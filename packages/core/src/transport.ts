@@ -54,7 +54,10 @@ export interface Transport<Item extends BusItem> {
   readonly name: string;
   /** Start requesting. Called once. */
   open(sink: TransportSink<Item>): void;
-  /** The channels or the pace changed: restart the pending request, or end the pause, promptly. */
+  /**
+   * The channels or the pace changed, or the cursor moved back (a tab asked for a replay): restart the
+   * pending request (or re-subscribe), or end the pause, promptly.
+   */
   refresh(): void;
   /**
    * `sink.pace()` changed (every tab hidden, or one visible again). Optional: a long-poll reads the pace

@@ -66,6 +66,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
   #subscribedKey = '';
   /** The `last` of the last `subscribe`: ids at or below it in a reply mean the server's ids started over. */
   #subscribedLast = 0;
+  /** The newest id the server sent on this connection (or its `last`): a cursor below it asks for a replay. */
+  #seen = 0;
   #retryTimer: unknown;
   #connectTimer: unknown;
   #subscribeTimer: unknown;
@@ -95,10 +97,15 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     void this.#connect();
   }
 
-  /** The channels changed (re-subscribe, debounced), or a tab became visible (reopen a resting socket). */
+  /**
+   * The channels changed, or the bus moved the cursor back (a tab missed batches and asked for a replay):
+   * re-subscribe, debounced. Or a tab became visible: reopen a resting socket.
+   */
   refresh(): void {
     if (this.#resting || this.#closed) return this.paceChanged();
     this.#timers.clearTimeout(this.#subscribeTimer);
+    // A replay at once: the cursor must be read now, before the next frame moves it forward again.
+    if ((this.#sink?.cursor() ?? 0) < this.#seen) return this.#subscribe(true);
     // Tabs join in bursts (a page load adds several channels): one subscribe for the burst.
     this.#subscribeTimer = this.#timers.setTimeout(() => this.#subscribe(false), 50);
   }
@@ -190,9 +197,9 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     if (!sink || this.#closed || this.#resting) return;
     const channels = [...sink.channels()];
     const key = JSON.stringify(channels);
-    if (!force && key === this.#subscribedKey) return;
+    if (!force && key === this.#subscribedKey && sink.cursor() >= this.#seen) return;
     this.#subscribedKey = key;
-    this.#subscribedLast = sink.cursor();
+    this.#seen = this.#subscribedLast = sink.cursor();
     this.#queue.push({ event_name: 'subscribe', data: { channels, last: this.#subscribedLast } });
   }
 
@@ -226,9 +233,10 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     }
     const last = this.#subscribedLast;
     if (last > 0 && items.some((item) => item.id > 0 && item.id <= last)) {
-      this.#subscribedLast = 0;
+      this.#seen = this.#subscribedLast = 0;
       sink.reset();
     }
+    for (const item of items) this.#seen = Math.max(this.#seen, item.id);
     sink.receive(items);
   }
 

@@ -89,6 +89,26 @@ describe('WebsocketTransport against the dev server', () => {
     await eventually(() => ids(sink)).toEqual([c]);
   });
 
+  it('a cursor moved back (a replay asked by a tab that missed batches) re-subscribes from it; the same channels and cursor do not', async () => {
+    const server = await startServer({ odoo: 17 });
+    const log: string[] = [];
+    const sink = new RecordingSink({ channels: ['chat'] });
+    const t = transport(server, { log });
+    t.open(sink);
+    await eventually(() => server.stats().openSockets).toBe(1);
+    const a = server.publish('chat', { type: 't', payload: 'a' });
+    const b = server.publish('chat', { type: 't', payload: 'b' });
+    await eventually(() => ids(sink)).toEqual([a, b]);
+    t.refresh();
+    await sleep(100);
+    expect(sent(log).filter((m) => m.event_name === 'subscribe')).toHaveLength(1);
+    sink.cursorValue = a;
+    t.refresh();
+    await eventually(() => ids(sink)).toEqual([a, b, b]);
+    expect(sent(log).filter((m) => m.event_name === 'subscribe').map((m) => m.data['last'])).toEqual([0, a]);
+    expect(sink.resets).toBe(0);
+  });
+
   it('4002 (the age limit): reconnects at once and subscribes from the cursor; nothing published meanwhile is lost', async () => {
     const server = await startServer({ odoo: 17 });
     const log: string[] = [];

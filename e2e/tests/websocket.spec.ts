@@ -1,0 +1,134 @@
+import type { Page } from '@playwright/test';
+import {
+  controllableVisibility,
+  expect,
+  expectDelivered,
+  publishStream,
+  receivedIds,
+  setVisibility,
+  settledLeader,
+  state,
+  test,
+  type DemoWindow,
+} from '../support/fixtures';
+
+// What only the WebSocket transport (Odoo 16+) has: Odoo's close codes, the version check, the server's
+// keep-alive ping, and closing the socket while nobody looks. Runs in the websocket-17 project.
+
+const outdatedOf = (page: Page) => page.evaluate(() => (window as unknown as DemoWindow).demo.outdated);
+
+test('10 tabs: one socket for the browser, where one socket per tab is what Odoo does without a SharedWorker', async ({ openTabs, newContext, server, publish }) => {
+  await server.resetStats();
+  const pages = await openTabs(10);
+  await settledLeader(pages);
+  const shared = await server.connections();
+  // The same 10 tabs in another browser, each connecting for itself (Odoo 16+'s Worker fallback).
+  const naive = await newContext();
+  await openTabs(10, { context: naive, path: 'index.html?coordination=none' });
+  await expect.poll(async () => (await server.connections()).open).toBe(11);
+  const bySession = Object.values((await server.connections()).bySession).sort((a, b) => a - b);
+  expect(bySession).toEqual([1, 10]);
+  const id = await publish('chat', 'to all twenty tabs');
+  for (const page of pages) await expect.poll(() => receivedIds(page)).toContain(id);
+  const report = `open sockets for 10 tabs: tabbus ${shared.open}, one per tab (Odoo's Worker fallback) 10`;
+  console.log(report);
+  test.info().annotations.push({ type: 'measurement', description: report });
+  expect(shared.peakPerSession).toBe(1);
+});
+
+test('4002 (the connection reached its age limit): the leader reconnects at once, nothing is lost or doubled', async ({ openTabs, server, publish }) => {
+  const pages = await openTabs(3, { path: 'index.html?backoff=5000' });
+  const leader = await settledLeader(pages);
+  const stream = publishStream(publish, 20);
+  const gaps: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    await new Promise((r) => setTimeout(r, 300));
+    const before = (await state(leader)).counters.requests;
+    const closedAt = Date.now();
+    expect(await server.closeSockets(4002)).toBe(1);
+    await expect.poll(async () => (await state(leader)).counters.requests).toBe(before + 1);
+    await expect.poll(async () => (await server.polls(closedAt)).length, { message: 'the new socket subscribed' }).toBeGreaterThan(0);
+    const [subscribe] = await server.polls(closedAt);
+    gaps.push(subscribe!.at - closedAt);
+  }
+  await stream.stop();
+  const sent = stream.sent.map((s) => s.id);
+  for (const page of pages) await expectDelivered(page, sent);
+  const report = `reconnect after 4002, 5 rounds: ${gaps.join(', ')} ms (the 5 s backoff was not used)`;
+  console.log(report);
+  test.info().annotations.push({ type: 'measurement', description: report });
+  expect(Math.max(...gaps)).toBeLessThan(2000);
+  expect((await state(leader)).lastError).toBeNull();
+  await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+});
+
+test('1013 (try later): every tab shows the back-off and the error; the leader waits at least 2 s, then resumes from the cursor', async ({ openTabs, server, publish }) => {
+  const pages = await openTabs(2, { path: 'index.html?backoff=100' });
+  const leader = await settledLeader(pages);
+  const first = await publish('chat', 'before 1013');
+  const closedAt = Date.now();
+  expect(await server.closeSockets(1013)).toBe(1);
+  for (const page of pages) await expect.poll(async () => (await state(page)).transport).toBe('backoff');
+  expect((await state(leader)).lastError).toMatchObject({ code: 'network', message: expect.stringMatching(/1013/) });
+  const during = await publish('chat', 'during the back-off');
+  await settledLeader(pages);
+  const [subscribe] = await server.polls(closedAt);
+  expect(subscribe!.at - closedAt, 'waited out the rate window (2 s) though the backoff is 100 ms').toBeGreaterThanOrEqual(1900);
+  expect(subscribe!.last).toBeGreaterThanOrEqual(first);
+  for (const page of pages) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= first)).toEqual([first, during]);
+});
+
+test('an outdated page (another worker version): every tab hears `outdated` once and stops; no reconnect loop', async ({ openTabs, server }) => {
+  const pages = await openTabs(3, { path: 'index.html?workerVersion=17.0-0' });
+  for (const page of pages) {
+    await expect.poll(() => outdatedOf(page)).toHaveLength(1);
+    await expect.poll(async () => (await state(page)).role).toBe('stopped');
+    await expect(page.locator('#error')).toHaveText(/reload/);
+  }
+  await expect.poll(async () => (await server.connections()).open).toBe(0);
+  // Each tab was alone when it opened (the one before had stopped), so each tried once, and only once.
+  const attempts = async () => (await Promise.all(pages.map(state))).map((s) => s.counters.requests);
+  expect(await attempts()).toEqual([1, 1, 1]);
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(await attempts(), 'no reconnect after OUTDATED_VERSION').toEqual([1, 1, 1]);
+  expect((await server.connections()).open).toBe(0);
+});
+
+test("an idle socket lives on: the server pings after 45 s of silence, the browser answers, and nothing reconnects", async ({ openTabs, server, publish }) => {
+  const pages = await openTabs(2);
+  const leader = await settledLeader(pages);
+  const before = (await state(leader)).counters.requests;
+  // 45 s of silence (on the server's clock): a ping; the pong must come within 15 s or the socket is dropped.
+  await server.advance(45_000);
+  await new Promise((r) => setTimeout(r, 300));
+  await server.advance(15_000);
+  await server.advance(45_000);
+  await new Promise((r) => setTimeout(r, 300));
+  await server.advance(15_000);
+  await new Promise((r) => setTimeout(r, 300));
+  expect((await server.connections()).open).toBe(1);
+  expect((await state(leader)).counters.requests).toBe(before);
+  const id = await publish('chat', 'after a long silence');
+  for (const page of pages) await expect.poll(() => receivedIds(page)).toContain(id);
+});
+
+test('hiddenSocketClose: with every tab hidden the socket closes; the first tab shown reopens it from the cursor, losing nothing', async ({ context, openTabs, server, publish }) => {
+  await controllableVisibility(context);
+  const pages = await openTabs(3, { path: 'index.html?hiddenSocketClose=500' });
+  await settledLeader(pages);
+  const first = await publish('chat', 'visible');
+  for (const page of pages) await setVisibility(page, 'hidden');
+  await expect.poll(async () => (await server.connections()).open).toBe(0);
+  for (const page of pages) await expect.poll(async () => (await state(page)).transport).toBe('paused');
+  const whileClosed = [await publish('chat', 'hidden 1'), await publish('chat', 'hidden 2')];
+  await new Promise((r) => setTimeout(r, 300));
+  for (const page of pages) expect(await receivedIds(page)).not.toContain(whileClosed[0]);
+  const shownAt = Date.now();
+  await setVisibility(pages[2]!, 'visible');
+  for (const page of pages) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= first)).toEqual([first, ...whileClosed]);
+  const caughtUp = Date.now() - shownAt;
+  const report = `hidden socket reopened and caught up ${caughtUp} ms after a tab was shown`;
+  console.log(report);
+  test.info().annotations.push({ type: 'measurement', description: report });
+  await expect.poll(async () => (await server.connections()).open).toBe(1);
+});
