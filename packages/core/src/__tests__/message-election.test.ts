@@ -148,6 +148,8 @@ describe('the message election (no Web Locks)', () => {
     expect(hs[2]!.bus.state().counters.steals).toBe(1);
     await w.clock.advanceAsync(50);
     expect(hs[1]!.bus.state().leaderId).toBe(hs[2]!.bus.tabId);
+    // No lifetime locks tell of the dead tab: every tab rebuilt its map from the answers to the new term.
+    for (const h of rest) expect(h.bus.state().tabs).toBe(2);
     live(hs[2]!).push(ids(3, 3));
     await w.clock.advanceAsync(10);
     for (const h of rest) expect(h.received).toEqual(range(1, 3));

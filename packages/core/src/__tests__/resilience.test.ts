@@ -835,3 +835,51 @@ describe('lastError', () => {
     }
   });
 });
+
+describe('transport-level news every tab hears', () => {
+  it('an `outdated` error from the leader\'s transport: every tab emits `outdated` once and stops', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const outdated: string[][] = hs.map(() => []);
+    hs.forEach((h, i) => h.bus.on('outdated', (e) => outdated[i]!.push(e.code)));
+    liveTransport(a).fail(new TabBusError('outdated', 'the server runs a newer bus', { fatal: true }));
+    await w.clock.advanceAsync(10);
+    expect(outdated).toEqual([['outdated'], ['outdated'], ['outdated']]);
+    for (const h of hs) expect(h.bus.state()).toMatchObject({ role: 'stopped', lastError: { code: 'outdated' } });
+    for (const h of hs) expect(h.expired).toEqual([]);
+    expect(openTransports(w)).toEqual([]);
+  });
+
+  it('the leader\'s transport hears when every tab is hidden and when one is shown again (paceChanged)', async () => {
+    const w = world();
+    // The leader stays where it is (no handoff to the visible tab), so one transport sees it all.
+    const hs = [spawn(w, { preferVisibleLeader: false }), spawn(w, { preferVisibleLeader: false })];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    const t = liveTransport(a);
+    expect(t.paceChanges).toBe(0);
+    a.tab.setVisible(false);
+    await w.clock.advanceAsync(10);
+    expect(t.paceChanges).toBe(0); // b is still visible
+    b.tab.setVisible(false);
+    await w.clock.advanceAsync(10);
+    expect(t.paceChanges).toBe(1);
+    expect(t.sink!.pace()).toBeGreaterThan(0);
+    b.tab.setVisible(true);
+    await w.clock.advanceAsync(10);
+    expect(t.paceChanges).toBe(2);
+    expect(t.sink!.pace()).toBe(0);
+  });
+
+  it('state().transportName is what the transportName option says, in every tab', async () => {
+    const w = world();
+    let name: string | undefined;
+    const hs = [spawn(w, { transportName: () => name }), spawn(w, { transportName: () => name })];
+    await startAll(w, hs);
+    for (const h of hs) expect(h.bus.state().transportName).toBeUndefined();
+    name = 'websocket';
+    for (const h of hs) expect(h.bus.state().transportName).toBe('websocket');
+  });
+});

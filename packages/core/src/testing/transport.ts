@@ -16,6 +16,8 @@ export class FakeTransport<Item extends BusItem> implements Transport<Item> {
   refreshes = 0;
   /** How many times `close()` was called. */
   closes = 0;
+  /** How many times `paceChanged()` was called (every tab became hidden, or one visible again). */
+  paceChanges = 0;
   /** `true` once closed. */
   closed = false;
   /** The union of channels seen at `open()` and at each `refresh()`. */
@@ -43,6 +45,11 @@ export class FakeTransport<Item extends BusItem> implements Transport<Item> {
   refresh(): void {
     this.refreshes++;
     if (this.sink) this.unions.push(this.sink.channels());
+  }
+
+  /** Counts the call; the pace itself is `sink.pace()`. */
+  paceChanged(): void {
+    this.paceChanges++;
   }
 
   /** Counts the close; `push` and the other server-side calls throw from now on. */
