@@ -16,8 +16,8 @@ const check = (what, ok, detail = '') => {
 const require = createRequire(new URL('packages/odoo/package.json', root));
 
 for (const [pkg, names] of [
-  ['@tabbus/core', ['createBus', 'TabBus', 'TabBusError', 'createBackoff', 'lockElection', 'electorElection', 'browserEnv']],
-  ['@tabbus/odoo', ['createOdooBus', 'LongpollingTransport', 'TabBusError', 'isSessionExpired']],
+  ['@tabbus/core', ['createBus', 'TabBus', 'TabBusError', 'createBackoff', 'lockElection', 'messageElection', 'storageChannel', 'browserEnv']],
+  ['@tabbus/odoo', ['createOdooBus', 'LongpollingTransport', 'WebsocketTransport', 'TabBusError', 'isSessionExpired']],
 ]) {
   const esm = await import(pathToFileURL(require.resolve(pkg)).href.replace(/index\.cjs$/, 'index.mjs'));
   const cjs = require(pkg);
