@@ -8,8 +8,8 @@ const executablePath = process.env.CHROMIUM_PATH ?? systemChromium;
 
 /**
  * The multi-tab scenarios that apply to both transports run twice: against Odoo 15's long-polling and
- * against Odoo 17's WebSocket. Everything else (visibility pacing, presence, fallbacks, chaos…) runs on
- * long-polling only, plus the WebSocket-only cases in websocket.spec.ts.
+ * against Odoo 17's WebSocket. Everything else (visibility pacing, presence, fallbacks, chaos, the Odoo addon, which
+ * starts its own servers for 14, 15, 16 and 17) runs once, plus the WebSocket-only cases in websocket.spec.ts.
  */
 const BOTH_TRANSPORTS = ['one-connection', 'delivery', 'failover', 'crash', 'channels', 'session', 'outage', 'frozen', 'gap', 'wire'];
 

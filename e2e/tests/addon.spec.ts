@@ -1,0 +1,156 @@
+import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { fileURLToPath } from 'node:url';
+import { DevServer } from '../support/dev-server';
+import { expect, test } from '../support/fixtures';
+
+// The tabbus_bus Odoo addon, as built (dist/addon/<series>/tabbus_bus), loaded into stand-ins of Odoo's
+// web client and bus client (e2e/standin/: the same public surface, written from the protocol notes) and
+// driven the way Odoo's callers drive them, against the dev server in the matching --odoo mode.
+
+const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+const statics = ['--static', `/standin/=${root('e2e/standin')}`, '--static', `/dist/odoo/=${root('packages/odoo/dist')}`];
+
+interface StandinWindow {
+  standin: {
+    bus: Record<string, (...args: unknown[]) => unknown> & { tabbus?: unknown };
+    multiTab: { isOnMainTab(): boolean };
+    received: unknown[];
+    typed: unknown[];
+    events: string[];
+    masterEvents: string[];
+    env: { beeps?: number; services: Record<string, unknown> };
+    beeps: number;
+  };
+}
+
+async function withServer(browser: Browser, odoo: number, run: (server: DevServer, context: BrowserContext, open: (count: number, query?: string) => Promise<Page[]>) => Promise<void>) {
+  const server = await DevServer.start(['--odoo', String(odoo), ...statics]);
+  const context = await browser.newContext();
+  const problems: string[] = [];
+  context.on('page', (page) => page.on('pageerror', (error) => problems.push(error.message)));
+  const page = odoo >= 16 ? 'odoo17.html' : 'odoo15.html';
+  const open = async (count: number, query = '') => {
+    const pages: Page[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = await context.newPage();
+      await p.goto(`${server.url}/standin/${page}${query}`);
+      await p.waitForSelector('body[data-ready="true"]');
+      pages.push(p);
+    }
+    return pages;
+  };
+  try {
+    await run(server, context, open);
+    expect(problems, 'uncaught errors in the pages').toEqual([]);
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+}
+
+const masterOf15 = (page: Page) => page.evaluate(() => (window as unknown as StandinWindow).standin.bus.isMasterTab!() as boolean);
+const received = (page: Page) => page.evaluate(() => (window as unknown as StandinWindow).standin.received);
+const beeps15 = (page: Page) => page.evaluate(() => (window as unknown as StandinWindow).standin.env.beeps ?? 0);
+
+for (const odoo of [14, 15] as const) {
+  test(`Odoo ${odoo} stand-in + addon: five tabs, one long-poll, Odoo's item shapes in every tab, one master, one ting per message, failover`, async ({ browser }) => {
+    await withServer(browser, odoo, async (server, _context, open) => {
+      const pages = await open(5);
+      await expect.poll(async () => (await Promise.all(pages.map(masterOf15))).filter(Boolean).length).toBe(1);
+      await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+      const send = (text: string) => server.send(odoo >= 15 ? { channel: 'chat', type: 'demo/message', payload: { text } } : { channel: 'chat', message: { text } });
+      const ids = [await send('one'), await send('two'), await send('three')];
+      const shapes = odoo >= 15 ? [{ type: 'demo/message', payload: { text: 'one' } }, { type: 'demo/message', payload: { text: 'two' } }, { type: 'demo/message', payload: { text: 'three' } }] : ['one', 'two', 'three'].map((text) => ['chat', { text }]);
+      for (const page of pages) await expect.poll(() => received(page)).toEqual(shapes);
+      // mail's ting: sendNotification in every tab, the beep only where isMasterTab().
+      await expect.poll(async () => (await Promise.all(pages.map(beeps15))).reduce((a, b) => a + b, 0)).toBe(ids.length);
+      expect((await server.stats()).peakOpenPollsPerSession).toBe(1);
+
+      // Failover: the master tab closes; another becomes master (Odoo's become_master event) and goes on.
+      const masters = await Promise.all(pages.map(masterOf15));
+      const master = pages[masters.indexOf(true)]!;
+      await master.close();
+      const rest = pages.filter((p) => p !== master);
+      await expect.poll(async () => (await Promise.all(rest.map(masterOf15))).filter(Boolean).length).toBe(1);
+      const next = rest[(await Promise.all(rest.map(masterOf15))).indexOf(true)]!;
+      expect(await next.evaluate(() => (window as unknown as StandinWindow).standin.masterEvents)).toContain('become_master');
+      await send('after failover');
+      for (const page of rest) await expect.poll(async () => (await received(page)).length).toBe(4);
+      await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+    });
+  });
+}
+
+test('Odoo 15 stand-in without the addon: every tab polls and every tab is master (the baseline the addon replaces)', async ({ browser }) => {
+  await withServer(browser, 15, async (server, _context, open) => {
+    const pages = await open(5, '?adapter=0');
+    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([5]);
+    expect((await Promise.all(pages.map(masterOf15))).every(Boolean)).toBe(true);
+    await server.send({ channel: 'chat', type: 'demo/message', payload: { text: 'one' } });
+    await expect.poll(async () => (await Promise.all(pages.map(beeps15))).reduce((a, b) => a + b, 0)).toBe(5);
+  });
+});
+
+const mainTabs17 = (pages: Page[]) => Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as StandinWindow).standin.multiTab.isOnMainTab())));
+const std17 = (page: Page) => page.evaluate(() => {
+  const s = (window as unknown as StandinWindow).standin;
+  return { received: s.received, typed: s.typed, events: s.events, beeps: s.beeps, tabbus: Boolean(s.bus.tabbus) };
+});
+
+test('Odoo 17 stand-in without SharedWorker + addon: five tabs, one socket, notifications and subscribe() in every tab, one main tab, one ting, failover', async ({ browser }) => {
+  await withServer(browser, 17, async (server, _context, open) => {
+    const pages = await open(5, '?sharedWorker=0');
+    for (const page of pages) expect((await std17(page)).tabbus).toBe(true);
+    await expect.poll(async () => (await mainTabs17(pages)).filter(Boolean).length).toBe(1);
+    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+    const ids = [];
+    for (const text of ['one', 'two', 'three']) ids.push(await server.send({ channel: 'chat', type: 'demo/message', payload: { text } }));
+    for (const page of pages) {
+      await expect.poll(async () => (await std17(page)).typed).toEqual([{ text: 'one' }, { text: 'two' }, { text: 'three' }]);
+      const s = await std17(page);
+      expect(s.received).toEqual(ids.map((id, i) => ({ id, type: 'demo/message', payload: { text: ['one', 'two', 'three'][i] } })));
+      expect(s.events).toContain('connect');
+    }
+    await expect.poll(async () => (await Promise.all(pages.map(std17))).reduce((n, s) => n + s.beeps, 0)).toBe(3);
+
+    const main = pages[(await mainTabs17(pages)).indexOf(true)]!;
+    await main.close();
+    const rest = pages.filter((p) => p !== main);
+    await expect.poll(async () => (await mainTabs17(rest)).filter(Boolean).length).toBe(1);
+    const next = rest[(await mainTabs17(rest)).indexOf(true)]!;
+    expect((await std17(next)).events).toContain('become_main_tab');
+    await server.send({ channel: 'chat', type: 'demo/message', payload: { text: 'after failover' } });
+    for (const page of rest) await expect.poll(async () => (await std17(page)).typed.length).toBe(4);
+    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+  });
+});
+
+test("Odoo 17 stand-in with SharedWorker: the addon keeps Odoo's own service, unless the websocket setting says always", async ({ browser }) => {
+  await withServer(browser, 17, async (server, _context, open) => {
+    const [kept] = await open(1);
+    expect((await std17(kept!)).tabbus).toBe(false);
+    await kept!.close();
+    await expect.poll(async () => (await server.connections()).open).toBe(0);
+    const pages = await open(3, '?websocket=always');
+    for (const page of pages) expect((await std17(page)).tabbus).toBe(true);
+    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+  });
+});
+
+test('Odoo 17 stand-in without the addon and without SharedWorker: one socket per tab (the baseline the addon replaces)', async ({ browser }) => {
+  await withServer(browser, 17, async (server, _context, open) => {
+    await open(5, '?adapter=0&sharedWorker=0');
+    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([5]);
+  });
+});
+
+test('an adapter loaded on a version it does not know warns and changes nothing', async ({ browser }) => {
+  await withServer(browser, 16, async (server, context, open) => {
+    const warnings: string[] = [];
+    context.on('console', (msg) => msg.type() === 'warning' && warnings.push(msg.text()));
+    const [page] = await open(1, '?series=17.0&sharedWorker=0');
+    expect((await std17(page!)).tabbus).toBe(false);
+    expect(warnings.join('\n')).toMatch(/tabbus_bus: this adapter is for Odoo 17 and 18, not 16/);
+    await expect.poll(async () => (await server.connections()).open).toBe(1);
+  });
+});

@@ -1,0 +1,118 @@
+/*
+ * tabbus_bus, Odoo 14 and 15: puts tabbus under Odoo's legacy bus service (`bus.BusService`, which
+ * extends `bus.CrossTab` and `bus.Longpolling`). Odoo's callers keep calling addChannel, deleteChannel,
+ * startPolling, stopPolling, onNotification, isMasterTab, updateOption...; the connection, the election,
+ * the cursor and the pacing are tabbus's (the global `TabBus`, loaded just before this file).
+ *
+ * Nothing of Odoo's is edited: the service class is patched with `include` when this module loads, before
+ * the web client creates its services. On a version it does not know, or without `TabBus`, it changes
+ * nothing and says why in the console.
+ */
+odoo.define('tabbus_bus.adapter', ['web.Bus', 'bus.BusService', 'web.session'], function (require) {
+  'use strict';
+  var Bus = require('web.Bus');
+  var BusService = require('bus.BusService');
+  var session = require('web.session');
+
+  var version = (session.server_version_info || [])[0];
+  if (typeof window.TabBus !== 'object') {
+    console.warn('tabbus_bus: the TabBus script is missing from the assets; Odoo\'s own bus stays in place');
+    return {};
+  }
+  if (version !== 14 && version !== 15) {
+    console.warn('tabbus_bus: this adapter is for Odoo 14 and 15, not ' + version + '; Odoo\'s own bus stays in place');
+    return {};
+  }
+  var settings = session.tabbus || {};
+
+  /** Odoo's handlers expect [channel, message] pairs on 14 and {type, payload} on 15. */
+  function odooShape(item) {
+    return version >= 15 ? { type: item.type, payload: item.payload } : [item.channel, item.message];
+  }
+
+  BusService.include({
+    init: function (env) {
+      // Only the event bus of web.Bus: the long-polling and the localStorage election of CrossTab stay off.
+      Bus.prototype.init.call(this);
+      this.env = env;
+      this._options = {};
+      this._isOdooFocused = true;
+      this._tabbusRole = 'stopped';
+      var self = this;
+      this._tabbus = window.TabBus.createOdooBus({
+        version: version,
+        uid: session.uid === undefined ? undefined : session.uid || false,
+        db: session.db,
+        start: false,
+        hiddenPace: settings.hidden_pace,
+        preferVisibleLeader: settings.prefer_visible_leader,
+      });
+      this._tabbus.on('notification', function (items) {
+        self.trigger('notification', items.map(odooShape));
+      });
+      this._tabbus.on('state', function (state) {
+        var master = state.role === 'leader' || state.role === 'solo';
+        var was = self._tabbusRole === 'leader' || self._tabbusRole === 'solo';
+        self._tabbusRole = state.role;
+        if (master && !was) self.trigger('become_master');
+        if (was && !master) self.trigger('no_longer_master');
+      });
+      this._tabbus.on('error', function (error) {
+        if (error.fatal) console.warn(error.message);
+      });
+      this._onFocus = function () { self._setFocus(true); };
+      this._onBlur = function () { self._setFocus(false); };
+      window.addEventListener('focus', this._onFocus);
+      window.addEventListener('blur', this._onBlur);
+    },
+    /** The application's channels (Odoo adds the user's own server-side); the leader polls the union. */
+    addChannel: function (channel) {
+      this._tabbus.addChannel(channel);
+    },
+    deleteChannel: function (channel) {
+      this._tabbus.deleteChannel(channel);
+    },
+    startPolling: function () {
+      if (this._tabbusRole === 'stopped') this._tabbus.start().catch(function (error) { console.warn(error.message); });
+    },
+    stopPolling: function () {
+      this._tabbus.stop();
+    },
+    /** True in exactly one tab of the browser: mail's sound and desktop notification play there. */
+    isMasterTab: function () {
+      return this._tabbusRole === 'leader' || this._tabbusRole === 'solo';
+    },
+    getTabId: function () {
+      return this._tabbus.tabId;
+    },
+    isOdooFocused: function () {
+      return this._isOdooFocused;
+    },
+    /** Kept for callers; presence (`bus_inactivity`) is sent by tabbus for the whole browser. */
+    updateOption: function (key, value) {
+      this._options[key] = value;
+    },
+    getOption: function (key) {
+      return this._options[key];
+    },
+    deleteOption: function (key) {
+      delete this._options[key];
+    },
+    destroy: function () {
+      window.removeEventListener('focus', this._onFocus);
+      window.removeEventListener('blur', this._onBlur);
+      this._tabbus.stop();
+      Bus.prototype.destroy.call(this);
+    },
+    _setFocus: function (focused) {
+      if (focused === this._isOdooFocused) return;
+      this._isOdooFocused = focused;
+      this.trigger('window_focus', focused);
+    },
+    /** The tabbus bus itself, for code that wants its state or once(). */
+    tabbus: function () {
+      return this._tabbus;
+    },
+  });
+  return { tabbus: true };
+});
