@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Assembles the Odoo addon `tabbus_bus` once per Odoo series, after the rollup build of @tabbus/odoo:
-// dist/addon/<series>/tabbus_bus/ = the shared Python (addon/common), the series' manifest (and, on 14, its
-// assets template) from addon/series/<series>, the series' adapter from addon/static, and the script-tag
-// build copied in from dist (so the addon always carries the TabBus of this very build, never a
-// hand-edited copy). Run from packages/odoo (its `build` script does).
+// dist/addon/<series>/tabbus_bus/ = the shared Python (addon/common), the series' own files (on 14 its
+// assets template) from addon/series/<series>, the series' adapter from addon/static, a __manifest__.py
+// written here from one description (the series differ only in version, data and assets), and the
+// script-tag build copied in from dist (so the addon always carries the TabBus of this very build, never
+// a hand-edited copy). Run from packages/odoo (its `build` script does).
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -15,6 +16,39 @@ if (!existsSync(built)) throw new Error(`build-addon: ${built} is missing; run r
 /** Which adapter each series loads: the legacy service class (14, 15) or the services registry (17, 18). */
 export const SERIES = { '14.0': 'adapter_legacy.js', '15.0': 'adapter_legacy.js', '17.0': 'adapter_services.js', '18.0': 'adapter_services.js' };
 
+const SUMMARY = "One bus connection per browser under Odoo's own bus client: fast failover, slow polling while hidden, one sound";
+
+/** The manifest of one series: 14 loads its assets through an XML template, 15+ through `assets`. */
+function manifest(series, adapter) {
+  const scripts = ['tabbus_bus/static/lib/tabbus/tabbus.global.min.js', `tabbus_bus/static/src/js/${adapter}`];
+  const legacyAssets = series === '14.0';
+  return {
+    name: 'tabbus bus',
+    summary: SUMMARY,
+    version: `${series}.1.0.0`,
+    category: 'Hidden',
+    author: 'tabbus',
+    website: 'https://www.npmjs.com/package/@tabbus/odoo',
+    license: 'Other OSI approved licence',
+    depends: ['bus'],
+    data: legacyAssets ? ['views/assets.xml'] : [],
+    // After Odoo's bus files (this module depends on bus): the TabBus script, then the adapter.
+    ...(legacyAssets ? {} : { assets: { 'web.assets_backend': scripts, 'web.assets_frontend': scripts } }),
+    installable: true,
+    auto_install: false,
+  };
+}
+
+/** A JSON-like value as a Python literal (what Odoo reads a manifest as). */
+function python(value, indent = '') {
+  const inner = `${indent}    `;
+  if (value === true || value === false) return value ? 'True' : 'False';
+  if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return value.length ? `[\n${value.map((v) => `${inner}${python(v, inner)},`).join('\n')}\n${indent}]` : '[]';
+  return `{\n${Object.entries(value).map(([k, v]) => `${inner}${python(k)}: ${python(v, inner)},`).join('\n')}\n${indent}}`;
+}
+
 const out = resolve(pkg, 'dist/addon');
 rmSync(out, { recursive: true, force: true });
 for (const [series, adapter] of Object.entries(SERIES)) {
@@ -22,7 +56,8 @@ for (const [series, adapter] of Object.entries(SERIES)) {
   mkdirSync(resolve(addon, 'static/src/js'), { recursive: true });
   mkdirSync(resolve(addon, 'static/lib/tabbus'), { recursive: true });
   cpSync(resolve(source, 'common'), addon, { recursive: true });
-  cpSync(resolve(source, 'series', series), addon, { recursive: true });
+  if (existsSync(resolve(source, 'series', series))) cpSync(resolve(source, 'series', series), addon, { recursive: true });
+  writeFileSync(resolve(addon, '__manifest__.py'), `# Written by scripts/build-addon.mjs; do not edit.\n${python(manifest(series, adapter))}\n`);
   cpSync(resolve(source, 'README.md'), resolve(addon, 'README.md'));
   cpSync(resolve(source, 'static', adapter), resolve(addon, 'static/src/js', adapter));
   cpSync(built, resolve(addon, 'static/lib/tabbus/tabbus.global.min.js'));
