@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isOdooVersion } from './odoo-version';
+import { startTempCluster, type TempCluster } from './pg/cluster';
 import { createDevServer } from './server';
 import type { DevServerOptions } from './server';
 import { SessionsFileError } from './sessions-file';
@@ -23,6 +24,10 @@ Options:
   --no-dev              turn off the dev-only /tabbus/* routes (they answer 404)
   --sessions PATH       keep logged-in sessions in this JSON file, so a restart keeps
                         users logged in (missing or empty file = no sessions)
+  --pg CONNINFO          keep bus_bus in PostgreSQL (libpq URL), NOTIFY imbus after
+                        commit, one LISTEN connection; several servers may share it
+  --pg-temp             start a throwaway PostgreSQL cluster (initdb), use it as --pg,
+                        delete it on exit
   --static [PREFIX=]DIR serve DIR under PREFIX (default /); repeatable. Replaces the
                         workspace defaults (/ → demo, /dist/core/ and /dist/odoo/ → the builds)
   -h, --help            show this help
@@ -56,7 +61,7 @@ function parseStatic(values: readonly string[]): Record<string, string> {
   return roots;
 }
 
-function parseCommandLine(argv: readonly string[]): DevServerOptions | 'help' {
+function parseCommandLine(argv: readonly string[]): (DevServerOptions & { pgTemp?: boolean }) | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -70,6 +75,8 @@ function parseCommandLine(argv: readonly string[]): DevServerOptions | 'help' {
         db: { type: 'string' },
         'no-dev': { type: 'boolean' },
         sessions: { type: 'string' },
+        pg: { type: 'string' },
+        'pg-temp': { type: 'boolean' },
         static: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -89,6 +96,8 @@ function parseCommandLine(argv: readonly string[]): DevServerOptions | 'help' {
   const host = values.host ?? '127.0.0.1';
   if (host === '') throw new UsageError('--host must not be empty');
   if (values.sessions === '') throw new UsageError('--sessions must be a file path');
+  if (values.pg === '') throw new UsageError('--pg must be a connection string, e.g. postgresql://user@host/db');
+  if (values.pg !== undefined && values['pg-temp']) throw new UsageError('--pg and --pg-temp exclude each other');
 
   return {
     port: Number(port),
@@ -98,6 +107,8 @@ function parseCommandLine(argv: readonly string[]): DevServerOptions | 'help' {
     dev: !values['no-dev'],
     staticRoots: values.static ? parseStatic(values.static) : workspaceStaticRoots(),
     ...(values.sessions === undefined ? {} : { sessionsFile: resolve(values.sessions) }),
+    ...(values.pg === undefined ? {} : { pg: values.pg }),
+    ...(values['pg-temp'] ? { pgTemp: true } : {}),
   };
 }
 
@@ -115,10 +126,24 @@ async function main(): Promise<void> {
     return;
   }
 
+  // --pg-temp: a cluster of our own, deleted when the server stops.
+  let cluster: TempCluster | undefined;
+  if (options.pgTemp) {
+    try {
+      cluster = await startTempCluster();
+    } catch (error) {
+      process.stderr.write(`tabbus-dev-server: --pg-temp could not start PostgreSQL (is initdb on PATH?): ${(error as Error).message}\n`);
+      process.exit(1);
+    }
+    options.pg = cluster.connectionString;
+  }
+  const cleanup = () => cluster?.stop();
+
   let server;
   try {
     server = await createDevServer(options);
   } catch (error) {
+    await cleanup();
     if (error instanceof SessionsFileError) {
       process.stderr.write(`tabbus-dev-server: ${error.message}\n`);
       process.exit(1);
@@ -132,6 +157,7 @@ async function main(): Promise<void> {
     `tabbus-dev-server: Odoo ${server.odoo}, db "${server.db}", dev routes ${options.dev ? 'on' : 'off'}` +
       (roots.length ? `, static ${roots.join(', ')}` : '') +
       (options.sessionsFile ? `, sessions in ${options.sessionsFile}` : '') +
+      (options.pg ? `, bus_bus in PostgreSQL${cluster ? ` (throwaway cluster in ${cluster.dir})` : ''}` : '') +
       '\n',
   );
   process.stdout.write(`listening on ${server.url}\n`);
@@ -142,7 +168,10 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     server.close().then(
-      () => process.exit(0),
+      async () => {
+        await cleanup();
+        process.exit(0);
+      },
       (error: unknown) => {
         process.stderr.write(`tabbus-dev-server: error while closing: ${String(error)}\n`);
         process.exit(1);

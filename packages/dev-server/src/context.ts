@@ -7,6 +7,7 @@ import type { PollLog } from './poll-log';
 import type { PresenceTable } from './presence';
 import type { SessionStore } from './sessions';
 import type { StatsCounters } from './stats';
+import type { PgBus } from './pg/pg-bus';
 import type { BusStore } from './store';
 
 export interface ServerContext {
@@ -21,6 +22,11 @@ export interface ServerContext {
   readonly faults: FaultQueue;
   /** Wall-clock arrivals of /longpolling/poll, read by GET /tabbus/polls. */
   readonly pollLog: PollLog;
+  /**
+   * With `--pg`: the shared PostgreSQL table rows are inserted into (the store then holds what the
+   * listener read back), and where presence is also written, Odoo-style, to count conflicts.
+   */
+  readonly pg: PgBus | undefined;
   /** Users' presence, updated by their polls (`im_chat.presence` on 8, `bus.presence` on 9–15). */
   readonly presence: PresenceTable;
   /** How long a poll with nothing to answer is held (Odoo: TIMEOUT = 50 s). */

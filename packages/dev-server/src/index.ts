@@ -1,5 +1,5 @@
-// @tabbus/dev-server: an Odoo-faithful long-polling bus server (Odoo 8–15) for development,
-// demos, e2e tests and benchmarks.
+// @tabbus/dev-server: an Odoo-faithful bus server (long-polling for Odoo 8–15, WebSocket for 16–18; in
+// memory or on PostgreSQL) for development, demos, e2e tests and benchmarks.
 export { createDevServer } from './server';
 export type { DevServer, DevServerOptions } from './server';
 export type { Clock, TimerHandle } from './clock';
@@ -15,3 +15,6 @@ export type { PollArrival } from './poll-log';
 export type { PresenceEntry } from './presence';
 export type { PresenceStatus } from './presence-rules';
 export { ODOO_VERSIONS } from './odoo-version';
+export { canMakeCluster, startTempCluster } from './pg/cluster';
+export type { TempCluster } from './pg/cluster';
+export { notifyPayloads, NOTIFY_MAX_BYTES } from './pg/pg-bus';

@@ -67,8 +67,24 @@ export interface Notification {
   readonly message: unknown;
 }
 
-/** Validates every notification first, then inserts them as one batch; returns their ids. */
+/** Validates every notification first, then inserts them as one batch; returns their ids (memory store only). */
 export function publishNotifications(ctx: ServerContext, notifications: readonly Notification[]): number[] {
+  if (ctx.pg) throw new PublishError('with --pg, notifications go through PostgreSQL: use publishAsync (or POST /tabbus/send)');
+  const ids = ctx.store.insert(encodeNotifications(ctx, notifications));
+  ctx.stats.countNotifications(ids.length);
+  return ids;
+}
+
+/** The same on either store: through PostgreSQL (insert, commit, NOTIFY) with `--pg`, else in memory. */
+export async function publishAsync(ctx: ServerContext, notifications: readonly Notification[]): Promise<number[]> {
+  const rows = encodeNotifications(ctx, notifications);
+  const ids = ctx.pg ? await ctx.pg.insert(rows) : ctx.store.insert(rows);
+  ctx.stats.countNotifications(ids.length);
+  return ids;
+}
+
+/** Validates every notification and encodes it as a bus_bus row; throws a PublishError naming the bad one. */
+function encodeNotifications(ctx: ServerContext, notifications: readonly Notification[]): NewRow[] {
   const rows: NewRow[] = notifications.map(({ channel, message }, index) => {
     try {
       if (isRecordChannel(ctx, channel)) return { channel: encodeRecordChannel(ctx.db, channel[0], channel[1]), message: encodeMessage(ctx, message) };
@@ -82,7 +98,5 @@ export function publishNotifications(ctx: ServerContext, notifications: readonly
       throw error;
     }
   });
-  const ids = ctx.store.insert(rows);
-  ctx.stats.countNotifications(ids.length);
-  return ids;
+  return rows;
 }

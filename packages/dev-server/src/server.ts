@@ -17,7 +17,8 @@ import { PollLog } from './poll-log';
 import { PresenceTable } from './presence';
 import type { PresenceEntry } from './presence';
 import { presenceRules } from './presence-rules';
-import { publishNotifications } from './publish';
+import { publishAsync, publishNotifications } from './publish';
+import { PgBus } from './pg/pg-bus';
 import { sendDevError } from './routes/dev-http';
 import { devRoutes } from './routes/devtools';
 import { imStatusRoute } from './routes/im-status';
@@ -65,6 +66,16 @@ export interface DevServerOptions {
   sessionsFile?: string;
   /** 16+: a WebSocket is closed 4002 KEEP_ALIVE_TIMEOUT after this long, in clock ms; default 3 600 000. */
   websocketKeepAliveMs?: number;
+  /**
+   * A PostgreSQL connection string: bus_bus lives there (insert in a transaction, NOTIFY imbus after
+   * commit, one LISTEN connection per process), so several servers on one database share notifications.
+   * Presence is also written there, Odoo-style, to count serialization failures. Default: memory only.
+   */
+  pg?: string;
+  /** With `pg`: how long the listener waits before reconnecting after losing the database (default 5000 ms). */
+  pgRecoveryDelayMs?: number;
+  /** With `pg`: where the listener reports losing the database (default console.warn). */
+  onWarning?: (message: string) => void;
 }
 
 export interface DevServer {
@@ -85,6 +96,8 @@ export interface DevServer {
    * `[model, id]`, e.g. `['res.partner', 3]` (the partner channel every socket of partner 3 hears).
    */
   publish(channel: string | readonly [string, number], message: unknown): number;
+  /** The same on either store (with `pg` the only way from code): resolves once the row is committed. */
+  publishAsync(channel: string | readonly [string, number], message: unknown): Promise<number>;
   /** Deletes rows older than gcAgeMs now; returns how many. */
   gc(): number;
   /** Answers held polls with what they have (usually `[]`, as Odoo 15 does on shutdown), then stops. */
@@ -155,6 +168,18 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
   const clock = createClock({ onError: (error) => onError(error, 'timer') });
   const store = new BusStore({ clock, catchUpMs: CATCH_UP_MS, gcAgeMs: config.gcAgeMs });
   const stats = new StatsCounters();
+  const pg = options.pg
+    ? new PgBus({
+        connectionString: options.pg,
+        store,
+        now: () => clock.now(),
+        gcAgeMs: config.gcAgeMs,
+        onError,
+        ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+        ...(options.pgRecoveryDelayMs !== undefined ? { recoveryDelayMs: options.pgRecoveryDelayMs } : {}),
+      })
+    : undefined;
+  await pg?.start();
   const presence = new PresenceTable({
     rules: presenceRules(config.odoo, clock.now()),
     clock,
@@ -165,6 +190,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     db: config.db,
     clock,
     store,
+    pg,
     sessions,
     stats,
     holds: new PollHolds({ store, clock, stats }),
@@ -184,11 +210,13 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     lastId: store.lastId,
     rows: store.size,
     ...stats.snapshot(),
+    postgresql: pg ? { ...pg.counters } : null,
   });
 
   // Rows also age out while nobody sends; a self-rescheduling clock timer covers that.
   const gcTick = (): void => {
     store.gc();
+    pg?.gc().catch(() => undefined);
     clock.setTimer(gcTick, GC_INTERVAL_MS);
   };
   clock.setTimer(gcTick, GC_INTERVAL_MS);
@@ -283,6 +311,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
   await new Promise<void>((resolve, reject) => {
     const failed = (error: Error): void => {
       clock.dispose(); // nothing will ever close this server: drop its GC timer
+      void pg?.stop();
       reject(error);
     };
     server.once('error', failed);
@@ -312,6 +341,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
       await stopped;
       clearTimeout(cut);
       clock.dispose();
+      await pg?.stop();
     })();
     return closed;
   }
@@ -326,6 +356,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     resetStats: () => stats.reset(),
     presence: () => presence.entries(),
     publish: (channel, message) => publishNotifications(ctx, [{ channel, message }])[0]!,
+    publishAsync: async (channel, message) => (await publishAsync(ctx, [{ channel, message }]))[0]!,
     gc: () => store.gc(),
     close,
   };

@@ -42,6 +42,11 @@ export interface DevServerStats {
   framesIn: number;
   /** WebSocket data frames sent to clients (one per notification batch). */
   framesOut: number;
+  /**
+   * With `--pg`: NOTIFYs received, listener reconnects, and Odoo-style presence updates committed and
+   * failed to serialize (concurrent polls of one user). `null` on the memory store.
+   */
+  postgresql: { notifies: number; reconnects: number; presenceUpdates: number; presenceConflicts: number } | null;
 }
 
 export type CounterSnapshot = Pick<

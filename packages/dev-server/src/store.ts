@@ -73,6 +73,22 @@ export class BusStore {
   }
 
   /**
+   * Rows another writer inserted (the PostgreSQL table, read after a NOTIFY), with their own ids: those
+   * above the newest id held are appended in id order, then their waiters are woken once.
+   */
+  absorb(rows: readonly BusRow[]): void {
+    const fresh = rows.filter((row) => row.id > this.#lastId).sort((a, b) => a.id - b.id);
+    if (fresh.length === 0) return;
+    this.gc();
+    for (const row of fresh) {
+      if (row.id <= this.#lastId) continue;
+      this.#rows.push(row);
+      this.#lastId = row.id;
+    }
+    this.#notify(new Set(fresh.map((row) => row.channel)));
+  }
+
+  /**
    * Odoo's catch-up rule: `last == 0` → rows on `channels` created in the last 50 s; otherwise
    * rows with `id > last`. Id ascending.
    */

@@ -340,6 +340,7 @@ export class WebSocketHub {
     const user = conn.session.user;
     const inactivity = data['inactivity_period'];
     if (!user || typeof inactivity !== 'number' || !Number.isFinite(inactivity)) return;
+    if (this.#ctx.pg) void this.#ctx.pg.updatePresence(user.uid, Math.trunc(inactivity));
     try {
       this.#ctx.presence.recordPoll(user.uid, { bus_inactivity: Math.trunc(inactivity) });
     } catch (error) {

@@ -60,10 +60,12 @@ describe('/tabbus/* dev routes', () => {
         'polls',
         'presenceWrites',
         'presenceWritesByUser',
+        'postgresql',
         'requests',
         'rows',
       ].sort(),
     );
+    expect(stats['postgresql']).toBeNull();
     expect(stats).toMatchObject({ odoo: 13, db: 'statsdb', lastId: 1, rows: 1, notifications: 1, polls: 0, openPolls: 0, faults: 0, presenceWrites: 0 });
     expect(stats['presenceWritesByUser']).toEqual({});
     expect(stats['requests']).toEqual({ '/tabbus/stats': 1 });

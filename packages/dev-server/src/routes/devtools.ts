@@ -4,7 +4,7 @@ import type { ServerContext } from '../context';
 import { sendJson } from '../http';
 import { isPlainObject } from '../jsonrpc';
 import { hasTypedMessages, hasWebSocket } from '../odoo-version';
-import { isRecordChannel, publishNotifications } from '../publish';
+import { isRecordChannel, publishAsync } from '../publish';
 import type { Notification } from '../publish';
 import type { DevServerStats } from '../stats';
 import { faultRoute } from './dev-faults';
@@ -53,7 +53,7 @@ export function devRoutes(ctx: ServerContext, deps: DevToolsDeps): HttpRoute[] {
       methods: ['POST'],
       handle: guarded(async (req, res) => {
         const notifications = parseSendBody(ctx, await readJson(req));
-        sendJson(res, 200, { ids: publishNotifications(ctx, notifications) });
+        sendJson(res, 200, { ids: await publishAsync(ctx, notifications) });
       }),
     },
     {

@@ -5,7 +5,7 @@ import type { ServerContext } from '../context';
 import { sendJson } from '../http';
 import { isPlainObject, pythonException, pythonTypeError, requireParams } from '../jsonrpc';
 import { hasPeek, hasSendRoute, hasTypedMessages } from '../odoo-version';
-import { publishNotifications } from '../publish';
+import { publishAsync } from '../publish';
 import { pythonTypeName } from '../python-values';
 import { sessionLabel } from '../stats';
 import type { RpcRoute } from '../rpc-route';
@@ -67,6 +67,8 @@ export function longpollingRoutes(ctx: ServerContext): RpcRoute[] {
       // anything reads `last`, peek polls included; public sessions have no presence.
       const user = call.session?.user;
       if (user) ctx.presence.recordPoll(user.uid, options);
+      // With --pg, also Odoo's transactional write, whose conflicts are what the stats count.
+      if (user && ctx.pg) void ctx.pg.updatePresence(user.uid, Number((options as Record<string, unknown>)['bus_inactivity']) || 0);
       const last = call.params['last'];
       if (typeof last !== 'number' || !Number.isFinite(last)) {
         throw pythonTypeError(`poll(): 'last' must be a notification id (int), got ${pythonTypeName(last)}`);
@@ -98,11 +100,11 @@ export function longpollingRoutes(ctx: ServerContext): RpcRoute[] {
   const send: RpcRoute = {
     path: '/longpolling/send',
     auth: 'public',
-    handle(call) {
+    async handle(call) {
       requireParams('send', call.params, ['channel', 'message']);
       const { channel, message } = call.params;
       if (typeof channel !== 'string') throw pythonException(STRING_CHANNELS_ONLY);
-      publishNotifications(ctx, [{ channel, message }]);
+      await publishAsync(ctx, [{ channel, message }]);
       return null;
     },
   };

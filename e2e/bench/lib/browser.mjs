@@ -1,0 +1,124 @@
+// Chromium and its tabs: one BrowserContext is one browser (one cookie jar, one localStorage, one
+// session at the server); tabs are `context.newPage()` (a popup would share its opener's renderer).
+import { chromium } from '@playwright/test';
+import { existsSync } from 'node:fs';
+
+export const CONTENDERS = ['naive', 'odoo-crosstab', 'tabex', 'broadcast-channel', 'tabbus'];
+
+const executablePath = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/lib/chromium/chromium'].find((p) => existsSync(p));
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function launch() {
+  return chromium.launch({ headless: true, ...(executablePath ? { executablePath } : {}), args: ARGS });
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Headless pages are always visible: this override lets the bench hide them (TOOLCHAIN.md). */
+function visibilityControl() {
+  let vis = 'visible';
+  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => vis });
+  Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => vis === 'hidden' });
+  window.__setVisibility = (v) => {
+    if (v !== vis) {
+      vis = v;
+      document.dispatchEvent(new Event('visibilitychange'));
+    }
+  };
+}
+
+/**
+ * Idle-cost counters, installed before any page script: timer callbacks (setTimeout, setInterval,
+ * and messages from Web Workers, which is how tabex runs its timers) and localStorage writes
+ * (setItem, removeItem, clear).
+ */
+function costCounters() {
+  const counts = { timers: 0, writes: 0 };
+  window.__costs = counts;
+  const wrap = (original) =>
+    function (callback, ...rest) {
+      const counted =
+        typeof callback === 'function'
+          ? function (...args) {
+              counts.timers++;
+              return callback.apply(this, args);
+            }
+          : callback;
+      return original.call(window, counted, ...rest);
+    };
+  window.setTimeout = wrap(window.setTimeout);
+  window.setInterval = wrap(window.setInterval);
+  const RealWorker = window.Worker;
+  window.Worker = class extends RealWorker {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', () => counts.timers++);
+    }
+  };
+  for (const name of ['setItem', 'removeItem', 'clear']) {
+    const original = Storage.prototype[name];
+    Storage.prototype[name] = function (...args) {
+      if (this === window.localStorage) counts.writes++;
+      return original.apply(this, args);
+    };
+  }
+}
+
+/**
+ * A new "browser" logged in as admin. Returns { context, session, uid, db, problems }: `session` is
+ * the label the dev server uses for it (first 8 characters of the session id), `problems` collects
+ * page errors.
+ */
+export async function newBrowser(browser, server, { costs = false } = {}) {
+  const context = await browser.newContext();
+  await context.addInitScript(visibilityControl);
+  if (costs) await context.addInitScript(costCounters);
+  const problems = [];
+  context.on('page', (page) => {
+    page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) problems.push(`${page.url()}: ${msg.text()}`);
+    });
+  });
+  // context.request shares the context's cookie jar: the tabs open logged in.
+  const response = await context.request.post(`${server.url}/web/session/authenticate`, {
+    data: { jsonrpc: '2.0', method: 'call', params: { db: (await server.stats()).db, login: 'admin', password: 'admin' }, id: 1 },
+  });
+  const { result } = await response.json();
+  const cookie = (await context.cookies(server.url)).find((c) => c.name === 'session_id');
+  return { context, server, session: cookie.value.slice(0, 8), uid: result.uid, db: result.db, problems };
+}
+
+/** Opens one tab of `contender` and waits until it listens. */
+export async function openTab(b, contender) {
+  const page = await b.context.newPage();
+  await page.goto(`${b.server.url}/index.html?c=${contender}&uid=${b.uid}&db=${b.db}&channels=bench`);
+  await page.waitForFunction(() => window.bench.ready || window.bench.error, null, { timeout: 30_000 });
+  const error = await page.evaluate(() => window.bench.error);
+  if (error) throw new Error(`${contender} tab failed to start: ${error}`);
+  return page;
+}
+
+export const role = (page) => page.evaluate(() => window.bench.role);
+export const setVisibility = (page, v) => page.evaluate((v) => window.__setVisibility(v), v);
+export const costs = (page) => page.evaluate(() => ({ ...window.__costs }));
+/** What a tab delivered: { delivered: ids in order, arrivals: id → ms, readyAt }. */
+export const deliveries = (page) => page.evaluate(() => ({ delivered: window.bench.delivered, arrivals: window.bench.arrivals, readyAt: window.bench.readyAt }));
+
+/**
+ * Waits until the tabs settle: one leader that has sent a poll since it took over (every tab leads
+ * for naive). Returns the leader's page (the first tab for naive).
+ */
+export async function settle(pages, contender, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const states = await Promise.all(pages.map((p) => p.evaluate(() => ({ role: window.bench.role, since: window.bench.leaderSince, sent: window.bench.pollSends.at(-1) ?? 0 }))));
+    const leaders = states.filter((s) => s.role === 'leader');
+    const polling = leaders.every((s) => s.sent >= s.since);
+    if (contender === 'naive' ? leaders.length === pages.length && polling : leaders.length === 1 && polling) {
+      return pages[states.findIndex((s) => s.role === 'leader')];
+    }
+    if (Date.now() > deadline) throw new Error(`${contender}: no settled leader after ${timeout} ms (roles: ${states.map((s) => s.role).join(', ')})`);
+    await sleep(50);
+  }
+}

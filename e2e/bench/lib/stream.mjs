@@ -1,0 +1,24 @@
+// A publisher at a steady rate, the way a busy Odoo sends: each notification's id and when its
+// send began (Node's Date.now(), the clock the pages share), for latency and loss accounting.
+import { sleep } from './browser.mjs';
+
+export function publishStream(server, perSecond, channel = 'bench') {
+  const sent = [];
+  let running = perSecond > 0;
+  const done = (async () => {
+    const start = Date.now();
+    for (let i = 0; running; i++) {
+      const at = Date.now();
+      sent.push({ id: await server.send(channel, { seq: i }), at });
+      // Keep the rate however long a send took: the next one is due at start + (i + 1) / rate.
+      await sleep(Math.max(0, start + ((i + 1) * 1000) / perSecond - Date.now()));
+    }
+  })();
+  return {
+    sent,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+// The part of the bench page that is the same for every contender: it records what the page
+// delivered and when, which tab polls, and when each poll left; then it loads the contender named by
+// ?c= and starts it. Node reads everything through `window.bench` (see lib/browser.mjs).
+// Not counted in any contender's bytes.
+
+const params = new URLSearchParams(location.search);
+
+/** Vendor scripts each contender needs before its own glue (served by the dev server, see lib/server.mjs). */
+const VENDOR = {
+  naive: ['/vendor/tabbus/tabbus.global.min.js'],
+  tabbus: ['/vendor/tabbus/tabbus.global.min.js'],
+  tabex: ['/vendor/tabex/tabex.min.js'],
+  'odoo-crosstab': [],
+  'broadcast-channel': [],
+};
+
+const bench = {
+  contender: params.get('c') ?? '',
+  ready: false,
+  /** Date.now() once the contender started listening (ids published later must arrive). */
+  readyAt: 0,
+  /** Every id the contender handed to the application, in order, repeats included. */
+  delivered: [],
+  /** id → Date.now() of its first delivery here. */
+  arrivals: {},
+  /** 'starting' | 'leader' (this tab polls) | 'follower' | 'stopped'. */
+  role: 'starting',
+  /** Date.now() when this tab last became leader. */
+  leaderSince: 0,
+  /** Date.now() of each /longpolling/poll this tab sent (the latest 500). */
+  pollSends: [],
+  error: null,
+};
+window.bench = bench;
+
+// Poll sends are seen at fetch(): every contender long-polls through it. Installed before any
+// contender code runs, so the ones that capture `fetch` at load capture this wrapper.
+const realFetch = window.fetch.bind(window);
+window.fetch = (input, init) => {
+  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  if (url.includes('/longpolling/poll')) {
+    bench.pollSends.push(Date.now());
+    if (bench.pollSends.length > 500) bench.pollSends.splice(0, 100);
+  }
+  return realFetch(input, init);
+};
+
+/** What a contender's glue gets: the scenario (channels, user) and where to report to. */
+const host = {
+  channels: (params.get('channels') ?? 'bench').split(','),
+  uid: Number(params.get('uid')),
+  db: params.get('db') ?? '',
+  deliver(items) {
+    const at = Date.now();
+    for (const item of items) {
+      bench.delivered.push(item.id);
+      if (!(item.id in bench.arrivals)) bench.arrivals[item.id] = at;
+    }
+  },
+  setRole(role) {
+    if (role === 'leader' && bench.role !== 'leader') bench.leaderSince = Date.now();
+    bench.role = role;
+  },
+};
+
+function load(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = src;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`cannot load ${src}`));
+    document.head.append(script);
+  });
+}
+
+(async () => {
+  try {
+    const vendor = VENDOR[bench.contender];
+    if (!vendor) throw new Error(`unknown contender "${bench.contender}"`);
+    for (const src of vendor) await load(src);
+    // naive and tabbus share one glue file; the glue reads host.contender.
+    await load(`/build/${bench.contender === 'naive' ? 'tabbus' : bench.contender}.js`);
+    host.contender = bench.contender;
+    await window.__benchStart(host);
+    bench.readyAt = Date.now();
+    bench.ready = true;
+  } catch (error) {
+    bench.error = String(error?.stack ?? error);
+    console.error(error);
+  }
+})();
