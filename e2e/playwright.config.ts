@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 // The system Chromium (Debian's `chromium`) unless CHROMIUM_PATH says otherwise; where neither exists,
@@ -13,7 +14,20 @@ const executablePath = process.env.CHROMIUM_PATH ?? systemChromium;
  */
 const BOTH_TRANSPORTS = ['one-connection', 'delivery', 'failover', 'crash', 'channels', 'session', 'outage', 'frozen', 'gap', 'wire'];
 
-export default defineConfig<object, { odoo: number }>({
+/** The scenarios run once more with the dev server on PostgreSQL (`--pg-temp`): the same wire behaviour. */
+const ON_POSTGRESQL = ['one-connection', 'delivery', 'failover', 'crash', 'channels'];
+const specs = (names: string[]) => new RegExp(`/(${names.join('|')})\\.spec\\.ts$`);
+const hasInitdb = (() => {
+  try {
+    execFileSync('initdb', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!hasInitdb) console.log('PostgreSQL e2e SKIPPED: initdb is not on PATH (the longpolling-15-pg project and postgresql.spec.ts need a throwaway cluster)');
+
+export default defineConfig<object, { odoo: number; pg: boolean }>({
   testDir: './tests',
   outputDir: './test-results',
   // Two cores: one worker is faster than two fighting over the CPU.
@@ -26,7 +40,8 @@ export default defineConfig<object, { odoo: number }>({
   reporter: process.env.CI ? [['list']] : [['list']],
   projects: [
     { name: 'longpolling-15', use: { odoo: 15 }, testIgnore: /websocket\.spec\.ts$/ },
-    { name: 'websocket-17', use: { odoo: 17 }, testMatch: new RegExp(`/(${[...BOTH_TRANSPORTS, 'websocket'].join('|')})\\.spec\\.ts$`) },
+    { name: 'websocket-17', use: { odoo: 17 }, testMatch: specs([...BOTH_TRANSPORTS, 'websocket']) },
+    ...(hasInitdb ? [{ name: 'longpolling-15-pg', use: { odoo: 15, pg: true }, testMatch: specs(ON_POSTGRESQL) }] : []),
   ],
   use: {
     browserName: 'chromium',

@@ -46,6 +46,8 @@ interface Fixtures {
 interface WorkerFixtures {
   /** The Odoo version the dev server emulates (`test.use({ odoo: 14 })`). */
   odoo: number;
+  /** Run the dev server on a throwaway PostgreSQL cluster (`--pg-temp`) instead of its memory store. */
+  pg: boolean;
   server: DevServer;
 }
 
@@ -63,9 +65,10 @@ function watchConsole(context: BrowserContext, problems: string[]): void {
 
 export const test = base.extend<Fixtures & { consoleProblems: string[] }, WorkerFixtures>({
   odoo: [15, { option: true, scope: 'worker' }],
+  pg: [false, { option: true, scope: 'worker' }],
   server: [
-    async ({ odoo }, use) => {
-      const server = await DevServer.start(['--odoo', String(odoo)]);
+    async ({ odoo, pg }, use) => {
+      const server = await DevServer.start(['--odoo', String(odoo), ...(pg ? ['--pg-temp'] : [])]);
       await use(server);
       await server.stop();
     },

@@ -94,9 +94,12 @@ export class BenchServer {
   }
 }
 
-/** Bus requests in a stats snapshot: every route but static files and the dev routes (/tabbus/*). */
+/**
+ * Bus requests in a stats snapshot: every route but static files, unknown paths (the favicon) and
+ * the dev routes (/tabbus/*), i.e. the polls and the session checks.
+ */
 export function busRequests(stats) {
   let total = 0;
-  for (const [route, n] of Object.entries(stats.requests)) if (route !== 'static' && !route.startsWith('/tabbus/')) total += n;
+  for (const [route, n] of Object.entries(stats.requests)) if (route !== 'static' && route !== 'other' && !route.startsWith('/tabbus/')) total += n;
   return total;
 }

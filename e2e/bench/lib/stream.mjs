@@ -5,11 +5,19 @@ import { sleep } from './browser.mjs';
 export function publishStream(server, perSecond, channel = 'bench') {
   const sent = [];
   let running = perSecond > 0;
+  let failure = null;
   const done = (async () => {
     const start = Date.now();
     for (let i = 0; running; i++) {
       const at = Date.now();
-      sent.push({ id: await server.send(channel, { seq: i }), at });
+      try {
+        sent.push({ id: await server.send(channel, { seq: i }), at });
+      } catch (error) {
+        // The server went away under the stream (a phase ended on an error): stop, do not crash.
+        running = false;
+        failure = error;
+        break;
+      }
       // Keep the rate however long a send took: the next one is due at start + (i + 1) / rate.
       await sleep(Math.max(0, start + ((i + 1) * 1000) / perSecond - Date.now()));
     }
@@ -19,6 +27,7 @@ export function publishStream(server, perSecond, channel = 'bench') {
     async stop() {
       running = false;
       await done;
+      if (failure) throw failure;
     },
   };
 }

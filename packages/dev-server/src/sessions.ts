@@ -17,6 +17,8 @@ export interface DevUser {
 export const DEFAULT_USERS: readonly DevUser[] = [
   { login: 'admin', password: 'admin', uid: 2, partnerId: 3, name: 'Mitchell Admin', isSystem: true },
   { login: 'demo', password: 'demo', uid: 6, partnerId: 7, name: 'Marc Demo' },
+  // A third internal user, for measurements with several users per database.
+  { login: 'joel', password: 'joel', uid: 7, partnerId: 8, name: 'Joel Willis' },
 ];
 
 export interface Session {

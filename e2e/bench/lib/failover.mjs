@@ -1,0 +1,125 @@
+// Failover: the leader tab is closed or its renderer crashed (CDP Page.crash) while a stream of
+// notifications runs; the gap runs from Node's Date.now() just before the close/crash to the arrival
+// at the server of the first poll the new leader sent (GET /tabbus/polls). A fresh tab replaces each
+// dead one. At the end every live tab's deliveries are checked: ids published after the tab was
+// ready and never delivered are lost; ids delivered twice are duplicated.
+import { deliveries, newBrowser, openTab, settle, sleep } from './browser.mjs';
+import { BenchServer } from './server.mjs';
+import { accountDeliveries } from './stats.mjs';
+import { publishStream } from './stream.mjs';
+
+/** Crashes a tab's renderer as "Aw, Snap!" does: no pagehide, no unload, no goodbye. */
+async function crash(context, page) {
+  const cdp = await context.newCDPSession(page);
+  const crashed = page.waitForEvent('crash');
+  // The CDP call never resolves: the renderer dies before it can answer.
+  cdp.send('Page.crash').catch(() => undefined);
+  await crashed;
+}
+
+/** The earliest poll send at or after `since` among `pages` (Date.now() in the page), or null on timeout. */
+async function firstPollSend(pages, since, timeout) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const sends = await Promise.all(pages.map((p) => p.evaluate((since) => window.bench.pollSends.find((t) => t >= since) ?? null, since)));
+    const found = sends.filter((t) => t !== null);
+    if (found.length) return Math.min(...found);
+    await sleep(20);
+  }
+  return null;
+}
+
+/**
+ * One lane: one browser (context) with `tabs` tabs going through `kinds` (a list of 'close' and
+ * 'crash'), one after another. Lanes of a contender can run side by side (each is its own session),
+ * which the slow contenders need to fit 20 trials of 5–15 s each in the time budget.
+ */
+export async function failoverLane({ browser, server, contender, kinds, tabs = 4, takeoverTimeout = 20_000, log = () => {} }) {
+  const b = await newBrowser(browser, server);
+  const pages = [];
+  for (let i = 0; i < tabs; i++) pages.push(await openTab(b, contender));
+  const trials = [];
+  for (const kind of kinds) {
+    let leader;
+    try {
+      leader = await settle(pages, contender, { timeout: takeoverTimeout });
+    } catch {
+      // No tab leads and polls (tabex can end up there after a crash): the lane is stuck, and every
+      // notification from now on is lost in it. Recorded, not retried.
+      trials.push({ kind, gap: null, stuck: true });
+      break;
+    }
+    // Let the leader's term run a little, as it would between two real failures.
+    await sleep(150);
+    const survivors = pages.filter((p) => p !== leader);
+    pages.splice(pages.indexOf(leader), 1);
+    const t0 = Date.now();
+    if (kind === 'close') await leader.close({ runBeforeUnload: true }).then(() => leader.isClosed() || leader.waitForEvent('close'));
+    else await crash(b.context, leader);
+    const sentAt = await firstPollSend(survivors, t0, takeoverTimeout);
+    let gap = null;
+    if (sentAt !== null) {
+      const arrival = (await server.polls(sentAt)).find((p) => p.session === b.session);
+      gap = arrival ? arrival.at - t0 : null;
+    }
+    trials.push({ kind, gap });
+    log(`${contender} ${kind}: ${gap === null ? 'no takeover' : `${gap} ms`}`);
+    if (kind === 'crash') await leader.close();
+    pages.push(await openTab(b, contender));
+  }
+  return { b, pages, trials };
+}
+
+/**
+ * The failover measurement of one contender: `lanes` lanes in parallel on one server, the `kinds`
+ * alternating, `perKind` trials of each in total, a stream of `rate` notifications/s throughout.
+ */
+export async function measureFailover({ browser, contender, perKind, lanes = 1, rate = 5, kinds = ['close', 'crash'], log = () => {} }) {
+  const server = await BenchServer.start();
+  try {
+    return await run({ browser, server, contender, perKind, lanes, rate, kinds, log });
+  } finally {
+    await server.stop();
+  }
+}
+
+async function run({ browser, server, contender, perKind, lanes, rate, kinds, log }) {
+  const stream = publishStream(server, rate);
+  const laneKinds = Array.from({ length: lanes }, () => []);
+  for (let i = 0; i < perKind * kinds.length; i++) laneKinds[i % lanes].push(kinds[i % kinds.length]);
+  const results = await Promise.all(laneKinds.map((kinds) => failoverLane({ browser, server, contender, kinds, log })));
+  await stream.stop();
+  const sent = stream.sent;
+  const last = sent.at(-1) ?? { id: 0, at: 0 };
+  // Drain: every live tab that was ready before the last notification should get it.
+  const pages = results.flatMap((r) => r.pages);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const got = await Promise.all(pages.map((p) => p.evaluate((last) => window.bench.readyAt > last.at || window.bench.arrivals[last.id] !== undefined, last)));
+    if (got.every(Boolean)) break;
+    await sleep(100);
+  }
+  let lost = 0;
+  let duplicated = 0;
+  for (const page of pages) {
+    const d = await deliveries(page);
+    const expected = sent.filter((s) => s.at >= d.readyAt).map((s) => s.id);
+    const r = accountDeliveries(expected, d.delivered);
+    lost += r.lost;
+    duplicated += r.duplicated;
+  }
+  const problems = results.flatMap((r) => r.b.problems);
+  for (const r of results) await r.b.context.close();
+  const trials = results.flatMap((r) => r.trials);
+  return {
+    // null: no new leader polled within the timeout (or the lane was stuck before this trial).
+    close: trials.filter((t) => t.kind === 'close').map((t) => t.gap),
+    crash: trials.filter((t) => t.kind === 'crash').map((t) => t.gap),
+    stuckLanes: trials.filter((t) => t.stuck).length,
+    notifications: sent.length,
+    tabsChecked: pages.length,
+    lost,
+    duplicated,
+    problems,
+  };
+}

@@ -1,0 +1,39 @@
+// Idle cost of a follower tab: timer callbacks and localStorage writes per minute while nothing is
+// published, with the followers visible and then hidden (the leader stays visible). naive has no
+// followers: its tabs after the first are reported, each polling for itself.
+import { costs, newBrowser, openTabs, setVisibility, settle, sleep } from './browser.mjs';
+import { BenchServer } from './server.mjs';
+
+/** Per-minute rates of each page's counters over one window; the last page is the leader. */
+async function perMinute(followers, leader, window) {
+  const pages = [...followers, leader];
+  const before = await Promise.all(pages.map(costs));
+  const from = Date.now();
+  await sleep(window);
+  const after = await Promise.all(pages.map(costs));
+  const ms = Date.now() - from;
+  const rate = (i, key) => Math.round(((after[i][key] - before[i][key]) * 60_000) / ms);
+  const of = (i) => ({ timersPerMin: rate(i, 'timers'), writesPerMin: rate(i, 'writes') });
+  return { followers: followers.map((_, i) => of(i)), leader: of(pages.length - 1), windowMs: ms };
+}
+
+export async function measureIdle({ browser, contender, window, tabs = 3 }) {
+  const server = await BenchServer.start();
+  const b = await newBrowser(browser, server, { costs: true });
+  try {
+    const pages = await openTabs(b, contender, tabs);
+    const settled = await settle(pages, contender, { timeout: 10_000, required: false });
+    const leader = settled ?? pages[0];
+    const followers = pages.filter((p) => p !== leader);
+    // Let start-up timers (elections, first heartbeats) pass before counting.
+    await sleep(1000);
+    const visible = await perMinute(followers, leader, window);
+    for (const page of followers) await setVisibility(page, 'hidden');
+    await sleep(500);
+    const hidden = await perMinute(followers, leader, window);
+    return { visible, hidden, problems: b.problems, ...(settled ? {} : { noLeader: true }) };
+  } finally {
+    await b.context.close();
+    await server.stop();
+  }
+}

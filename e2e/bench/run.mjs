@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+// `pnpm bench`: five ways for the tabs of one browser to share the Odoo bus, on the same page, the
+// same dev server (Odoo 15 long-polling) and the same scenario; only the coordination layer differs.
+// See README.md beside this file. Writes results/<mode>.{md,json,svg}.
+//
+//   node e2e/bench/run.mjs            the full run (under 10 minutes on 2 cores)
+//   node e2e/bench/run.mjs --quick    fewer tabs, trials and shorter windows (a minute or two)
+//   node e2e/bench/run.mjs --smoke    every phase at its smallest, checked for working, not measured (< 30 s)
+//   --only tabbus,tabex               some contenders    --phases load,idle,fanout,failover   some phases
+//   --out DIR                         where to write (default e2e/bench/results, .smoke for --smoke)
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, release, totalmem, type } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { CONTENDERS, launch } from './lib/browser.mjs';
+import { buildPage, measureBytes } from './lib/build.mjs';
+import { svg } from './lib/chart.mjs';
+import { measureFailover } from './lib/failover.mjs';
+import { measureFanout } from './lib/fanout.mjs';
+import { measureIdle } from './lib/idle.mjs';
+import { measureLoad } from './lib/load.mjs';
+import { derive, markdown } from './lib/report.mjs';
+import { REPO } from './lib/server.mjs';
+import { smokeChecks } from './lib/smoke.mjs';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const PHASES = ['load', 'idle', 'fanout', 'failover'];
+
+/**
+ * Parameters per mode. Failover lanes: the Odoo crosstab and tabex take seconds per crash (stale
+ * heartbeats), so their trials run in parallel browsers; the others run one trial at a time.
+ */
+const MODES = {
+  full: {
+    sizes: [1, 5, 10, 20, 50], window0: 3000, window2: 6000,
+    idleWindow: 15_000,
+    fanoutSizes: [5, 20], fanoutCount: 30,
+    perKind: 20, lanes: { 'odoo-crosstab': 4, tabex: 4 }, failoverRate: 5,
+  },
+  quick: {
+    sizes: [1, 5, 20], window0: 1500, window2: 3000,
+    idleWindow: 5000,
+    fanoutSizes: [5, 20], fanoutCount: 8,
+    perKind: 5, lanes: { 'odoo-crosstab': 5, tabex: 5 }, failoverRate: 5,
+  },
+  smoke: {
+    sizes: [3], window0: 500, window2: 1000,
+    idleWindow: 1000,
+    fanoutSizes: [3], fanoutCount: 3,
+    perKind: 1, kinds: ['close'], lanes: {}, failoverRate: 5,
+  },
+};
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    smoke: { type: 'boolean' },
+    only: { type: 'string' },
+    phases: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const mode = flags.smoke ? 'smoke' : flags.quick ? 'quick' : 'full';
+const params = MODES[mode];
+const contenders = flags.only ? flags.only.split(',') : CONTENDERS;
+for (const c of contenders) if (!CONTENDERS.includes(c)) throw new Error(`--only: unknown contender "${c}" (${CONTENDERS.join(', ')})`);
+const phases = flags.phases ? flags.phases.split(',') : PHASES;
+const outDir = resolve(flags.out ?? here(mode === 'smoke' ? '.smoke' : 'results'));
+
+const started = Date.now();
+const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`);
+
+for (const file of ['packages/odoo/dist/tabbus.global.min.js', 'packages/dev-server/dist/cli.mjs']) {
+  if (!existsSync(join(REPO, file))) {
+    console.error(`${file} is missing: run \`pnpm build\` first`);
+    process.exit(1);
+  }
+}
+
+function machine(chromium) {
+  const osRelease = existsSync('/etc/os-release') ? /PRETTY_NAME="?([^"\n]+)/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] : undefined;
+  const cpu = cpus();
+  return {
+    os: `${osRelease ?? type()} (${type()} ${release()})`,
+    cpus: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB (${Math.round(freemem() / 2 ** 30)} free)`,
+    node: process.version,
+    chromium,
+    loadavg: loadavg().map((l) => l.toFixed(2)).join(' '),
+  };
+}
+
+/** Runs `fn` for each contender, all at once: for figures the CPU does not move (counts). */
+async function parallel(fn) {
+  const out = {};
+  await Promise.all(contenders.map(async (c) => (out[c] = await fn(c))));
+  return out;
+}
+
+/** One contender after the other: for timings, which share two cores badly. */
+async function sequential(fn, only = contenders) {
+  const out = {};
+  for (const c of only) out[c] = await fn(c);
+  return out;
+}
+
+log(`mode ${mode}: ${contenders.join(', ')}; phases ${phases.join(', ')}`);
+await buildPage();
+const results = { mode, date: new Date().toISOString(), params, contenders, bytes: await measureBytes() };
+log('bytes measured');
+
+const browser = await launch();
+results.machine = machine(`Chromium ${browser.version()}`);
+try {
+  if (phases.includes('load')) {
+    results.load = await parallel((contender) => measureLoad({ browser, contender, sizes: params.sizes, window0: params.window0, window2: params.window2, log }));
+    log('load done');
+  }
+  if (phases.includes('idle')) {
+    results.idle = await parallel((contender) => measureIdle({ browser, contender, window: params.idleWindow }));
+    log('idle done');
+  }
+  if (phases.includes('fanout')) {
+    results.fanout = await sequential(async (contender) => {
+      const r = await measureFanout({ browser, contender, sizes: params.fanoutSizes, count: params.fanoutCount });
+      log(`fan-out ${contender}: ${Object.entries(r.sizes).map(([n, s]) => `${n} tabs p50 ${s.p50} p99 ${s.p99} ms`).join(', ')}`);
+      return r;
+    });
+  }
+  if (phases.includes('failover')) {
+    // naive has no leader to lose. The slow ones (lanes) run side by side, then the fast ones alone.
+    const led = contenders.filter((c) => c !== 'naive');
+    const slow = led.filter((c) => params.lanes[c]);
+    const fast = led.filter((c) => !params.lanes[c]);
+    const run = (contender) =>
+      measureFailover({ browser, contender, perKind: params.perKind, lanes: params.lanes[contender] ?? 1, rate: params.failoverRate, ...(params.kinds ? { kinds: params.kinds } : {}), log: mode === 'full' ? () => {} : log });
+    results.failover = { ...(await parallel((c) => (slow.includes(c) ? run(c) : undefined))), ...(await sequential(run, fast)) };
+    for (const c of led) log(`failover ${c}: close ${JSON.stringify(results.failover[c].close)} crash ${JSON.stringify(results.failover[c].crash)} lost ${results.failover[c].lost} dup ${results.failover[c].duplicated}`);
+  }
+} finally {
+  await browser.close();
+}
+results.durationMs = Date.now() - started;
+
+mkdirSync(outDir, { recursive: true });
+const report = markdown(results);
+const d = derive(results);
+writeFileSync(join(outDir, `${mode}.json`), `${JSON.stringify({ ...results, derived: d }, null, 2)}\n`);
+writeFileSync(join(outDir, `${mode}.md`), `${report}\n`);
+writeFileSync(join(outDir, `${mode}.svg`), svg(d, { title: `tabbus bench (${mode}), ${results.date.slice(0, 10)}, ${results.machine.cpus.split(' ×')[0]} cores`, refTabs: d.tabbus.refTabs ?? 10 }));
+console.log(`\n${report}`);
+log(`written to ${outDir}/${mode}.{md,json,svg}`);
+
+if (mode === 'smoke') {
+  const failures = smokeChecks(results);
+  if (failures.length) {
+    console.error(`\nsmoke: ${failures.length} check(s) failed:\n${failures.map((f) => `  ✗ ${f}`).join('\n')}`);
+    process.exit(1);
+  }
+  console.log('smoke: every contender ran every phase');
+}
