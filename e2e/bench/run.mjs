@@ -34,21 +34,21 @@ const PHASES = ['load', 'idle', 'fanout', 'failover'];
 const MODES = {
   full: {
     sizes: [1, 5, 10, 20, 50], window0: 3000, window2: 6000,
-    idleWindow: 15_000,
+    idleWindow: 15_000, idleTabs: 3,
     fanoutSizes: [5, 20], fanoutCount: 30,
-    perKind: 20, lanes: { 'odoo-crosstab': 4, tabex: 4 }, failoverRate: 5,
+    perKind: 20, lanes: { 'odoo-crosstab': 4, tabex: 4 }, failoverRate: 5, failoverTabs: 4,
   },
   quick: {
     sizes: [1, 5, 20], window0: 1500, window2: 3000,
-    idleWindow: 5000,
+    idleWindow: 5000, idleTabs: 3,
     fanoutSizes: [5, 20], fanoutCount: 8,
-    perKind: 5, lanes: { 'odoo-crosstab': 5, tabex: 5 }, failoverRate: 5,
+    perKind: 5, lanes: { 'odoo-crosstab': 5, tabex: 5 }, failoverRate: 5, failoverTabs: 4,
   },
   smoke: {
-    sizes: [3], window0: 500, window2: 1000,
-    idleWindow: 1000,
-    fanoutSizes: [3], fanoutCount: 3,
-    perKind: 1, kinds: ['close'], lanes: {}, failoverRate: 5,
+    sizes: [2], window0: 300, window2: 600,
+    idleWindow: 500, idleTabs: 2,
+    fanoutSizes: [2], fanoutCount: 3,
+    perKind: 1, kinds: ['close'], lanes: {}, failoverRate: 5, failoverTabs: 2,
   },
 };
 
@@ -112,31 +112,40 @@ log('bytes measured');
 
 const browser = await launch();
 results.machine = machine(`Chromium ${browser.version()}`);
+const phase = {
+  load: (contender) => measureLoad({ browser, contender, sizes: params.sizes, window0: params.window0, window2: params.window2, log }),
+  idle: (contender) => measureIdle({ browser, contender, window: params.idleWindow, tabs: params.idleTabs }),
+  fanout: async (contender) => {
+    const r = await measureFanout({ browser, contender, sizes: params.fanoutSizes, count: params.fanoutCount });
+    log(`fan-out ${contender}: ${Object.entries(r.sizes).map(([n, s]) => `${n} tabs p50 ${s.p50} p99 ${s.p99} ms`).join(', ')}`);
+    return r;
+  },
+  // naive has no leader to lose.
+  failover: async (contender) => {
+    if (contender === 'naive') return undefined;
+    const r = await measureFailover({ browser, contender, perKind: params.perKind, lanes: params.lanes[contender] ?? 1, tabs: params.failoverTabs, rate: params.failoverRate, ...(params.kinds ? { kinds: params.kinds } : {}), log: mode === 'full' ? () => {} : log });
+    log(`failover ${contender}: close ${JSON.stringify(r.close)} crash ${JSON.stringify(r.crash)} lost ${r.lost} dup ${r.duplicated}${r.stuckLanes ? `, ${r.stuckLanes} lane(s) left with no leader` : ''}`);
+    return r;
+  },
+};
 try {
-  if (phases.includes('load')) {
-    results.load = await parallel((contender) => measureLoad({ browser, contender, sizes: params.sizes, window0: params.window0, window2: params.window2, log }));
-    log('load done');
-  }
-  if (phases.includes('idle')) {
-    results.idle = await parallel((contender) => measureIdle({ browser, contender, window: params.idleWindow }));
-    log('idle done');
-  }
-  if (phases.includes('fanout')) {
-    results.fanout = await sequential(async (contender) => {
-      const r = await measureFanout({ browser, contender, sizes: params.fanoutSizes, count: params.fanoutCount });
-      log(`fan-out ${contender}: ${Object.entries(r.sizes).map(([n, s]) => `${n} tabs p50 ${s.p50} p99 ${s.p99} ms`).join(', ')}`);
-      return r;
+  if (mode === 'smoke') {
+    // Nothing is measured: every contender runs its phases at the same time, to finish in seconds.
+    for (const name of phases) results[name] = {};
+    await parallel(async (c) => {
+      for (const name of phases) results[name][c] = await phase[name](c);
     });
-  }
-  if (phases.includes('failover')) {
-    // naive has no leader to lose. The slow ones (lanes) run side by side, then the fast ones alone.
-    const led = contenders.filter((c) => c !== 'naive');
-    const slow = led.filter((c) => params.lanes[c]);
-    const fast = led.filter((c) => !params.lanes[c]);
-    const run = (contender) =>
-      measureFailover({ browser, contender, perKind: params.perKind, lanes: params.lanes[contender] ?? 1, rate: params.failoverRate, ...(params.kinds ? { kinds: params.kinds } : {}), log: mode === 'full' ? () => {} : log });
-    results.failover = { ...(await parallel((c) => (slow.includes(c) ? run(c) : undefined))), ...(await sequential(run, fast)) };
-    for (const c of led) log(`failover ${c}: close ${JSON.stringify(results.failover[c].close)} crash ${JSON.stringify(results.failover[c].crash)} lost ${results.failover[c].lost} dup ${results.failover[c].duplicated}`);
+  } else {
+    // Counts (requests, polls, timer callbacks) do not depend on the CPU: contenders side by side.
+    if (phases.includes('load')) results.load = await parallel(phase.load);
+    if (phases.includes('idle')) results.idle = await parallel(phase.idle);
+    // Timings do: one contender at a time, except the failovers that take seconds (lanes).
+    if (phases.includes('fanout')) results.fanout = await sequential(phase.fanout);
+    if (phases.includes('failover')) {
+      const slow = contenders.filter((c) => params.lanes[c]);
+      results.failover = { ...(await parallel((c) => (slow.includes(c) ? phase.failover(c) : undefined))) };
+      Object.assign(results.failover, await sequential(phase.failover, contenders.filter((c) => !slow.includes(c))));
+    }
   }
 } finally {
   await browser.close();

@@ -74,20 +74,20 @@ export async function failoverLane({ browser, server, contender, kinds, tabs = 4
  * The failover measurement of one contender: `lanes` lanes in parallel on one server, the `kinds`
  * alternating, `perKind` trials of each in total, a stream of `rate` notifications/s throughout.
  */
-export async function measureFailover({ browser, contender, perKind, lanes = 1, rate = 5, kinds = ['close', 'crash'], log = () => {} }) {
+export async function measureFailover({ browser, contender, perKind, lanes = 1, tabs = 4, rate = 5, kinds = ['close', 'crash'], log = () => {} }) {
   const server = await BenchServer.start();
   try {
-    return await run({ browser, server, contender, perKind, lanes, rate, kinds, log });
+    return await run({ browser, server, contender, perKind, lanes, tabs, rate, kinds, log });
   } finally {
     await server.stop();
   }
 }
 
-async function run({ browser, server, contender, perKind, lanes, rate, kinds, log }) {
+async function run({ browser, server, contender, perKind, lanes, tabs, rate, kinds, log }) {
   const stream = publishStream(server, rate);
   const laneKinds = Array.from({ length: lanes }, () => []);
   for (let i = 0; i < perKind * kinds.length; i++) laneKinds[i % lanes].push(kinds[i % kinds.length]);
-  const results = await Promise.all(laneKinds.map((kinds) => failoverLane({ browser, server, contender, kinds, log })));
+  const results = await Promise.all(laneKinds.map((kinds) => failoverLane({ browser, server, contender, kinds, tabs, log })));
   await stream.stop();
   const sent = stream.sent;
   const last = sent.at(-1) ?? { id: 0, at: 0 };
@@ -98,6 +98,10 @@ async function run({ browser, server, contender, perKind, lanes, rate, kinds, lo
     const got = await Promise.all(pages.map((p) => p.evaluate((last) => window.bench.readyAt > last.at || window.bench.arrivals[last.id] !== undefined, last)));
     if (got.every(Boolean)) break;
     await sleep(100);
+  }
+  if (Date.now() >= deadline) {
+    const states = await Promise.all(pages.map((p) => p.evaluate(() => `${window.bench.role} (last delivered ${window.bench.delivered.at(-1)})`)));
+    log(`${contender}: not every tab got the last notification (${last.id}) within 30 s: ${states.join(', ')}`);
   }
   let lost = 0;
   let duplicated = 0;

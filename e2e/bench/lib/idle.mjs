@@ -26,7 +26,7 @@ export async function measureIdle({ browser, contender, window, tabs = 3 }) {
     const leader = settled ?? pages[0];
     const followers = pages.filter((p) => p !== leader);
     // Let start-up timers (elections, first heartbeats) pass before counting.
-    await sleep(1000);
+    await sleep(Math.min(1000, window));
     const visible = await perMinute(followers, leader, window);
     for (const page of followers) await setVisibility(page, 'hidden');
     await sleep(500);

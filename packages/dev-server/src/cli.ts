@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isOdooVersion } from './odoo-version';
+import { parseCapacities } from './jobs';
 import { startTempCluster, type TempCluster } from './pg/cluster';
 import { createDevServer } from './server';
 import type { DevServerOptions } from './server';
@@ -28,6 +29,7 @@ Options:
                         commit, one LISTEN connection; several servers may share it
   --pg-temp             start a throwaway PostgreSQL cluster (initdb), use it as --pg,
                         delete it on exit
+  --job-channels SPEC   background job channels and their capacity (default root:2)
   --static [PREFIX=]DIR serve DIR under PREFIX (default /); repeatable. Replaces the
                         workspace defaults (/ → demo, /dist/core/ and /dist/odoo/ → the builds)
   -h, --help            show this help
@@ -61,6 +63,15 @@ function parseStatic(values: readonly string[]): Record<string, string> {
   return roots;
 }
 
+function checkedJobChannels(spec: string): string {
+  try {
+    parseCapacities(spec);
+  } catch (error) {
+    throw new UsageError(`--job-channels: ${(error as Error).message}`);
+  }
+  return spec;
+}
+
 function parseCommandLine(argv: readonly string[]): (DevServerOptions & { pgTemp?: boolean }) | 'help' {
   let parsed;
   try {
@@ -77,6 +88,7 @@ function parseCommandLine(argv: readonly string[]): (DevServerOptions & { pgTemp
         sessions: { type: 'string' },
         pg: { type: 'string' },
         'pg-temp': { type: 'boolean' },
+        'job-channels': { type: 'string' },
         static: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -109,6 +121,7 @@ function parseCommandLine(argv: readonly string[]): (DevServerOptions & { pgTemp
     ...(values.sessions === undefined ? {} : { sessionsFile: resolve(values.sessions) }),
     ...(values.pg === undefined ? {} : { pg: values.pg }),
     ...(values['pg-temp'] ? { pgTemp: true } : {}),
+    ...(values['job-channels'] === undefined ? {} : { jobChannels: checkedJobChannels(values['job-channels']) }),
   };
 }
 

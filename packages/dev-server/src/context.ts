@@ -7,6 +7,7 @@ import type { PollLog } from './poll-log';
 import type { PresenceTable } from './presence';
 import type { SessionStore } from './sessions';
 import type { StatsCounters } from './stats';
+import type { JobRunner } from './jobs';
 import type { PgBus } from './pg/pg-bus';
 import type { BusStore } from './store';
 
@@ -27,6 +28,8 @@ export interface ServerContext {
    * listener read back), and where presence is also written, Odoo-style, to count conflicts.
    */
   readonly pg: PgBus | undefined;
+  /** The background jobs (POST /tabbus/jobs) and the runner that moves them along. */
+  readonly jobs: JobRunner;
   /** Users' presence, updated by their polls (`im_chat.presence` on 8, `bus.presence` on 9–15). */
   readonly presence: PresenceTable;
   /** How long a poll with nothing to answer is held (Odoo: TIMEOUT = 50 s). */

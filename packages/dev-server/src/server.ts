@@ -19,6 +19,8 @@ import type { PresenceEntry } from './presence';
 import { presenceRules } from './presence-rules';
 import { publishAsync, publishNotifications } from './publish';
 import { PgBus } from './pg/pg-bus';
+import { JOB_UPDATE_TYPE, JobRunner, jobsChannel, MemoryJobTable, parseCapacities, type JobUpdate } from './jobs';
+import { jobRoutes } from './routes/dev-jobs';
 import { sendDevError } from './routes/dev-http';
 import { devRoutes } from './routes/devtools';
 import { imStatusRoute } from './routes/im-status';
@@ -72,6 +74,8 @@ export interface DevServerOptions {
    * Presence is also written there, Odoo-style, to count serialization failures. Default: memory only.
    */
   pg?: string;
+  /** Background job channels and how many jobs each runs at once, queue_job style (default `root:2`). */
+  jobChannels?: string;
   /** With `pg`: how long the listener waits before reconnecting after losing the database (default 5000 ms). */
   pgRecoveryDelayMs?: number;
   /** With `pg`: where the listener reports losing the database (default console.warn). */
@@ -185,8 +189,20 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     clock,
     onWrite: (uid) => stats.countPresenceWrite(uid),
   });
+  const jobTable = pg ? pg.jobTable() : new MemoryJobTable();
+  // The job runner publishes through the same path as /tabbus/send (PostgreSQL with --pg).
+  let publishJob: (uid: number, update: JobUpdate) => Promise<void> = async () => undefined;
+  const jobs = new JobRunner({
+    table: jobTable,
+    clock,
+    capacities: parseCapacities(options.jobChannels ?? 'root:2'),
+    publish: (uid, update) => publishJob(uid, update),
+    onError,
+  });
+  if (pg) pg.onJobChange = () => jobs.wake();
   const ctx: ServerContext = {
     version: config.odoo,
+    jobs,
     db: config.db,
     clock,
     store,
@@ -201,6 +217,10 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     onError,
     closing: false,
   };
+  publishJob = async (uid, update) => {
+    await publishAsync(ctx, [{ channel: jobsChannel(uid), message: { type: JOB_UPDATE_TYPE, payload: update } }]);
+  };
+  await jobs.start();
   const staticFiles = createStaticFiles(options.staticRoots ?? {});
 
   const snapshot = (): DevServerStats => ({
@@ -243,6 +263,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
         ? devRoutes(ctx, { stats: snapshot, resetStats: () => stats.reset(), gc: () => store.gc(), faultRoutes: [...rpcRoutes.keys()] })
         : []),
       ...(config.dev && sockets ? [socketCloseRoute(sockets)] : []),
+      ...(config.dev ? jobRoutes(ctx) : []),
     ].map((route) => [route.path, route]),
   );
 
@@ -340,6 +361,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
       cut.unref();
       await stopped;
       clearTimeout(cut);
+      jobs.stop();
       clock.dispose();
       await pg?.stop();
     })();

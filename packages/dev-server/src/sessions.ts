@@ -64,6 +64,11 @@ export class SessionStore {
     return this.#users.find((user) => user.login === login && user.password === password);
   }
 
+  /** The user with this login, if any (dev routes act for a user by login). */
+  userByLogin(login: string): DevUser | undefined {
+    return this.#users.find((user) => user.login === login);
+  }
+
   /** Creates a session under a new id: Odoo rotates the id on login. */
   create(user: DevUser | null): Session {
     const session: Session = { id: randomBytes(20).toString('hex'), user };

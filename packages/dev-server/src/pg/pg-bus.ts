@@ -9,6 +9,7 @@
 // reconnects, listens again and reads everything it missed, so no waiting request misses a row.
 import pg from 'pg';
 import type { BusRow, BusStore, NewRow } from '../store';
+import { JOBS_SCHEMA, PgJobTable } from './pg-jobs';
 
 /** Odoo 15+ splits a NOTIFY payload above this many bytes (PostgreSQL's limit is 8000). */
 export const NOTIFY_MAX_BYTES = 8000;
@@ -95,10 +96,19 @@ export class PgBus {
     this.#pool.on('error', (error) => (options.onWarning ?? console.warn)(`[tabbus dev-server] postgresql pool: ${error.message}`));
   }
 
+  /** Called with the job's uuid on every change of the job table (its trigger's NOTIFY queue_job). */
+  onJobChange: ((uuid: string) => void) | undefined;
+
   /** Creates the tables if needed, reads the rows still in the catch-up window, and starts listening. */
   async start(): Promise<void> {
     await this.#pool.query(SCHEMA);
+    await this.#pool.query(JOBS_SCHEMA);
     await this.#listen();
+  }
+
+  /** The job table on the same database. */
+  jobTable(): PgJobTable {
+    return new PgJobTable(this.#pool);
   }
 
   async stop(): Promise<void> {
@@ -198,6 +208,7 @@ export class PgBus {
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, new Error('the LISTEN connection ended')));
     client.on('notification', (message) => {
+      if (message.channel === 'queue_job') return this.onJobChange?.(message.payload ?? '');
       if (message.channel !== 'imbus') return;
       this.counters.notifies++;
       this.#arm();
@@ -206,12 +217,15 @@ export class PgBus {
     try {
       await client.connect();
       await client.query('LISTEN imbus');
+      await client.query('LISTEN queue_job');
     } catch (error) {
       this.#lost(client, error);
       return;
     }
     this.#listener = client;
     this.#arm();
+    // After a reconnect, job changes may have been missed too: the runner looks again.
+    this.onJobChange?.('');
     await this.#read();
   }
 
