@@ -57,6 +57,7 @@ const SHELL = `
         <dt>channels</dt><dd id="channels"></dd>
         <dt>union</dt><dd id="union" title="what the leader polls"></dd>
       </dl>
+      <div id="jobs"><p><b>Background jobs</b> <button type="button" id="start-jobs" class="secondary">start 3 jobs</button></p><ul id="job-list"></ul></div>
       <form id="join"><input id="channel" class="small" placeholder="channel"><button>join</button><button type="button" id="leave" class="secondary">leave</button></form>
       <p id="error" role="alert"></p>
     </section>
@@ -97,16 +98,48 @@ export async function runDemo(api, buildName, other) {
   const received = [];
   const arrivals = {};
   // gaps and session expiries as the bus reported them; leaders: the leader each epoch had, as this tab saw it.
-  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], outdated: [], leaders: {}, effects: [], sounded: [] };
+  window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], outdated: [], leaders: {}, effects: [], sounded: [], jobUpdates: [], jobsDone: [] };
 
   // One beep and one desktop notification per message for the whole browser, from a tab that may play
   // sound (browsers allow it only in tabs the user interacted with).
   const effects = window.TabBusEffects?.createEffects(bus);
   window.demo.sound = effects;
   const log = $('#messages');
+  // Background jobs: progress bars in every tab; one sound in the whole browser when a job ends.
+  const jobs = window.TabBusJobs?.watchJobs(bus, { uid: session.uid });
+  window.demo.jobs = jobs;
+  jobs?.on((update) => {
+    window.demo.jobUpdates.push(update);
+    renderJob(update);
+    if (update.state === 'done' || update.state === 'failed') {
+      void bus.once(`job-ended:${update.uuid}`, () => window.demo.jobsDone.push(update.uuid));
+      void effects?.beep(`job:${update.uuid}`);
+    }
+  });
+  const renderJob = (update) => {
+    let li = document.getElementById(`job-${update.uuid}`);
+    if (!li) {
+      li = document.createElement('li');
+      li.id = `job-${update.uuid}`;
+      li.innerHTML = '<span class="name"></span> <progress max="100"></progress> <span class="state"></span>';
+      $('#job-list').append(li);
+    }
+    li.querySelector('.name').textContent = update.name;
+    li.querySelector('progress').value = update.progress;
+    li.querySelector('.state').textContent = update.state;
+  };
+  $('#start-jobs')?.addEventListener('click', async () => {
+    for (let i = 1; i <= 3; i++) {
+      await fetch('/tabbus/jobs', { method: 'POST', body: JSON.stringify({ name: `job ${i}`, steps: 10, stepMs: 500 * i }) });
+    }
+  });
+  const isJobUpdate = (item) => ('type' in item ? item.type : item.message?.type) === 'tabbus.job/update';
+
   bus.on('notification', (items) => {
     const now = Date.now();
     for (const item of items) {
+      // Job updates have their own display (above), not a chat line and a beep each.
+      if (isJobUpdate(item)) continue;
       received.push(item);
       arrivals[item.id] = now;
       const li = document.createElement('li');

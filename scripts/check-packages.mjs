@@ -2,7 +2,9 @@
 // After `pnpm build`: every published entry point loads the way its users load it, and exposes the
 // names other code relies on (ESM and CJS in Node, the script-tag global, the browser ESM bundle).
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -39,6 +41,11 @@ console.log(JSON.stringify({ url: import.meta.resolve(${JSON.stringify(specifier
 };
 const tsRequire = createRequire(new URL('package.json', root));
 const ts = tsRequire('typescript');
+// Types are resolved from a consumer outside the workspace, whose node_modules links the built packages:
+// a package cannot resolve its own subpaths under node10 (no self-reference), but its users must.
+const consumer = mkdtempSync(join(tmpdir(), 'tabbus-consumer-'));
+mkdirSync(join(consumer, 'node_modules/@tabbus'), { recursive: true });
+for (const name of ['core', 'odoo']) symlinkSync(fileURLToPath(new URL(`packages/${name}/`, root)), join(consumer, 'node_modules/@tabbus', name), 'dir');
 const typeResolutions = [
   ['node16 import', { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 }, ts.ModuleKind.ESNext],
   ['node16 require', { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 }, ts.ModuleKind.CommonJS],
@@ -48,6 +55,7 @@ const typeResolutions = [
 for (const [specifier, file, names] of [
   ['@tabbus/core/testing', 'testing', ['FakeBrowser', 'FakeTab', 'FakeTransport', 'FakeServer', 'ManualElection', 'MemoryStorage', 'VirtualClock', 'FakeLockManager', 'FakeChannelHub', 'FakePage', 'settle']],
   ['@tabbus/core/effects', 'effects', ['createEffects', 'createSound', 'requestDesktopPermission']],
+  ['@tabbus/odoo/jobs', 'jobs', ['watchJobs']],
 ]) {
   const esm = importNames(specifier);
   check(`${specifier} import resolves to ${file}.mjs`, esm.url.endsWith(`/dist/${file}.mjs`), esm.url);
@@ -60,7 +68,7 @@ for (const [specifier, file, names] of [
   }
   check(`${specifier} ESM has no stray default export`, !('default' in esm.names));
   for (const [mode, options, resolutionMode] of typeResolutions) {
-    const resolved = ts.resolveModuleName(specifier, `${odooDir}src/index.ts`, options, ts.sys, undefined, undefined, resolutionMode).resolvedModule?.resolvedFileName;
+    const resolved = ts.resolveModuleName(specifier, join(consumer, 'index.ts'), options, ts.sys, undefined, undefined, resolutionMode).resolvedModule?.resolvedFileName;
     check(`${specifier} types resolve (${mode})`, resolved?.endsWith(`/dist/${file}.d.ts`) === true, resolved ?? 'unresolved');
   }
 }

@@ -8,6 +8,7 @@
 //   node e2e/bench/run.mjs --smoke    every phase at its smallest, checked for working, not measured (< 30 s)
 //   --only tabbus,tabex               some contenders    --phases load,idle,fanout,failover   some phases
 //   --out DIR                         where to write (default e2e/bench/results, .smoke for --smoke)
+//   --render FILE.json                rewrite the .md and .svg beside a saved run's JSON, measuring nothing
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem, type } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,7 +34,7 @@ const PHASES = ['load', 'idle', 'fanout', 'failover'];
  */
 const MODES = {
   full: {
-    sizes: [1, 5, 10, 20, 50], window0: 3000, window2: 6000,
+    sizes: [1, 5, 10, 20, 50], window0: 3000, window2: 6000, longHidden: { tabs: 10, window: 35_000 },
     idleWindow: 15_000, idleTabs: 3,
     fanoutSizes: [5, 20], fanoutCount: 30,
     perKind: 20, lanes: { 'odoo-crosstab': 4, tabex: 4 }, failoverRate: 5, failoverTabs: 4,
@@ -59,8 +60,27 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     phases: { type: 'string' },
     out: { type: 'string' },
+    render: { type: 'string' },
   },
 });
+
+/** Writes <dir>/<mode>.{json,md,svg} from a run's results; returns the markdown. */
+function write(dir, results) {
+  mkdirSync(dir, { recursive: true });
+  const report = markdown(results);
+  const d = derive(results);
+  const { derived: _, ...raw } = results;
+  writeFileSync(join(dir, `${results.mode}.json`), `${JSON.stringify({ ...raw, derived: d }, null, 2)}\n`);
+  writeFileSync(join(dir, `${results.mode}.md`), `${report}\n`);
+  writeFileSync(join(dir, `${results.mode}.svg`), svg(d, { title: `tabbus bench (${results.mode}), ${results.date.slice(0, 10)}, ${results.machine.cpus.split(' ×')[0]} cores`, refTabs: d.tabbus.refTabs ?? 10 }));
+  return report;
+}
+
+if (flags.render) {
+  const saved = JSON.parse(readFileSync(flags.render, 'utf8'));
+  console.log(write(resolve(flags.render, '..'), saved));
+  process.exit(0);
+}
 const mode = flags.smoke ? 'smoke' : flags.quick ? 'quick' : 'full';
 const params = MODES[mode];
 const contenders = flags.only ? flags.only.split(',') : CONTENDERS;
@@ -113,7 +133,7 @@ log('bytes measured');
 const browser = await launch();
 results.machine = machine(`Chromium ${browser.version()}`);
 const phase = {
-  load: (contender) => measureLoad({ browser, contender, sizes: params.sizes, window0: params.window0, window2: params.window2, log }),
+  load: (contender) => measureLoad({ browser, contender, sizes: params.sizes, window0: params.window0, window2: params.window2, longHidden: params.longHidden ?? null, log }),
   idle: (contender) => measureIdle({ browser, contender, window: params.idleWindow, tabs: params.idleTabs }),
   fanout: async (contender) => {
     const r = await measureFanout({ browser, contender, sizes: params.fanoutSizes, count: params.fanoutCount });
@@ -151,13 +171,9 @@ try {
   await browser.close();
 }
 results.durationMs = Date.now() - started;
+results.machine.loadavgAtEnd = loadavg().map((l) => l.toFixed(2)).join(' ');
 
-mkdirSync(outDir, { recursive: true });
-const report = markdown(results);
-const d = derive(results);
-writeFileSync(join(outDir, `${mode}.json`), `${JSON.stringify({ ...results, derived: d }, null, 2)}\n`);
-writeFileSync(join(outDir, `${mode}.md`), `${report}\n`);
-writeFileSync(join(outDir, `${mode}.svg`), svg(d, { title: `tabbus bench (${mode}), ${results.date.slice(0, 10)}, ${results.machine.cpus.split(' ×')[0]} cores`, refTabs: d.tabbus.refTabs ?? 10 }));
+const report = write(outDir, results);
 console.log(`\n${report}`);
 log(`written to ${outDir}/${mode}.{md,json,svg}`);
 

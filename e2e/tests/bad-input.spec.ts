@@ -186,7 +186,7 @@ test('garbage on the frames channel is ignored and counted; another protocol ver
     expect(rec.errors[0]!.message).toMatch(/version 99/);
     expect(s.lastError?.code).toBe('frame');
     // None of it touched the election, the tab map, the channels or the cursor.
-    expect(s).toMatchObject({ leaderId: before[i]!.leaderId, epoch: before[i]!.epoch, tabs: 3, union: ['chat'], cursor: c, transport: 'open' });
+    expect(s).toMatchObject({ leaderId: before[i]!.leaderId, epoch: before[i]!.epoch, tabs: 3, union: ['chat', 'tabbus.jobs.2'], cursor: c, transport: 'open' });
     expect(s.role).toBe(page === leader ? 'leader' : 'follower');
     expect(s.counters.fenced).toBe(before[i]!.counters.fenced);
   }

@@ -2,6 +2,7 @@
 // session at the server); tabs are `context.newPage()` (a popup would share its opener's renderer).
 import { chromium } from '@playwright/test';
 import { existsSync } from 'node:fs';
+import { publishStream } from './stream.mjs';
 
 export const CONTENDERS = ['naive', 'odoo-crosstab', 'tabex', 'broadcast-channel', 'tabbus'];
 
@@ -104,10 +105,17 @@ export async function openTab(b, contender) {
  * faster on two cores, and tabs that start in the same millisecond trip tabex's election.)
  */
 export async function openTabs(b, contender, count, concurrency = 1) {
+  // naive holds a poll in each tab, and Chromium gives a host 6 connections: the 7th tab's page
+  // load would wait up to 50 s for one. A stream keeps the polls cycling while tabs open.
+  const pump = contender === 'naive' ? publishStream(b.server, 5) : null;
   const pages = [];
-  while (pages.length < count) {
-    const batch = Math.min(concurrency, count - pages.length);
-    pages.push(...(await Promise.all(Array.from({ length: batch }, () => openTab(b, contender)))));
+  try {
+    while (pages.length < count) {
+      const batch = Math.min(concurrency, count - pages.length);
+      pages.push(...(await Promise.all(Array.from({ length: batch }, () => openTab(b, contender)))));
+    }
+  } finally {
+    await pump?.stop();
   }
   return pages;
 }

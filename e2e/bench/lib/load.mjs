@@ -25,18 +25,18 @@ async function cell(server, rate, window) {
   };
 }
 
-export async function measureLoad({ browser, contender, sizes, window0, window2, log = () => {} }) {
+/**
+ * `longHidden` ({tabs, window}): the hidden 2/s cell at that size gets a longer window, so that a
+ * leader pacing its polls while every tab is hidden (tabbus: one per 30 s) is seen at its rate.
+ */
+export async function measureLoad({ browser, contender, sizes, window0, window2, longHidden = null, log = () => {} }) {
   const server = await BenchServer.start();
   const b = await newBrowser(browser, server);
   const pages = [];
   const rows = [];
   try {
     for (const n of sizes) {
-      // A per-tab poller (naive) holds one of Chromium's 6 connections per host in each tab, and
-      // the 7th tab's page load would wait up to 50 s for one: a stream keeps the polls cycling.
-      const pump = publishStream(server, 5);
       pages.push(...(await openTabs(b, contender, n - pages.length)));
-      await pump.stop();
       // Measured even without a settled leader: then the figures show what that costs.
       const leader = await settle(pages, contender, { timeout: 10_000, required: false });
       for (const visibility of ['visible', 'hidden']) {
@@ -44,7 +44,8 @@ export async function measureLoad({ browser, contender, sizes, window0, window2,
         await sleep(300);
         // 2/s before 0/s while hidden: the 0/s cell then starts from a quiet, paced leader.
         for (const rate of visibility === 'visible' ? [0, 2] : [2, 0]) {
-          const result = await cell(server, rate, rate ? window2 : window0);
+          const long = longHidden && longHidden.tabs === n && visibility === 'hidden' && rate > 0;
+          const result = await cell(server, rate, long ? longHidden.window : rate ? window2 : window0);
           rows.push({ tabs: n, visibility, rate, ...result, ...(leader ? {} : { noLeader: true }) });
           log(`${contender} N=${n} ${visibility} ${rate}/s: ${result.requestsPerMin} req/min, peak ${result.peakPollsPerSession} polls/session`);
         }

@@ -141,9 +141,14 @@ function targetsTable(d, results) {
   add('failover p99 after crash ≤ 500 ms', t.crash?.p99 ?? null, t.crash?.n ? t.crash.p99 <= 500 && !t.crash.failed : null, (x) => x.crash?.p99 ?? null, { skipNaive: true });
   add('0 lost across failovers', t.lost, t.lost === null ? null : t.lost === 0, (x) => x.lost, { skipNaive: true });
   add('0 duplicated across failovers', t.duplicated, t.duplicated === null ? null : t.duplicated === 0, (x) => x.duplicated, { skipNaive: true });
-  const idleMax = (x, key) => (x[`${key}Visible`] === null ? null : Math.max(x[`${key}Visible`], x[`${key}Hidden`]));
-  add('idle follower: 0 timer callbacks/min (visible and hidden)', idleMax(t, 'idleTimers'), idleMax(t, 'idleTimers') === null ? null : idleMax(t, 'idleTimers') === 0, (x) => idleMax(x, 'idleTimers'), { skipNaive: true });
-  add('idle follower: 0 storage writes/min (visible and hidden)', idleMax(t, 'idleWrites'), idleMax(t, 'idleWrites') === null ? null : idleMax(t, 'idleWrites') === 0, (x) => idleMax(x, 'idleWrites'), { skipNaive: true });
+  for (const [label, key] of [
+    ['idle hidden follower: 0 timer callbacks/min', 'idleTimersHidden'],
+    ['idle hidden follower: 0 storage writes/min', 'idleWritesHidden'],
+    ['idle visible follower: 0 timer callbacks/min', 'idleTimersVisible'],
+    ['idle visible follower: 0 storage writes/min', 'idleWritesVisible'],
+  ]) {
+    add(label, t[key] === null ? null : fmt(t[key], 1), t[key] === null ? null : t[key] === 0, (x) => x[key], { skipNaive: true });
+  }
   const iife = results.bytes?.tabbus?.iife ?? null;
   rows.push([
     'script-tag IIFE ≤ 12 KB min+gzip',
@@ -172,7 +177,7 @@ export function markdown(results) {
   return [
     `# tabbus bench (${results.mode})`,
     '',
-    `${results.date} · ${m.os} · ${m.cpus} · ${m.memory} · Node ${m.node} · ${m.chromium} · load average at start ${m.loadavg} · ${Math.round(results.durationMs / 1000)} s`,
+    `${results.date} · ${m.os} · ${m.cpus} · ${m.memory} · Node ${m.node} · ${m.chromium} · load average ${m.loadavg} at start, ${m.loadavgAtEnd ?? '?'} at end · ${Math.round(results.durationMs / 1000)} s`,
     '',
     'Same page, same dev server (Odoo 15 long-polling), same scenario; only the coordination layer differs. ' +
       'Numbers from one run on a shared machine: noisy, reported as measured.',
@@ -181,9 +186,11 @@ export function markdown(results) {
     '',
     summaryTable(d, fanoutSizes),
     '',
-    `Failover: ${fo ? `${fo.close.length} closes and ${fo.crash.length} crashes per contender` : 'not run'}, a stream of ${results.params.failoverRate} notifications/s throughout; gap = from just before the close/crash to the new leader's first poll reaching the server. ` +
+    `Failover: ${fo ? `${fo.close.length} closes and ${fo.crash.length} crashes per contender` : 'not run'}, a stream of ${results.params.failoverRate} notifications/s throughout, ${results.params.failoverTabs} tabs per browser; ` +
+      `gap = from just before the close/crash to the new leader's first poll reaching the server. ` +
+      `${Object.entries(results.params.lanes).map(([c, n]) => `${c}: ${n} browsers side by side (its takeovers take seconds), `).join('')}${Object.keys(results.params.lanes).length ? 'the others' : 'every contender'} one trial at a time. ` +
       `Lost/duplicated: over every tab alive at the end, ids published after the tab was ready. Requests/min: every bus route (polls and session checks). ` +
-      `Idle: mean over the follower tabs of a 3-tab browser, the leader visible; tabex's timers run in a Web Worker and are counted as the worker's messages.`,
+      `Idle: mean over the follower tabs of a ${results.params.idleTabs}-tab browser (${results.params.idleWindow / 1000} s windows), the leader visible; tabex's timers run in a Web Worker and are counted as the worker's messages.`,
     '',
     '## Targets',
     '',
@@ -191,7 +198,9 @@ export function markdown(results) {
     '',
     '## Server load: peak concurrent polls per session, bus requests/min',
     '',
-    `Windows: ${results.params.window0 / 1000} s at 0/s, ${results.params.window2 / 1000} s at 2/s. At 0/s a poll is held 50 s, so a short window sees few requests. ` +
+    `Each cell: peak polls held at once for the browser's session, bus requests/min. Windows: ${results.params.window0 / 1000} s at 0/s, ${results.params.window2 / 1000} s at 2/s` +
+      `${results.params.longHidden ? `, ${results.params.longHidden.window / 1000} s for hidden 2/s at ${results.params.longHidden.tabs} tabs (tabbus polls once per 30 s while every tab is hidden: shorter windows may see none)` : ' (tabbus polls once per 30 s while every tab is hidden: a short window may see none)'}. ` +
+      'At 0/s a poll is held 50 s, so a short window sees few requests. ' +
       "naive tabs beyond 6 wait for one of Chromium's 6 connections per host: its peak cannot exceed 6.",
     '',
     loadTable(results),

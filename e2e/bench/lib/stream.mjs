@@ -1,6 +1,6 @@
 // A publisher at a steady rate, the way a busy Odoo sends: each notification's id and when its
 // send began (Node's Date.now(), the clock the pages share), for latency and loss accounting.
-import { sleep } from './browser.mjs';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function publishStream(server, perSecond, channel = 'bench') {
   const sent = [];

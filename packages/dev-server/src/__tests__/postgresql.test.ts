@@ -130,4 +130,43 @@ describe.skipIf(!hasInitdb)('the PostgreSQL store', () => {
     console.log(`presence: 5 rounds of 10 concurrent polls → ${counters().presenceConflicts} serialization failures`);
     expect(counters().presenceConflicts).toBeGreaterThan(0);
   });
+
+  it('jobs on the shared database: two runners, each job taken by one; a job a dead runner left started is requeued and finished', async () => {
+    const a = await pgServer();
+    const b = await pgServer();
+    const sessionId = await login(b);
+    const uuid = ((await postJson(a, '/tabbus/jobs', { name: 'shared', steps: 2, stepMs: 50, login: 'admin' })).body as { uuid: string }).uuid;
+    const list = async (server: DevServer) => ((await (await fetch(`${server.url}/tabbus/jobs`)).json()) as { uuid: string; state: string }[]).find((j) => j.uuid === uuid);
+    const advanceBoth = () => {
+      a.clock.advance(50);
+      b.clock.advance(50);
+    };
+    await expect.poll(async () => (await list(b))?.state).not.toBe('pending');
+    for (let i = 0; i < 4; i++) {
+      advanceBoth();
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await expect.poll(async () => (await list(a))?.state).toBe('done');
+    const reply = await rpc(b, '/longpolling/poll', { channels: ['tabbus.jobs.2'], last: 0, options: {} }, { sessionId });
+    const states = (reply.body.result as { message: { payload: { uuid: string; state: string; seq: number } } }[]).map((n) => n.message.payload).filter((p) => p.uuid === uuid);
+    expect(states.map((p) => p.state)).toEqual(['pending', 'enqueued', 'started', 'started', 'done']);
+    expect(states.map((p) => p.seq)).toEqual([1, 2, 3, 4, 5]);
+
+    // A runner that died mid-job: its row stays `started`, last touched long ago.
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: cluster.connectionString });
+    await client.connect();
+    await client.query(
+      `INSERT INTO queue_job (uuid, name, channel, user_id, state, progress, seq, steps, step_ms, date_updated) VALUES ('stale-1', 'orphan', 'root', 2, 'started', 40, 3, 2, 50, (now() at time zone 'utc') - interval '10 minutes')`,
+    );
+    await client.end();
+    const c = await pgServer();
+    await expect.poll(async () => ((await (await fetch(`${c.url}/tabbus/jobs`)).json()) as { uuid: string; state: string }[]).find((j) => j.uuid === 'stale-1')?.state).toBe('started');
+    // Whichever runner takes it (the one that requeued it, or another woken by the NOTIFY) finishes it.
+    for (let i = 0; i < 4; i++) {
+      for (const server of [a, b, c]) server.clock.advance(50);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await expect.poll(async () => ((await (await fetch(`${c.url}/tabbus/jobs`)).json()) as { uuid: string; state: string }[]).find((j) => j.uuid === 'stale-1')?.state).toBe('done');
+  });
 });
