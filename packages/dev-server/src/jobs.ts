@@ -112,6 +112,8 @@ export interface JobRunnerOptions {
   /** Publishes one update on the user's jobs channel. */
   readonly publish: (uid: number, update: JobUpdate) => Promise<void>;
   readonly onError: (error: unknown, where: string) => void;
+  /** Trouble the runner recovers from by itself (a step retried after a database error). */
+  readonly onWarning: (message: string) => void;
 }
 
 /** The bus channel a user's job updates go to (a string channel the user's tabs join). */
@@ -171,7 +173,8 @@ export class JobRunner {
 
   /** Something changed (a new job here, or a NOTIFY from another process): start what capacity allows. */
   wake(): void {
-    this.#scheduling = this.#scheduling.then(() => this.#schedule()).catch((error: unknown) => this.#options.onError(error, 'job runner'));
+    // A failed round (the database is away) is retried by the next wake: a NOTIFY, a reconnect, a job's end.
+    this.#scheduling = this.#scheduling.then(() => this.#schedule()).catch((error: unknown) => this.#options.onWarning(`job runner: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   async #schedule(): Promise<void> {
@@ -211,7 +214,11 @@ export class JobRunner {
       uuid,
       this.#options.clock.setTimer(() => {
         this.#timers.delete(uuid);
-        void this.#advance(job, done + 1).catch((error: unknown) => this.#options.onError(error, 'job runner'));
+        // A database error (PostgreSQL restarting) must not strand the job: the same step is tried again.
+        void this.#advance(job, done + 1).catch((error: unknown) => {
+          this.#options.onWarning(`job ${uuid}: ${error instanceof Error ? error.message : String(error)}; trying that step again`);
+          this.#step(uuid, done);
+        });
       }, job.stepMs),
     );
   }

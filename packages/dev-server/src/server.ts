@@ -198,6 +198,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     capacities: parseCapacities(options.jobChannels ?? 'root:2'),
     publish: (uid, update) => publishJob(uid, update),
     onError,
+    onWarning: options.onWarning ?? ((message) => console.warn(`[tabbus dev-server] ${message}`)),
   });
   if (pg) pg.onJobChange = () => jobs.wake();
   const ctx: ServerContext = {
