@@ -35,8 +35,8 @@ const PHASES = ['load', 'idle', 'fanout', 'failover'];
 const MODES = {
   full: {
     sizes: [1, 5, 10, 20, 50], window0: 3000, window2: 6000, longHidden: { tabs: 10, window: 35_000 },
-    idleWindow: 15_000, idleTabs: 3,
-    fanoutSizes: [5, 20], fanoutCount: 30,
+    idleWindow: 20_000, idleTabs: 3,
+    fanoutSizes: [5, 20], fanoutCount: 20,
     perKind: 20, lanes: { 'odoo-crosstab': 4, tabex: 4 }, failoverRate: 5, failoverTabs: 4,
   },
   quick: {

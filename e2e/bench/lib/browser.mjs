@@ -2,7 +2,6 @@
 // session at the server); tabs are `context.newPage()` (a popup would share its opener's renderer).
 import { chromium } from '@playwright/test';
 import { existsSync } from 'node:fs';
-import { publishStream } from './stream.mjs';
 
 export const CONTENDERS = ['naive', 'odoo-crosstab', 'tabex', 'broadcast-channel', 'tabbus'];
 
@@ -90,34 +89,46 @@ export async function newBrowser(browser, server, { costs = false } = {}) {
   return { context, server, session: cookie.value.slice(0, 8), uid: result.uid, db: result.db, problems };
 }
 
-/** Opens one tab of `contender` and waits until it listens. */
-export async function openTab(b, contender) {
+/** Loads one tab of `contender` without starting it (see ?defer in page/harness.js). */
+async function loadTab(b, contender) {
   const page = await b.context.newPage();
-  await page.goto(`${b.server.url}/index.html?c=${contender}&uid=${b.uid}&db=${b.db}&channels=bench`);
-  await page.waitForFunction(() => window.bench.ready || window.bench.error, null, { timeout: 30_000, polling: 20 });
-  const error = await page.evaluate(() => window.bench.error);
-  if (error) throw new Error(`${contender} tab failed to start: ${error}`);
+  await page.goto(`${b.server.url}/index.html?c=${contender}&uid=${b.uid}&db=${b.db}&channels=bench&defer=1`);
+  await page.waitForFunction(() => window.bench.loaded || window.bench.error, null, { timeout: 30_000, polling: 20 });
   return page;
 }
 
-/**
- * Opens `count` tabs, one after the other by default, as a user does. (Several at once are no
- * faster on two cores, and tabs that start in the same millisecond trip tabex's election.)
- */
-export async function openTabs(b, contender, count, concurrency = 1) {
-  // naive holds a poll in each tab, and Chromium gives a host 6 connections: the 7th tab's page
-  // load would wait up to 50 s for one. A stream keeps the polls cycling while tabs open.
-  const pump = contender === 'naive' ? publishStream(b.server, 5) : null;
+/** Starts a loaded tab and waits until it listens. */
+async function startTab(page, contender) {
+  await page.evaluate(() => window.benchGo());
+  await page.waitForFunction(() => window.bench.ready || window.bench.error, null, { timeout: 30_000, polling: 20 });
+  const error = await page.evaluate(() => window.bench.error);
+  if (error) throw new Error(`${contender} tab failed to start: ${error}`);
+}
+
+/** Loads `count` tabs, not started. */
+export async function loadTabs(b, contender, count) {
   const pages = [];
-  try {
-    while (pages.length < count) {
-      const batch = Math.min(concurrency, count - pages.length);
-      pages.push(...(await Promise.all(Array.from({ length: batch }, () => openTab(b, contender)))));
-    }
-  } finally {
-    await pump?.stop();
-  }
+  for (let i = 0; i < count; i++) pages.push(await loadTab(b, contender));
   return pages;
+}
+
+/**
+ * Starts loaded tabs one after the other, each once the previous one listens, as a user opens tabs
+ * (tabs that start in the same millisecond trip tabex's election).
+ */
+export async function startTabs(pages, contender) {
+  for (const page of pages) await startTab(page, contender);
+  return pages;
+}
+
+/** Opens and starts `count` tabs. */
+export async function openTabs(b, contender, count) {
+  return startTabs(await loadTabs(b, contender, count), contender);
+}
+
+/** Opens and starts one tab. */
+export async function openTab(b, contender) {
+  return (await openTabs(b, contender, 1))[0];
 }
 
 export const role = (page) => page.evaluate(() => window.bench.role);

@@ -58,9 +58,11 @@ export async function failoverLane({ browser, server, contender, kinds, tabs = 4
     else await crash(b.context, leader);
     const sentAt = await firstPollSend(survivors, t0, takeoverTimeout);
     let gap = null;
-    if (sentAt !== null) {
+    // The page saw its poll leave; the server may not have it yet.
+    for (const deadline = Date.now() + 10_000; sentAt !== null && gap === null && Date.now() < deadline; ) {
       const arrival = (await server.polls(sentAt)).find((p) => p.session === b.session);
-      gap = arrival ? arrival.at - t0 : null;
+      if (arrival) gap = arrival.at - t0;
+      else await sleep(20);
     }
     trials.push({ kind, gap });
     log(`${contender} ${kind}: ${gap === null ? 'no takeover' : `${gap} ms`}`);
@@ -112,6 +114,8 @@ async function run({ browser, server, contender, perKind, lanes, tabs, rate, kin
     lost += r.lost;
     duplicated += r.duplicated;
   }
+  // How each browser ended: a lane with no leader (or two) loses (or repeats) whatever comes next.
+  const endLeaders = await Promise.all(results.map(async (r) => (await Promise.all(r.pages.map((p) => p.evaluate(() => window.bench.role)))).filter((x) => x === 'leader').length));
   const problems = results.flatMap((r) => r.b.problems);
   for (const r of results) await r.b.context.close();
   const trials = results.flatMap((r) => r.trials);
@@ -120,6 +124,9 @@ async function run({ browser, server, contender, perKind, lanes, tabs, rate, kin
     close: trials.filter((t) => t.kind === 'close').map((t) => t.gap),
     crash: trials.filter((t) => t.kind === 'crash').map((t) => t.gap),
     stuckLanes: trials.filter((t) => t.stuck).length,
+    lanes: results.length,
+    lanesWithoutLeaderAtEnd: endLeaders.filter((n) => n === 0).length,
+    lanesWithTwoLeadersAtEnd: endLeaders.filter((n) => n > 1).length,
     notifications: sent.length,
     tabsChecked: pages.length,
     lost,

@@ -1,7 +1,7 @@
 // Fan-out latency: from just before Node publishes (POST /tabbus/send) to the notification handler
 // in every tab (Date.now() in the page: Node and the pages share the wall clock, ms resolution),
 // for each size in `sizes` (tabs added to the same browser), all tabs visible.
-import { newBrowser, openTabs, settle, sleep } from './browser.mjs';
+import { loadTabs, newBrowser, settle, sleep, startTabs } from './browser.mjs';
 import { BenchServer } from './server.mjs';
 import { summary } from './stats.mjs';
 
@@ -11,8 +11,12 @@ export async function measureFanout({ browser, contender, sizes, count, interval
   const pages = [];
   const results = {};
   try {
+    // Every tab loads before the first one polls (see ?defer in page/harness.js); then they start as N grows.
+    const loaded = await loadTabs(b, contender, Math.max(...sizes));
     for (const n of sizes) {
-      pages.push(...(await openTabs(b, contender, n - pages.length)));
+      const started = pages.length;
+      pages.push(...loaded.slice(started, n));
+      await startTabs(pages.slice(started), contender);
       const settled = await settle(pages, contender, { timeout: 10_000, required: false });
       await sleep(300);
       const sent = [];

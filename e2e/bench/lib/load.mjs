@@ -1,7 +1,7 @@
 // Server load: for N tabs in one browser, all visible then all hidden, under 0 and then 2
 // notifications/s, what the server saw in a window: the peak of concurrent polls held for the
 // session and bus requests per minute (every route but static files and the dev routes).
-import { newBrowser, openTabs, setVisibility, settle, sleep } from './browser.mjs';
+import { loadTabs, newBrowser, setVisibility, settle, sleep, startTabs } from './browser.mjs';
 import { BenchServer, busRequests } from './server.mjs';
 import { publishStream } from './stream.mjs';
 
@@ -35,8 +35,12 @@ export async function measureLoad({ browser, contender, sizes, window0, window2,
   const pages = [];
   const rows = [];
   try {
+    // Every tab loads before the first one polls (see ?defer in page/harness.js); then they start as N grows.
+    const loaded = await loadTabs(b, contender, Math.max(...sizes));
     for (const n of sizes) {
-      pages.push(...(await openTabs(b, contender, n - pages.length)));
+      const started = pages.length;
+      pages.push(...loaded.slice(started, n));
+      await startTabs(pages.slice(started), contender);
       // Measured even without a settled leader: then the figures show what that costs.
       const leader = await settle(pages, contender, { timeout: 10_000, required: false });
       for (const visibility of ['visible', 'hidden']) {

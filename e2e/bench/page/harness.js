@@ -16,6 +16,8 @@ const VENDOR = {
 
 const bench = {
   contender: params.get('c') ?? '',
+  /** The contender's code is loaded (with ?defer=1 it waits for window.benchGo()). */
+  loaded: false,
   ready: false,
   /** Date.now() once the contender started listening (ids published later must arrive). */
   readyAt: 0,
@@ -81,6 +83,11 @@ function load(src) {
     // naive and tabbus share one glue file; the glue reads host.contender.
     await load(`/build/${bench.contender === 'naive' ? 'tabbus' : bench.contender}.js`);
     host.contender = bench.contender;
+    // ?defer=1: loaded, but started only when Node says so. Node loads every tab of a measurement
+    // before the first one polls: in a naive browser, 6 held polls take all of Chromium's
+    // connections to the host and a page load would queue behind them.
+    bench.loaded = true;
+    if (params.get('defer')) await new Promise((resolve) => (window.benchGo = resolve));
     await window.__benchStart(host);
     bench.readyAt = Date.now();
     bench.ready = true;

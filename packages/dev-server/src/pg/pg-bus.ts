@@ -91,7 +91,8 @@ export class PgBus {
 
   constructor(options: PgBusOptions) {
     this.#options = options;
-    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: 20 });
+    // A bounded wait for a connection: with the database down, a request fails in seconds instead of hanging.
+    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: 20, connectionTimeoutMillis: 3000 });
     // An idle pooled connection that dies (a database restart) must not crash the process.
     this.#pool.on('error', (error) => (options.onWarning ?? console.warn)(`[tabbus dev-server] postgresql pool: ${error.message}`));
   }

@@ -67,8 +67,10 @@ export function longpollingRoutes(ctx: ServerContext): RpcRoute[] {
       // anything reads `last`, peek polls included; public sessions have no presence.
       const user = call.session?.user;
       if (user) ctx.presence.recordPoll(user.uid, options);
-      // With --pg, also Odoo's transactional write, whose conflicts are what the stats count.
-      if (user && ctx.pg) void ctx.pg.updatePresence(user.uid, Number((options as Record<string, unknown>)['bus_inactivity']) || 0);
+      // With --pg, also Odoo's transactional write, whose conflicts are what the stats count. Like Odoo, the
+      // poll waits for it (it commits before the poll starts waiting), so one client's polls never overlap.
+      // Presence is best effort: a database that does not answer delays the poll 2 s at most.
+      if (user && ctx.pg) await Promise.race([ctx.pg.updatePresence(user.uid, Number((options as Record<string, unknown>)['bus_inactivity']) || 0), new Promise((r) => setTimeout(r, 2000).unref())]);
       const last = call.params['last'];
       if (typeof last !== 'number' || !Number.isFinite(last)) {
         throw pythonTypeError(`poll(): 'last' must be a notification id (int), got ${pythonTypeName(last)}`);
