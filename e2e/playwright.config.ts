@@ -15,7 +15,7 @@ const executablePath = process.env.CHROMIUM_PATH ?? systemChromium;
 const BOTH_TRANSPORTS = ['one-connection', 'delivery', 'failover', 'crash', 'channels', 'session', 'outage', 'frozen', 'gap', 'wire'];
 
 /** The scenarios run once more with the dev server on PostgreSQL (`--pg-temp`): the same wire behaviour. */
-const ON_POSTGRESQL = ['one-connection', 'delivery', 'failover', 'crash', 'channels', 'jobs'];
+const ON_POSTGRESQL = ['one-connection', 'delivery', 'channels', 'jobs'];
 const specs = (names: string[]) => new RegExp(`/(${names.join('|')})\\.spec\\.ts$`);
 const hasInitdb = (() => {
   try {
