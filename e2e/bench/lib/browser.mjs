@@ -92,23 +92,27 @@ export async function newBrowser(browser, server, { costs = false } = {}) {
 /** Loads one tab of `contender` without starting it (see ?defer in page/harness.js). */
 async function loadTab(b, contender) {
   const page = await b.context.newPage();
-  await page.goto(`${b.server.url}/index.html?c=${contender}&uid=${b.uid}&db=${b.db}&channels=bench&defer=1`);
-  await page.waitForFunction(() => window.bench.loaded || window.bench.error, null, { timeout: 30_000, polling: 20 });
+  // Generous timeouts: the machine may be busy (the numbers are then noisy, not wrong).
+  await page.goto(`${b.server.url}/index.html?c=${contender}&uid=${b.uid}&db=${b.db}&channels=bench&defer=1`, { timeout: 60_000 });
+  await page.waitForFunction(() => window.bench.loaded || window.bench.error, null, { timeout: 60_000, polling: 20 });
   return page;
 }
 
 /** Starts a loaded tab and waits until it listens. */
 async function startTab(page, contender) {
   await page.evaluate(() => window.benchGo());
-  await page.waitForFunction(() => window.bench.ready || window.bench.error, null, { timeout: 30_000, polling: 20 });
+  await page.waitForFunction(() => window.bench.ready || window.bench.error, null, { timeout: 60_000, polling: 20 });
   const error = await page.evaluate(() => window.bench.error);
   if (error) throw new Error(`${contender} tab failed to start: ${error}`);
 }
 
-/** Loads `count` tabs, not started. */
-export async function loadTabs(b, contender, count) {
+/** Loads `count` tabs, not started, a few at a time (nothing runs in them yet, so nothing can race). */
+export async function loadTabs(b, contender, count, concurrency = 4) {
   const pages = [];
-  for (let i = 0; i < count; i++) pages.push(await loadTab(b, contender));
+  while (pages.length < count) {
+    const batch = Math.min(concurrency, count - pages.length);
+    pages.push(...(await Promise.all(Array.from({ length: batch }, () => loadTab(b, contender)))));
+  }
   return pages;
 }
 
@@ -131,7 +135,6 @@ export async function openTab(b, contender) {
   return (await openTabs(b, contender, 1))[0];
 }
 
-export const role = (page) => page.evaluate(() => window.bench.role);
 export const setVisibility = (page, v) => page.evaluate((v) => window.__setVisibility(v), v);
 export const costs = (page) => page.evaluate(() => ({ ...window.__costs }));
 /** What a tab delivered: { delivered: ids in order, arrivals: id → ms, readyAt }. */

@@ -93,14 +93,15 @@ async function run({ browser, server, contender, perKind, lanes, tabs, rate, kin
   await stream.stop();
   const sent = stream.sent;
   const last = sent.at(-1) ?? { id: 0, at: 0 };
-  // Drain: every live tab that was ready before the last notification should get it.
+  // Drain: every live tab that was ready before the last notification should get it, unless its
+  // browser is left with no leader (nothing will ever arrive there).
   const pages = results.flatMap((r) => r.pages);
+  const waiting = (r) =>
+    Promise.all(r.pages.map((p) => p.evaluate((last) => ({ leader: window.bench.role === 'leader', done: window.bench.readyAt > last.at || window.bench.arrivals[last.id] !== undefined }), last))).then(
+      (tabs) => tabs.some((t) => t.leader) && !tabs.every((t) => t.done),
+    );
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const got = await Promise.all(pages.map((p) => p.evaluate((last) => window.bench.readyAt > last.at || window.bench.arrivals[last.id] !== undefined, last)));
-    if (got.every(Boolean)) break;
-    await sleep(100);
-  }
+  while (Date.now() < deadline && (await Promise.all(results.map(waiting))).some(Boolean)) await sleep(100);
   if (Date.now() >= deadline) {
     const states = await Promise.all(pages.map((p) => p.evaluate(() => `${window.bench.role} (last delivered ${window.bench.delivered.at(-1)})`)));
     log(`${contender}: not every tab got the last notification (${last.id}) within 30 s: ${states.join(', ')}`);

@@ -55,7 +55,7 @@ function summaryTable(d, fanoutSizes) {
   const head = [
     'contender',
     'peak polls / browser (any N)',
-    `req/min, ${d.tabbus.refTabs} tabs, 2/s: visible → hidden`,
+    `req/min, ${d.tabbus.refTabs ?? '—'} tabs, 2/s: visible → hidden`,
     'failover close p50 / p99 / max (ms)',
     'failover crash p50 / p99 / max (ms)',
     'lost / duplicated',
@@ -175,6 +175,7 @@ export function markdown(results) {
   const fanoutSizes = [...new Set(CONTENDERS.flatMap((c) => Object.keys(d[c].fanout).map(Number)))].sort((a, b) => a - b);
   const m = results.machine;
   const fo = results.failover?.tabbus;
+  const laned = Object.entries(results.params.lanes).filter(([c]) => results.failover?.[c]);
   const problems = CONTENDERS.flatMap((c) => ['load', 'idle', 'fanout', 'failover'].flatMap((p) => (results[p]?.[c]?.problems ?? []).map((x) => `${c} (${p}): ${x}`)));
   return [
     `# tabbus bench (${results.mode})`,
@@ -190,9 +191,11 @@ export function markdown(results) {
     '',
     `Failover: ${fo ? `${fo.close.length} closes and ${fo.crash.length} crashes per contender` : 'not run'}, a stream of ${results.params.failoverRate} notifications/s throughout, ${results.params.failoverTabs} tabs per browser; ` +
       `gap = from just before the close/crash to the new leader's first poll reaching the server. ` +
-      `${Object.entries(results.params.lanes).map(([c, n]) => `${c}: ${n} browsers side by side (its takeovers take seconds), `).join('')}${Object.keys(results.params.lanes).length ? 'the others' : 'every contender'} one trial at a time. ` +
+      `${laned.map(([c, n]) => `${c}: ${n} browsers side by side (its takeovers take seconds), `).join('')}${laned.length ? 'the others' : 'every contender'} one trial at a time. ` +
       `Lost/duplicated: over every tab alive at the end, ids published after the tab was ready. Requests/min: every bus route (polls and session checks). ` +
-      `Idle: mean over the follower tabs of a ${results.params.idleTabs}-tab browser (${results.params.idleWindow / 1000} s windows), the leader visible; tabex's timers run in a Web Worker and are counted as the worker's messages.`,
+      `Idle: mean over the follower tabs of a ${results.params.idleTabs}-tab browser (${results.params.idleWindow / 1000} s windows), the leader visible; tabex's timers run in a Web Worker and are counted as the worker's messages. ` +
+      `Bytes, min+gzip (gzip -9): what the page loads for the contender, its package plus the bench's glue (and, but for tabbus, the bench's poll loop); ` +
+      `odoo-crosstab is this bench's reimplementation (Odoo's own CrossTabBus runs on its web client's class system and RPC layer); naive loads the tabbus bundle.`,
     '',
     '## Targets',
     '',

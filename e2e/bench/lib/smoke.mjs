@@ -1,8 +1,6 @@
 // What `--smoke` checks so the bench cannot rot unseen: each contender ran each phase and behaved
 // like a bus (one poller where there is a leader, every notification delivered, a takeover after
 // the leader closed). Functional checks only: no timing is asserted.
-import { CONTENDERS } from './browser.mjs';
-
 export function smokeChecks(results) {
   const failures = [];
   const check = (ok, message) => ok || failures.push(message);
@@ -28,6 +26,6 @@ export function smokeChecks(results) {
       for (const problem of results[phase]?.[c]?.problems ?? []) failures.push(`${c} (${phase}): page error ${problem}`);
     }
   }
-  check(results.contenders.length === CONTENDERS.length || results.contenders.length > 0, 'no contender ran');
+  check(results.contenders.length > 0, 'no contender ran');
   return failures;
 }

@@ -1,8 +1,9 @@
 // Baseline: Odoo 9–15's CrossTabBus, written for this bench from the project's protocol notes
-// (ODOO-BUS-PROTOCOL.md §3–§6), not from Odoo's code. One master tab, elected over localStorage heartbeats, long-polls and writes
-// each batch to one localStorage key; the other tabs read it from the `storage` event. The Odoo 15
-// flavour: keys `bus.<origin>.<key>`, a shared `last` (+ `last_ts`, forgotten after 50 s), a per-tab
-// channel map whose sorted union the master polls. Kept in e2e/bench/, never shipped.
+// (ODOO-BUS-PROTOCOL.md §3–§6), not from Odoo's code. One master tab, elected over localStorage
+// heartbeats, long-polls and writes each batch to one localStorage key; the other tabs read it from
+// the `storage` event. The Odoo 15 flavour: keys `bus.<origin>.<key>`, a shared `last` (+ `last_ts`,
+// forgotten after 50 s), a per-tab channel map whose sorted union the master polls. Kept in
+// e2e/bench/, never shipped.
 import { createLongPoll } from '../longpoll.js';
 
 const TAB_HEARTBEAT_PERIOD = 10_000;
