@@ -116,6 +116,18 @@ export const test = base.extend<Fixtures & { consoleProblems: string[] }, Worker
 export const state = (page: Page) => page.evaluate(() => (window as unknown as DemoWindow).demo.bus.state());
 export const receivedIds = (page: Page) => page.evaluate(() => (window as unknown as DemoWindow).demo.received.map((n) => n.id));
 
+/** Opens `count` demo tabs (`index.html` + `query`) of `server` in `context`, for tests that run servers of their own. */
+export async function openOn(server: DevServer, context: BrowserContext, count: number, query = ''): Promise<Page[]> {
+  const pages: Page[] = [];
+  for (let i = 0; i < count; i++) {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/index.html${query}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    pages.push(page);
+  }
+  return pages;
+}
+
 /** Waits until the tabs agree on one leader and each knows all of them; returns the leader's page. */
 export async function settledLeader(pages: Page[]): Promise<Page> {
   let leader: Page | undefined;

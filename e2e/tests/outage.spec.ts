@@ -1,17 +1,6 @@
-import type { Browser, BrowserContext, Page } from '@playwright/test';
+import type { Browser, Page } from '@playwright/test';
 import { DevServer } from '../support/dev-server';
-import { expect, expectDelivered, receivedIds, settledLeader, state, test, type DemoWindow } from '../support/fixtures';
-
-async function openOn(server: DevServer, context: BrowserContext, count: number, query = ''): Promise<Page[]> {
-  const pages: Page[] = [];
-  for (let i = 0; i < count; i++) {
-    const page = await context.newPage();
-    await page.goto(`${server.url}/index.html${query}`);
-    await page.waitForSelector('body[data-ready="true"]');
-    pages.push(page);
-  }
-  return pages;
-}
+import { expect, expectDelivered, openOn, receivedIds, settledLeader, state, test, type DemoWindow } from '../support/fixtures';
 
 const gaps = (page: Page) => page.evaluate(() => (window as unknown as DemoWindow).demo.gaps);
 

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { DevServer } from '../support/dev-server';
-import { expect, expectDelivered, percentile, receivedIds, settledLeader, state, test, type DemoWindow } from '../support/fixtures';
+import { expect, expectDelivered, openOn, percentile, receivedIds, settledLeader, state, test, type DemoWindow } from '../support/fixtures';
 // The dev server's cluster helper (the CLI's --pg-temp uses the same).
 import { canMakeCluster, startTempCluster, type TempCluster } from '../../packages/dev-server/src/pg/cluster';
 
@@ -18,17 +18,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await cluster?.stop();
 });
-
-async function openOn(server: DevServer, context: BrowserContext, count: number, query = ''): Promise<Page[]> {
-  const pages: Page[] = [];
-  for (let i = 0; i < count; i++) {
-    const page = await context.newPage();
-    await page.goto(`${server.url}/index.html${query}`);
-    await page.waitForSelector('body[data-ready="true"]');
-    pages.push(page);
-  }
-  return pages;
-}
 
 const arrivals = (page: Page) => page.evaluate(() => (window as unknown as DemoWindow).demo.arrivals);
 const send = (server: DevServer, text: string) => server.send({ channel: 'chat', type: 'demo/message', payload: { text } });
