@@ -54,6 +54,15 @@ describe.skipIf(!hasInitdb)('the PostgreSQL store', () => {
     expect(b.stats().postgresql!.notifies).toBeGreaterThan(0);
   });
 
+  it('notifications published at the same moment through one process all reach a waiting poll (inserts commit in id order)', async () => {
+    const a = await pgServer();
+    const sessionId = await login(a);
+    const last = a.stats().lastId;
+    const ids = (await Promise.all(Array.from({ length: 100 }, (_, i) => send(a, `burst ${i}`)))).sort((x, y) => x - y);
+    // Everything after `last` the store holds, as a poll from there sees it.
+    await expect.poll(async () => ((await rpc(a, '/longpolling/poll', { channels: ['chat'], last, options: {} }, { sessionId })).body.result as { id: number }[]).map((r) => r.id)).toEqual(ids);
+  });
+
   it('with --pg, server.publish refuses (it cannot be synchronous) and publishAsync works', async () => {
     const a = await pgServer();
     expect(() => a.publish('chat', { type: 't', payload: 1 })).toThrow(/publishAsync/);
