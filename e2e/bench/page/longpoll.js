@@ -55,3 +55,27 @@ export function createLongPoll({ channels, last, onResult }) {
     },
   };
 }
+
+/**
+ * The leader's poll and the followers' receipt for contenders without a shared cursor (tabex,
+ * broadcast-channel): every tab remembers the highest id it saw, from its own poll or from the
+ * leader's fan-out, and polls from there if it becomes leader.
+ * @param {{ channels: string[], deliver: (items: {id: number}[]) => void }} host
+ * @param {(items: {id: number}[]) => void} fanOut sends a batch the leader polled to the other tabs
+ */
+export function createRelay(host, fanOut) {
+  let last = 0;
+  const receive = (items) => {
+    for (const item of items) if (item.id > last) last = item.id;
+    host.deliver(items);
+  };
+  const poll = createLongPoll({
+    channels: () => host.channels,
+    last: () => last,
+    onResult(items) {
+      fanOut(items);
+      receive(items);
+    },
+  });
+  return { poll, receive };
+}
