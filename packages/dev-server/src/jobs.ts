@@ -133,6 +133,8 @@ export class JobRunner {
   readonly #running = new Map<string, Job>();
   #stopped = false;
   #scheduling: Promise<void> = Promise.resolve();
+  /** A scheduling round is queued and has not begun: another wake needs no round of its own. */
+  #wakePending = false;
 
   constructor(options: JobRunnerOptions) {
     this.#options = options;
@@ -173,8 +175,14 @@ export class JobRunner {
 
   /** Something changed (a new job here, or a NOTIFY from another process): start what capacity allows. */
   wake(): void {
+    // Every job change NOTIFYs (progress steps too): wakes that come while a round waits to run share it.
+    if (this.#wakePending) return;
+    this.#wakePending = true;
     // A failed round (the database is away) is retried by the next wake: a NOTIFY, a reconnect, a job's end.
-    this.#scheduling = this.#scheduling.then(() => this.#schedule()).catch((error: unknown) => this.#options.onWarning(`job runner: ${error instanceof Error ? error.message : String(error)}`));
+    this.#scheduling = this.#scheduling.then(() => {
+      this.#wakePending = false;
+      return this.#schedule();
+    }).catch((error: unknown) => this.#options.onWarning(`job runner: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   async #schedule(): Promise<void> {
