@@ -1,0 +1,41 @@
+// version: 'auto' without a dev server: what each combination of answers from /web/webclient/version_info
+// and /websocket/health decides.
+import { describe, expect, it } from 'vitest';
+import { TabBusError } from '@tabbus/core';
+import { detectVersion } from '../detect-version';
+
+/** A fetch that answers the version route with `info` (a result, or an HTTP status) and the health route with `health`. */
+function server(info: unknown, health: number | 'down'): typeof fetch {
+  return (async (input: RequestInfo | URL) => {
+    const url = String(input);
+    if (url.endsWith('/websocket/health')) {
+      if (health === 'down') throw new TypeError('fetch failed');
+      return new Response(health === 200 ? '{"status":"pass"}' : 'Not Found', { status: health });
+    }
+    if (typeof info === 'number') return new Response('Not Found', { status: info });
+    return new Response(JSON.stringify({ jsonrpc: '2.0', id: 1, result: info }), { headers: { 'Content-Type': 'application/json' } });
+  }) as typeof fetch;
+}
+const detect = (info: unknown, health: number | 'down') => detectVersion({ fetch: server(info, health), serverUrl: 'http://odoo.test', credentials: 'same-origin' });
+
+describe('detectVersion', () => {
+  it.each([
+    [[8, 0, 0, 'final', 0], 404, 8],
+    [[15, 0, 0, 'final', 0, ''], 404, 15],
+    [[17, 0, 0, 'final', 0, ''], 200, 17],
+    [[19, 0, 0, 'final', 0, ''], 200, 18],
+  ])('version_info %j (health %i) → %i', async (info, health, version) => {
+    expect(await detect({ server_version_info: info }, health)).toBe(version);
+  });
+
+  it('without a readable version_info, the health route decides: 200 → 17, 404 → 15', async () => {
+    expect(await detect(404, 200)).toBe(17);
+    expect(await detect({ server_version_info: ['saas~17.2'] }, 404)).toBe(15);
+  });
+
+  it('neither route answering usefully is a network error that says to set `version`', async () => {
+    const error = await detect(500, 'down').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TabBusError);
+    expect(error).toMatchObject({ code: 'network', message: expect.stringMatching(/set the `version` option/) });
+  });
+});
