@@ -1,54 +1,96 @@
+import type { GapEvent } from './events';
+import type { Hub, Part } from './hub';
 import type { BusItem } from './transport';
+import { Watermark } from './watermark';
+
+/** A tab that missed batches asks for a replay at most this often, in ms. */
+export const RESYNC_INTERVAL = 1000;
+
+/** Delivery in one tab: each notification id once, in id order, whoever received it from the server. */
+export interface Delivery<Item extends BusItem = BusItem> extends Part<Item> {
+  /** The highest id this tab delivered. */
+  readonly watermark: number;
+  /**
+   * At start: a tab that delivered before (stop/start, back from the bfcache) keeps its watermark, so the
+   * leader's cursor shows what it missed and it asks for a replay; unless it was away longer than the
+   * server keeps notifications (a gap). A fresh tab starts from the stored cursor.
+   */
+  restore(stored: number, stoppedAt: number): void;
+  /** Delivers to this tab's listeners what it has not delivered yet, of the channels it joined. */
+  deliver(items: readonly Item[]): void;
+  /** The leader noticed a gap: every tab hears of it (before the batch that follows), this one too. */
+  raiseGap(gap: GapEvent): void;
+  /** Stops asking for replays (the tab stopped). */
+  stop(): void;
+}
 
 /**
- * Exactly-once, in-order delivery for one tab. Batches may arrive twice (a new leader replays from the
- * shared cursor, two leaders overlap for a moment): an item is delivered only when its id is above the
- * highest id this tab delivered. Ids ≤ 0 are pseudo-notifications (Odoo 10/11 presence) and always pass.
+ * A follower that gets a batch it cannot deliver without skipping ids (it missed one: a paused debugger,
+ * a frozen page) drops it and asks the leader to replay from its watermark, again every second until it
+ * has caught up; the replay brings the dropped batch too, and the other tabs drop what they have.
  */
-export class Delivery {
-  #watermark: number;
-  #synced: boolean;
-
-  /** `watermark`: where this tab starts; `synced`: whether it is known to be current (see `synced`). */
-  constructor(watermark = 0, synced = watermark > 0) {
-    this.#watermark = watermark;
-    this.#synced = synced;
-  }
-
+export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 'machine' | 'counters' | 'post' | 'emit' | 'joined' | 'options' | 'retention' | 'startedAt'>): Delivery<Item> {
+  const { env, counters } = hub;
+  let mark = new Watermark();
+  /** While batches are missing: the cursor the replay must reach, and the timer that asks again. */
+  let upTo = 0;
+  let timer: unknown;
+  const resync = (cursor: number) => {
+    upTo = Math.max(upTo, cursor);
+    if (timer !== undefined) return;
+    const ask = (): void => {
+      timer = undefined;
+      if (hub.machine.role !== 'follower' || mark.watermark >= upTo) return;
+      hub.post({ type: 'resync', cursor: mark.watermark });
+      timer = env.setTimeout(ask, RESYNC_INTERVAL);
+    };
+    ask();
+  };
+  /** The leader's cursor is ahead: batches were lost on the way and, with none coming, nothing else would show it. */
+  const behind = (cursor: number) => mark.synced && cursor > mark.watermark && resync(cursor);
   /**
-   * Whether the watermark is known to match the stream: false for a tab that started with no stored
-   * cursor and has taken nothing yet. Such a tab takes its first batch as the start of its stream rather
-   * than asking for everything it "missed" before it existed.
+   * A retention gap concerns only tabs old enough to have missed something: a page loaded since has
+   * fresh state. A reset concerns every tab, and the ids it delivered mean nothing any more.
    */
-  get synced(): boolean {
-    return this.#synced;
-  }
-
-  /** The highest id delivered by this tab. */
-  get watermark(): number {
-    return this.#watermark;
-  }
-
-  /**
-   * Returns the items of `batch` this tab has not delivered yet and that belong to one of `joined`
-   * (per `channelOf`; items without a channel belong to every tab). Advances the watermark over the
-   * whole batch, including items filtered out by channel, so they are not delivered later either.
-   */
-  take<Item extends BusItem>(
-    batch: readonly Item[],
-    joined: ReadonlySet<string>,
-    channelOf?: (item: Item) => string | undefined,
-  ): Item[] {
-    this.#synced = true;
-    const fresh: Item[] = [];
-    for (const item of batch) {
-      if (item.id > 0) {
-        if (item.id <= this.#watermark) continue;
-        this.#watermark = item.id;
+  const onGap = ({ cursor, age, reason }: GapEvent) => {
+    if (reason === 'reset') mark = new Watermark(0, true);
+    else if (env.now() - hub.startedAt < hub.retention) return;
+    hub.emit('gap', { cursor, age, reason });
+  };
+  const delivery: Delivery<Item> = {
+    get watermark() {
+      return mark.watermark;
+    },
+    restore(stored, stoppedAt) {
+      const away = env.now() - stoppedAt;
+      if (mark.synced && mark.watermark > 0) {
+        if (away <= hub.retention) return;
+        hub.emit('gap', { cursor: mark.watermark, age: away, reason: 'retention' });
       }
-      const channel = channelOf?.(item);
-      if (channel === undefined || joined.has(channel)) fresh.push(item);
-    }
-    return fresh;
-  }
+      mark = new Watermark(stored);
+    },
+    deliver(items) {
+      counters.batches++;
+      const mine = mark.take(items, hub.joined, hub.options.channelOf);
+      counters.delivered += mine.length;
+      if (mine.length) hub.emit('notification', mine);
+    },
+    raiseGap(gap) {
+      hub.post({ type: 'gap', ...gap });
+      onGap(gap);
+    },
+    stop() {
+      env.clearTimeout(timer);
+      timer = undefined;
+      upTo = 0;
+    },
+    frames: {
+      // Delivering a batch after a missing one would skip it for good: ask for a replay instead.
+      batch: (frame) => (mark.synced && frame.after > mark.watermark ? resync(frame.after) : delivery.deliver(frame.items)),
+      welcome: (frame) => behind(frame.cursor),
+      alive: (frame) => behind(frame.cursor),
+      gap: onGap,
+    },
+  };
+  return delivery;
 }

@@ -34,4 +34,11 @@ export class Emitter<Events extends object> {
   count<K extends keyof Events & string>(event: K): number {
     return this.#listeners.get(event)?.size ?? 0;
   }
+
+  /** Listeners of every event together (a leak check: it must not grow with traffic). */
+  get total(): number {
+    let n = 0;
+    for (const set of this.#listeners.values()) n += set.size;
+    return n;
+  }
 }

@@ -64,8 +64,11 @@ export interface ActivityFrame extends FrameBase { readonly type: 'activity'; re
 export interface OnceFrame extends FrameBase { readonly type: 'once'; readonly key: string }
 /** A shared value changed (last writer wins by `at`, then by tab id). */
 export interface SharedFrame extends FrameBase { readonly type: 'shared'; readonly key: string; readonly value: unknown; readonly at: number }
-/** The leader's answer to a probe, with its cursor (a tab behind it missed batches). */
-export interface AliveFrame extends FrameBase { readonly type: 'alive'; readonly cursor: number }
+/**
+ * The leader's answer to a probe, with its cursor (a tab behind it missed batches) and when it last heard
+ * from the server (a later leader tells a gap from a quiet spell by it; absent from tabbus before 0.2).
+ */
+export interface AliveFrame extends FrameBase { readonly type: 'alive'; readonly cursor: number; readonly heard?: number }
 /** A fatal error (from the leader's connection, or a tab told that the session expired): every tab stops. */
 export interface HaltFrame extends FrameBase {
   readonly type: 'halt';

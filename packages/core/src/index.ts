@@ -1,5 +1,16 @@
-export { createBus, TabBus, TEST_HOOKS } from './bus';
-export type { BusCounters, BusEvents, BusOptions, BusState, GapEvent, LastError, Mode, Role } from './bus';
+export { TabBus, TEST_HOOKS } from './bus';
+export type { BusFeatures } from './bus';
+export { createBus } from './create-bus';
+export { ALL_FEATURES, onceFeature, presenceFeature, sharedFeature } from './features';
+export type { BusCounters, BusEvents, BusState, GapEvent, LastError } from './events';
+export type { BusOptions } from './options';
+export type { Role, Transition } from './machine';
+export type { Mode } from './mode';
+export type { SharedValue } from './shared';
+export type { Hub, FrameBody, FrameHandlers, Counters } from './hub';
+export type { OnceKeys } from './once';
+export type { SharedValues } from './shared';
+export type { Activity } from './activity';
 export { createBackoff } from './backoff';
 export type { Backoff, BackoffOptions } from './backoff';
 export { TabBusError, isSessionExpired } from './errors';

@@ -32,27 +32,33 @@ export class Liveness {
     this.#releaseOwn = undefined;
   }
 
-  /** Calls `onGone` once the tab's lifetime lock frees. Watching twice is a no-op. */
-  watch(tabId: string, onGone: (tabId: string) => void): void {
-    if (this.#watches.has(tabId)) return;
-    const abort = new AbortController();
-    this.#watches.set(tabId, abort);
-    this.#locks
-      .request(this.#prefix + tabId, { signal: abort.signal }, () => {
-        this.#watches.delete(tabId);
-        onGone(tabId);
-        return undefined;
-      })
-      .catch(() => undefined);
+  /**
+   * Watches exactly the tabs in `ids`: `onGone(id)` is called once a watched tab's lifetime lock frees
+   * (closed or crashed). Tabs no longer listed are let go. A pending lock request costs no timer.
+   */
+  track(ids: readonly string[], onGone: (tabId: string) => void): void {
+    for (const [id, abort] of this.#watches) {
+      if (ids.includes(id)) continue;
+      abort.abort();
+      this.#watches.delete(id);
+    }
+    for (const id of ids) {
+      if (this.#watches.has(id)) continue;
+      const abort = new AbortController();
+      this.#watches.set(id, abort);
+      this.#locks
+        .request(this.#prefix + id, { signal: abort.signal }, () => {
+          if (this.#watches.get(id) !== abort) return undefined;
+          this.#watches.delete(id);
+          onGone(id);
+          return undefined;
+        })
+        .catch(() => undefined);
+    }
   }
 
-  unwatch(tabId: string): void {
-    this.#watches.get(tabId)?.abort();
-    this.#watches.delete(tabId);
-  }
-
-  unwatchAll(): void {
-    for (const abort of this.#watches.values()) abort.abort();
-    this.#watches.clear();
+  /** The tabs watched now. */
+  get tracked(): number {
+    return this.#watches.size;
   }
 }

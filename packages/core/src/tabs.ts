@@ -29,6 +29,22 @@ export class TabRegistry {
     return this.#recompute();
   }
 
+  /** Forgets every tab. */
+  clear(): void {
+    this.#tabs.clear();
+    this.#union = [];
+  }
+
+  /**
+   * The tab that watches the leader for a freeze: the visible tab with the lowest id, the leader aside.
+   * Every tab computes it from its own map, so they agree once the maps do.
+   */
+  watcher(leaderId: string | null): string | undefined {
+    let lowest: string | undefined;
+    for (const tab of this.#tabs.values()) if (tab.visible && tab.id !== leaderId && (lowest === undefined || tab.id < lowest)) lowest = tab.id;
+    return lowest;
+  }
+
   get(id: string): TabInfo | undefined {
     return this.#tabs.get(id);
   }

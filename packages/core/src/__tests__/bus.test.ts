@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createBus, type TabBus } from '../bus';
+import { createBus, type TabBus } from '../index';
 import type { TabBusError } from '../errors';
 import { FRAME_VERSION } from '../frames';
 import { FakeBrowser, FakeTransport, ManualElection, settle, type FakeTab } from '../testing';

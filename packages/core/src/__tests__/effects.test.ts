@@ -3,7 +3,7 @@
 // Web Audio, Audio or Notification: the fakes below stand in for them, with the autoplay and permission
 // behaviours browsers have.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createBus, type TabBus } from '../bus';
+import { createBus, type TabBus } from '../index';
 import { createEffects, createSound, requestDesktopPermission, type Effects, type EffectsOptions, type SoundResult } from '@tabbus/core/effects';
 import { FakeBrowser, FakeServer, VirtualClock, type FakeTab } from '../testing';
 

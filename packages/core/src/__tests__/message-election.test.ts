@@ -2,7 +2,7 @@
 // leader however the tabs start, failover on a goodbye, a crash or a freeze found by a visible tab's
 // leader watch, and a leader that thaws stepping down for the newer term.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBus, type TabBus } from '../bus';
+import { createBus, type TabBus } from '../index';
 import { APPLY_WINDOW, messageElection } from '../message-election';
 import { FakeBrowser, FakeTransport, VirtualClock, type FakeTab } from '../testing';
 import { advanceUntil, ids, leaders, range, SCOPE, type Note } from './virtual-tabs';

@@ -2,7 +2,7 @@
 // (frames and the shared store), handoff(), server resets and retention gaps, session checks and
 // sessionExpired(), offline/online, garbage on the frames channel, lastError.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createBus, TEST_HOOKS, type BusOptions, type GapEvent, type TabBus } from '../bus';
+import { createBus, TEST_HOOKS, type BusOptions, type GapEvent, type TabBus } from '../index';
 import { TabBusError } from '../errors';
 import { FRAME_VERSION } from '../frames';
 import { FakeBrowser, FakeTransport, VirtualClock, type FakeTab } from '../testing';
@@ -10,7 +10,7 @@ import { advanceUntil, FRAMES, ids, leaders, range, SCOPE, startAll, storedEpoch
 
 
 const CURSOR_KEY = `tabbus:${SCOPE}:cursor`;
-/** A timeout whose half (the watch period) no other timer of the bus uses, so the watch's timers can be told apart. */
+/** A timeout no other timer of the bus uses, so the watch's timers can be told apart. */
 const LEADER_TIMEOUT = 1234;
 
 interface World {
@@ -105,7 +105,8 @@ const storedCursor = (w: World): number | undefined => {
 /** Frames of `type` posted by `tab` (or by anyone) since `from` (an index into the channel log). */
 const framesOf = (w: World, type: string, tab?: FakeTab, from = 0) =>
   w.browser.posted.slice(from).filter((m) => m.name === FRAMES && (m.data as { type?: string }).type === type && (!tab || m.from === tab.id));
-const WATCH_PERIOD = LEADER_TIMEOUT / 3;
+/** The watcher probes a leader quiet for a whole leaderTimeout: its first timer is set that far ahead. */
+const WATCH_PERIOD = LEADER_TIMEOUT;
 /** The documented bound from a freeze to the takeover, 4/3 × leaderTimeout, plus advanceUntil's 10 ms step. */
 const TAKEOVER_BOUND = Math.ceil((4 * LEADER_TIMEOUT) / 3) + 10;
 const watchTimers = (h: Harness) => [...h.pendingTimers].filter((t) => t.ms === WATCH_PERIOD).length;

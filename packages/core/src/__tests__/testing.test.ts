@@ -1,7 +1,7 @@
 // The test kit itself (`@tabbus/core/testing`): the fakes must behave like the browser where tabbus and
 // its users rely on them, or the tests written with them prove nothing.
 import { describe, expect, it, vi } from 'vitest';
-import { createBus } from '../bus';
+import { createBus } from '../index';
 import { TabBusError } from '../errors';
 import { FakeBrowser, FakeServer, FakeTransport, ManualElection, MemoryStorage, VirtualClock, type FakeStorageEvent } from '../testing';
 import { createBus as createBusFromPackage } from '@tabbus/core';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createBackoff } from '../backoff';
-import { Delivery } from '../delivery';
+import { Watermark as Delivery } from '../watermark';
 import { checkFrame, FRAME_VERSION, isNewerTerm } from '../frames';
 import { SharedStore } from '../shared-store';
 import { TabRegistry } from '../tabs';

@@ -1,7 +1,7 @@
 // Shared by the core's tab-level tests on a virtual clock (resilience, visibility): the scope they use,
 // the notifications they push, and starting tabs and moving time the same way in both.
 import { expect } from 'vitest';
-import type { TabBus } from '../bus';
+import type { TabBus } from '../index';
 import type { FakeBrowser, VirtualClock } from '../testing';
 
 export interface Note {

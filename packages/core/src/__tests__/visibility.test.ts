@@ -3,7 +3,7 @@
 // visible tab (claim / yield / steal), browser-wide inactivity (activity frames), bus.once(), bus.shared(),
 // and what an idle hidden follower costs (timers, frames, storage writes).
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBus, type BusOptions, type TabBus } from '../bus';
+import { createBus, type BusOptions, type TabBus } from '../index';
 import type { BusEnv, FrameChannel } from '../env';
 import type { TabBusError } from '../errors';
 import { FRAME_VERSION } from '../frames';

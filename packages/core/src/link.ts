@@ -1,0 +1,202 @@
+import type { Hub, Part } from './hub';
+import { SessionWatch } from './session-watch';
+import type { BusItem, Transport, TransportState } from './transport';
+
+/** While nothing arrives, the leader refreshes the stored cursor's timestamp this often, in ms. */
+export const CURSOR_TOUCH_INTERVAL = 10_000;
+
+/** The connection, in the tab that owns it; elsewhere, the copy of the leader's connection state. */
+export interface Link extends Part {
+  /** The cursor the connection requests from. */
+  readonly cursor: number;
+  /** This tab now owns the connection (as leader or solo). */
+  begin(): void;
+  /** This tab no longer owns the connection (or the network went away: `offline`). */
+  end(state?: TransportState): void;
+  /** The union of channels changed: restart the request, once per burst. */
+  unionChanged(): void;
+  /** The pause between two requests: 0 while a tab of the scope is visible, `hiddenPace` when none is. */
+  pace(): number;
+  /** Whether any tab is visible may have changed: a pause ends when one is, and the transport hears of it. */
+  paceChanged(): void;
+  /** The browser went offline or came back. */
+  network(online: boolean): void;
+}
+
+/**
+ * The leader's (or a solo tab's) connection: a transport per term, fed the cursor, the union of
+ * channels, the pace and the presence; each reply's cursor persisted before the reply is fanned out;
+ * replays served to tabs that missed batches; the connection's state relayed. A new term starts from
+ * what this tab delivered, not from the stored cursor, which a crash can leave ahead of the last batch
+ * that reached the tabs (a replay costs nothing: each tab drops the ids it has).
+ */
+export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
+  const { env, machine, options } = hub;
+  let transport: Transport<Item> | undefined;
+  /** The cursor of the next request: the highest id handed to the tabs (lowered by a replay). */
+  let cursor = 0;
+  let touchedAt = 0;
+  let unionTimer: unknown;
+  let lastPace = 0;
+  /** When this tab last heard from the server (or began its term): a long silence means a gap. */
+  let heardAt = 0;
+  /** Follower: the latest server contact the leader told of (in `alive` answers and batches). */
+  let newsAt = 0;
+  /** Leader: the last probe from a watcher. While they come, every tab hears of the server contact from the answers. */
+  let probedAt = -Infinity;
+  let session: SessionWatch | undefined;
+  const leading = () => machine.role === 'leader';
+  const gap = (at: number, age: number, reason: 'retention' | 'reset' = 'retention') => hub.delivery.raiseGap({ cursor: at, age, reason });
+
+  const status = (state: TransportState) => {
+    if (!machine.transportTo(state)) return;
+    if (leading()) hub.post({ type: 'status', transport: state });
+    hub.changed();
+  };
+  const watchSession = () => {
+    const check = options.checkSession;
+    if (!check || session || !leading() || !transport) return;
+    session = new SessionWatch(env, check, options.sessionCheckInterval ?? 300_000, hub.halt);
+    session.start();
+  };
+  /** A server reply: persist the cursor, then fan out, then deliver here. */
+  const receive = (items: readonly Item[]) => {
+    const now = env.now();
+    const store = hub.store;
+    if (leading() && store && store.readEpoch() > hub.term.epoch) {
+      // A newer leader exists (this tab was frozen and its lock stolen): its frames may not have arrived
+      // yet, but the store says so. Writing this reply's cursor could skip what the new leader has not
+      // fanned out: drop it; the new leader polls from the shared cursor.
+      return hub.term.stepDown('a newer term began while this tab was frozen');
+    }
+    if (now - heardAt > hub.retention) gap(cursor, now - heardAt);
+    heardAt = now;
+    session?.replied();
+    const after = cursor;
+    const fresh = items.filter((item) => item.id <= 0 || item.id > after);
+    for (const item of fresh) if (item.id > cursor) cursor = item.id;
+    // Touched while idle, so a later leader can tell a gap from a quiet spell; not while a watcher
+    // probes (every tab hears of the server contact from the answers, and idle writes cost).
+    if (cursor !== after || (now - touchedAt >= CURSOR_TOUCH_INTERVAL && now - probedAt > CURSOR_TOUCH_INTERVAL)) {
+      touchedAt = now;
+      // Before the fan-out, in the same task: a crash cannot fall between the two.
+      store?.writeCursor({ id: cursor, at: now });
+    }
+    if (!fresh.length) return;
+    if (leading()) hub.post({ type: 'batch', items: fresh, cursor, after });
+    hub.delivery.deliver(fresh);
+    hub.changed();
+  };
+  const open = () => {
+    if (env.page?.online() === false) return status('offline'); // requests would only fail: wait for `online`
+    const t = (transport = options.transport());
+    const current = () => transport === t;
+    t.open({
+      cursor: () => cursor,
+      channels: () => hub.roster.tabs.union(),
+      inactivity: () => hub.activity?.inactivity(),
+      pace: () => link.pace(),
+      receive: (items) => current() && receive(items),
+      reset: () => {
+        if (!current()) return;
+        gap(cursor, 0, 'reset');
+        cursor = 0;
+      },
+      status: (state) => current() && status(state),
+      request: () => {
+        if (!current()) return;
+        hub.counters.requests++;
+        hub.changed();
+      },
+      fail: (error) => {
+        if (!current()) return;
+        if (error.fatal) return hub.halt(error);
+        hub.report(error);
+        session?.afterError();
+      },
+    });
+  };
+
+  const link: Link = {
+    get cursor() {
+      return cursor;
+    },
+    begin() {
+      const now = env.now();
+      cursor = hub.delivery.watermark;
+      touchedAt = 0;
+      // What this tab knew was the previous leader's connection; ours starts now.
+      machine.transportTo('idle', true);
+      const record = leading() ? hub.store?.readCursor() : undefined;
+      const age = record ? now - Math.max(record.at, newsAt) : 0;
+      if (record && record.id > 0 && age > hub.retention) gap(record.id, age);
+      heardAt = now;
+      // The connection first (the failover gap is the time to this request), then the session check.
+      open();
+      watchSession();
+    },
+    end(state = 'idle') {
+      const t = transport;
+      transport = undefined;
+      env.clearTimeout(unionTimer);
+      session?.stop();
+      session = undefined;
+      t?.close();
+      machine.transportTo(state, true);
+    },
+    unionChanged() {
+      if (!transport) return;
+      env.clearTimeout(unionTimer);
+      unionTimer = env.setTimeout(() => transport?.refresh(), options.unionDelay ?? 20);
+    },
+    pace() {
+      const visible = machine.role === 'solo' ? hub.visible() : hub.roster.tabs.visibleCount > 0;
+      return visible ? 0 : (options.hiddenPace ?? 30_000);
+    },
+    paceChanged() {
+      const pace = link.pace();
+      const wasPaused = lastPace > 0;
+      lastPace = pace;
+      if (wasPaused && !pace) transport?.refresh();
+      if (wasPaused !== pace > 0) transport?.paceChanged?.();
+    },
+    network(online) {
+      if (!leading() && machine.role !== 'solo') return;
+      if (!online && transport) {
+        // Drop the connection rather than back off against a dead network.
+        link.end('offline');
+        if (leading()) hub.post({ type: 'status', transport: 'offline' });
+      } else if (online && !transport) {
+        const silence = env.now() - heardAt;
+        if (silence > hub.retention) {
+          // Offline longer than the server keeps notifications: say so now rather than at the next reply.
+          gap(cursor, silence);
+          heardAt = env.now();
+        }
+        open();
+        // Back online: the session may have expired meanwhile.
+        watchSession();
+      }
+      hub.changed();
+    },
+    frames: {
+      resync: (frame) => {
+        if (!leading() || frame.cursor >= cursor) return;
+        cursor = frame.cursor;
+        transport?.refresh();
+      },
+      probe: () => {
+        if (!leading()) return;
+        probedAt = env.now();
+        hub.post({ type: 'alive', cursor, heard: heardAt });
+      },
+      alive: (frame) => void (newsAt = Math.max(newsAt, frame.heard ?? 0)),
+      batch: () => void (newsAt = env.now()),
+      // A new term's connection is on its way; then the leader says how it goes.
+      lead: () => void machine.transportTo('connecting', true),
+      welcome: (frame) => void machine.transportTo(frame.transport, true),
+      status: (frame) => void machine.transportTo(frame.transport, true),
+    },
+  };
+  return link;
+}

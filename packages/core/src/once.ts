@@ -1,0 +1,82 @@
+import { TabBusError } from './errors';
+import type { Hub, Part } from './hub';
+
+/** How long a tab holds the Web Lock of a `once` key it ran, in ms. */
+export const ONCE_HOLD = 60_000;
+/** How long `once` keys are remembered in storage, in ms: longer than any replay (the server keeps 100 s). */
+export const ONCE_TTL = 300_000;
+/** How many keys a tab remembers in memory; the oldest go first. */
+export const ONCE_MEMORY = 5000;
+
+/** `bus.once()`. */
+export interface OnceKeys extends Part {
+  /** Runs `fn` unless a tab of the scope ran `key`; resolves with whether it ran here. */
+  run(key: string, fn: () => void): Promise<boolean>;
+  /** How many keys this tab remembers (at most ONCE_MEMORY). */
+  readonly size: number;
+}
+
+/**
+ * One tab of the scope per key runs `fn`. Three layers, because none is enough alone: a Web Lock per key
+ * decides among tabs that call at the same moment (localStorage is not consistent across renderers from
+ * one moment to the next), a `once` frame tells the others at once, and a storage record covers tabs
+ * that open later. Without storage, the tab that owns the connection runs the effects.
+ */
+export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' | 'post' | 'report'>): OnceKeys {
+  /** Keys that ran in this tab or another (told by a frame); a Set keeps insertion order, oldest first out. */
+  const done = new Set<string>();
+  const ran = (key: string) => {
+    done.add(key);
+    if (done.size > ONCE_MEMORY) done.delete(done.values().next().value!);
+  };
+  /** Claims `key` for this tab unless some tab of the scope already ran it. */
+  const claim = (key: string): boolean => {
+    if (done.has(key)) return false;
+    const { store, machine } = hub;
+    let claimed: boolean | undefined;
+    if (store?.usable) {
+      claimed = store.claimOnce(key, hub.env.now(), ONCE_TTL);
+      // A write that failed (a full storage) proves nothing to the other tabs: fall back below.
+      if (!store.usable) claimed = undefined;
+    }
+    claimed ??= machine.role === 'leader' || machine.role === 'solo';
+    if (claimed) {
+      ran(key);
+      // localStorage reaches the other tabs late (and a crash can lose a write): tell them directly too.
+      hub.post({ type: 'once', key });
+    }
+    return claimed;
+  };
+  return {
+    run(key, fn) {
+      const go = (): boolean => {
+        if (!claim(key)) return false;
+        try {
+          fn();
+        } catch (error) {
+          hub.report(new TabBusError('handler', `once(${JSON.stringify(key)}) threw`, { cause: error }));
+        }
+        return true;
+      };
+      const locks = hub.env.locks;
+      if (!locks || !hub.scope || !hub.store?.usable) return Promise.resolve(go());
+      // Taken only if free, and held for a while: a tab that gets the same notification meanwhile (a
+      // replay, a second leader) finds it taken. The storage record covers later.
+      return new Promise<boolean>((resolve) => {
+        locks
+          .request(`tabbus:${hub.scope}:once:${key}`, { ifAvailable: true }, (lock) => {
+            const won = !!lock && go();
+            resolve(won);
+            return won ? new Promise<void>((release) => hub.env.setTimeout(release, ONCE_HOLD)) : undefined;
+          })
+          .catch(() => resolve(go()));
+      });
+    },
+    get size() {
+      return done.size;
+    },
+    frames: {
+      once: (frame) => ran(frame.key),
+    },
+  };
+}

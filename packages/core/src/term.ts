@@ -1,0 +1,196 @@
+import type { Election } from './election';
+import { isNewerTerm, LEADER_FRAMES, type Frame } from './frames';
+import type { Hub, Part } from './hub';
+import type { BusItem } from './transport';
+
+/** After `handoff()` in a message election, how long the old leader waits before standing again, in ms. */
+export const HANDOFF_PAUSE = 1000;
+/** A visible tab asks a hidden leader for the connection at most this often, in ms. */
+export const CLAIM_INTERVAL = 1000;
+/** A leader that yielded leads again if the tab it yielded to has not taken over after this long, in ms. */
+export const YIELD_TIMEOUT = 2000;
+
+/** Who leads the scope, under which epoch, and every way leadership changes hands. */
+export interface Term<Item extends BusItem = BusItem> extends Part<Item> {
+  /** The newest term this tab knows of. */
+  readonly epoch: number;
+  /** Who leads it (null: not known yet). */
+  leaderId: string | null;
+  /** Whether a leader that stopped answering can be replaced (a Web Lock can be stolen). */
+  readonly canSteal: boolean;
+  /** Enters the election. `lifetimes`: tabs hold lifetime locks, so the tab map never needs rebuilding. */
+  join(election: Election, lifetimes: boolean): void;
+  /** Leaves the election for good (the bus stops). */
+  leave(): void;
+  /** Fencing, for every frame from another tab: false for a frame of an older term. */
+  admit(frame: Frame<Item>): boolean;
+  /** The leader stopped answering probes: take the lock from it. */
+  steal(): void;
+  /** Leader only: hands the connection to the next tab in line; false when this tab does not lead. */
+  handoff(): boolean;
+  /** Gives the connection up and queues for leadership again, after `pause` ms. */
+  stepDown(reason: string, pause?: number): void;
+  /** A visible follower asks a hidden leader for the connection (rate-limited, not dropped). */
+  claim(): void;
+  /** Test hook: lead now, without the election (two leaders at once). */
+  force(): void;
+}
+
+/**
+ * The leadership term. Elected through the election (Web Locks or messages); stolen from a leader that
+ * stopped answering; claimed by a visible tab from a hidden leader (hidden tabs are throttled and frozen
+ * by browsers), which yields; handed off; given up when a newer term shows up. Each term bumps the epoch
+ * kept in storage and every frame carries its sender's epoch, so frames of an older term are fenced off
+ * and a leader that sees a newer term steps down.
+ */
+export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 'tabId' | 'machine' | 'counters' | 'store' | 'options' | 'post' | 'changed' | 'self' | 'visible' | 'roster' | 'link' | 'delivery' | 'watch'>): Term<Item> {
+  const { env, machine, tabId } = hub;
+  let election: Election | undefined;
+  /** Without lifetime locks a dead tab stays in the map: it is rebuilt from the answers to each `lead`. */
+  let lifetimes = false;
+  /** Bumped by join and leave, so a late callback of an earlier election does nothing. */
+  let gen = 0;
+  let yieldTimer: unknown;
+  let claimedAt = -Infinity;
+  let claimTimer: unknown;
+
+  /** Drops a frame of an older term. */
+  const fence = () => {
+    hub.counters.fenced++;
+    return false;
+  };
+  const campaign = (g: number) => election?.campaign(() => lead(g, 'elected'), () => lost(g));
+  const take = (reason: string) => {
+    const g = gen;
+    election?.steal?.(() => lead(g, reason), () => lost(g));
+  };
+  /** Another tab took the lock this tab held: a leader steps down; a tab that yielded queues again. */
+  const lost = (g: number) => {
+    if (g !== gen) return;
+    env.clearTimeout(yieldTimer);
+    if (machine.role === 'leader') term.stepDown('another tab took the lock');
+    else campaign(g);
+  };
+  /** Leadership granted: a new term, announced to every tab; then the connection opens. */
+  const lead = (g: number, reason: string) => {
+    const store = hub.store;
+    if (g !== gen || !store) return;
+    // Granted again while still leading (a forced or stolen term overlapped the queue): one connection only.
+    if (machine.role === 'leader') hub.link.end();
+    env.clearTimeout(yieldTimer);
+    term.epoch = Math.max(store.readEpoch(), term.epoch) + 1;
+    store.writeEpoch(term.epoch);
+    term.leaderId = tabId;
+    machine.to('leader', reason);
+    if (!lifetimes) hub.roster.tabs.retainOnly(tabId);
+    // Every tab answers `lead` with a hello: without lifetime locks, that is how the map is rebuilt.
+    hub.post({ type: 'lead', cursor: hub.delivery.watermark, tab: hub.self() });
+    hub.link.begin();
+    hub.changed();
+  };
+  /** Leader: a visible tab asked for the connection. Close it, then let that tab steal the lock. */
+  const yieldTo = (to: string) => {
+    if (machine.role !== 'leader' || hub.visible() || !hub.roster.tabs.get(to)?.visible) return;
+    const g = gen;
+    hub.link.end();
+    machine.to('follower', 'yielded to a visible tab');
+    // The lock stays held until the target steals it (then `lost` queues this tab again). If it never
+    // does (it closed meanwhile), lead again rather than leave the scope without a connection.
+    hub.post({ type: 'yield', to, cursor: hub.link.cursor });
+    yieldTimer = env.setTimeout(() => g === gen && machine.role === 'follower' && lead(g, 'the tab it yielded to did not take over'), YIELD_TIMEOUT);
+    hub.changed();
+  };
+
+  const term: Term<Item> & { epoch: number } = {
+    epoch: 0,
+    leaderId: null,
+    get canSteal() {
+      return !!election?.steal;
+    },
+    join(e, withLifetimes) {
+      election = e;
+      lifetimes = withLifetimes;
+      campaign(++gen);
+    },
+    leave() {
+      gen++;
+      env.clearTimeout(yieldTimer);
+      env.clearTimeout(claimTimer);
+      claimTimer = undefined;
+      election?.resign();
+      election?.close?.();
+      election = undefined;
+      term.leaderId = null;
+    },
+    admit(frame) {
+      const leading = machine.role === 'leader';
+      if (LEADER_FRAMES.has(frame.type)) {
+        if (isNewerTerm(frame.epoch, frame.from, term.epoch, term.leaderId)) {
+          if (leading) term.stepDown('a newer term began');
+          term.epoch = frame.epoch;
+          term.leaderId = frame.from;
+        } else if (frame.epoch !== term.epoch || frame.from !== term.leaderId) {
+          return fence();
+        }
+        hub.watch?.heard();
+      } else if (frame.type === 'halt' && frame.epoch < term.epoch && frame.code !== 'session_expired') {
+        // A connection error seen in an older term (a leader that thawed after being replaced): stale news.
+        // An expired session is news whatever the term: the cookie is shared (and a tab that just started
+        // may not know the current epoch yet).
+        return fence();
+      } else if (frame.epoch > term.epoch) {
+        // A tab knows a newer term than ours: some other tab leads now.
+        if (leading) term.stepDown('a newer term began');
+        term.epoch = frame.epoch;
+        term.leaderId = null;
+      }
+      return true;
+    },
+    steal() {
+      if (machine.role !== 'follower' || !election?.steal) return;
+      hub.counters.steals++;
+      take('stole from a leader that stopped answering');
+    },
+    handoff() {
+      if (machine.role !== 'leader') return false;
+      // A message election has no queue: campaigning again at once would often win again.
+      term.stepDown('handoff()', lifetimes ? 0 : HANDOFF_PAUSE);
+      return true;
+    },
+    force() {
+      if (election) lead(gen, 'forced (test hook)');
+    },
+    stepDown(reason, pause = 0) {
+      hub.link.end();
+      machine.to('follower', reason);
+      election?.resign();
+      const g = gen;
+      if (pause > 0) env.setTimeout(() => g === gen && machine.role === 'follower' && campaign(g), pause);
+      else campaign(g);
+      // Ask whoever leads now for the tabs and the connection's state (its frames may have come and gone).
+      hub.post({ type: 'hello', tab: hub.self(), join: true });
+      hub.changed();
+    },
+    claim() {
+      const leader = term.leaderId === null ? undefined : hub.roster.tabs.get(term.leaderId);
+      if (hub.options.preferVisibleLeader === false || machine.role !== 'follower' || !election?.steal) return;
+      if (!leader || leader.visible || !hub.visible()) return;
+      const wait = claimedAt + CLAIM_INTERVAL - env.now();
+      if (wait > 0) {
+        claimTimer ??= env.setTimeout(() => {
+          claimTimer = undefined;
+          term.claim();
+        }, wait);
+        return;
+      }
+      claimedAt = env.now();
+      hub.post({ type: 'claim' });
+    },
+    frames: {
+      claim: (frame) => yieldTo(frame.from),
+      // Addressed to this tab (the bus drops frames addressed to others).
+      yield: () => machine.role === 'follower' && take('the hidden leader yielded'),
+    },
+  };
+  return term;
+}
