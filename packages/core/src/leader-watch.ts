@@ -1,15 +1,17 @@
 import type { BusEnv } from './env';
 
 /**
- * The check that the leader still answers, run by one visible follower (the watcher). Web Locks free a
+ * The check that the leader still answers, run by the watcher (one visible follower). Web Locks free a
  * lock when its holder closes or crashes, but not when its event loop freezes (a frozen or long-blocked
- * tab keeps its locks forever, and every tab waits behind it). So the watcher asks a leader that has been
- * quiet for `timeout` for a sign of life (a probe), and gives it up (`onSilent`) when a third of the
- * timeout later the probe is still unanswered. Any frame of the leader's term counts as a sign, so a busy
- * leader is never probed. Worst case from a freeze to `onSilent`: 4/3 × timeout.
+ * tab keeps its locks forever, and every tab waits behind it). So the watcher probes a quiet leader and
+ * gives it up (`onSilent`) once it has been silent for `timeout` with a probe unanswered for at least a
+ * third of it. Any frame of the leader's term is a sign of life, so a busy leader is never probed.
  *
- * Idle, it costs one timer callback per `timeout` (the answer clears the deadline before it fires), and
- * nothing at all while inactive.
+ * How soon it probes depends on what it last heard. After ordinary traffic, a third of the timeout of
+ * silence is unusual: it probes then, and a frozen leader is given up `timeout` after its last frame.
+ * After the answer to a probe (an idle scope), it waits a whole timeout before the next probe: a frozen
+ * idle leader is given up within 4/3 × timeout, and an idle scope costs one timer callback per timeout
+ * (the answer clears the deadline before it fires). Inactive, it costs nothing.
  */
 export class LeaderWatch {
   readonly #env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>;
@@ -17,6 +19,8 @@ export class LeaderWatch {
   readonly #probe: () => void;
   readonly #onSilent: () => void;
   #heardAt = 0;
+  /** The last sign was the answer to a probe: nothing else is going on. */
+  #idle = false;
   /** When the unanswered probe went out; undefined while none is. */
   #probedAt: number | undefined;
   #timer: unknown;
@@ -29,17 +33,19 @@ export class LeaderWatch {
     this.#onSilent = onSilent;
   }
 
+  /** Whether this tab watches now. */
   get active(): boolean {
     return this.#active;
   }
 
-  /** The leader showed it is alive (any frame of its term). */
-  heard(): void {
+  /** The leader showed it is alive (any frame of its term); `answer`: the frame answers a probe. */
+  heard(answer = false): void {
     this.#heardAt = this.#env.now();
+    this.#idle = answer;
     if (this.#probedAt === undefined) return;
-    // The answer to our probe: the deadline is moot, the next probe is a whole timeout away.
+    // The deadline is moot: wait for the next probe instead.
     this.#probedAt = undefined;
-    if (this.#active) this.#at(this.#heardAt + this.#timeout);
+    if (this.#active) this.#at(this.#heardAt + this.#wait());
   }
 
   /** Watches while `active` (this tab is the watcher), stops otherwise. */
@@ -51,7 +57,13 @@ export class LeaderWatch {
     if (!active) return;
     // Becoming the watcher is no sign of life, but it is not silence either: start a fresh period.
     this.#heardAt = this.#env.now();
-    this.#at(this.#heardAt + this.#timeout);
+    this.#idle = false;
+    this.#at(this.#heardAt + this.#wait());
+  }
+
+  /** How long a silence is before a probe. */
+  #wait(): number {
+    return this.#idle ? this.#timeout : Math.ceil(this.#timeout / 3);
   }
 
   #at(time: number): void {
@@ -62,18 +74,14 @@ export class LeaderWatch {
   #tick(): void {
     if (!this.#active) return;
     const now = this.#env.now();
-    const grace = Math.ceil(this.#timeout / 3);
-    const probedAt = this.#probedAt;
-    if (probedAt === undefined) {
-      if (now - this.#heardAt < this.#timeout) return this.#at(this.#heardAt + this.#timeout);
+    if (this.#probedAt === undefined) {
+      if (now - this.#heardAt < this.#wait()) return this.#at(this.#heardAt + this.#wait());
       this.#probedAt = now;
       this.#probe();
-      return this.#at(now + grace);
     }
-    if (now - probedAt >= grace) {
-      this.set(false);
-      return this.#onSilent();
-    }
-    this.#at(probedAt + grace);
+    const giveUpAt = Math.max(this.#heardAt + this.#timeout, this.#probedAt + Math.ceil(this.#timeout / 3));
+    if (now < giveUpAt) return this.#at(giveUpAt);
+    this.set(false);
+    this.#onSilent();
   }
 }

@@ -132,7 +132,7 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
         } else if (frame.epoch !== term.epoch || frame.from !== term.leaderId) {
           return fence();
         }
-        hub.watch?.heard();
+        hub.watch?.heard(frame.type === 'alive');
       } else if (frame.type === 'halt' && frame.epoch < term.epoch && frame.code !== 'session_expired') {
         // A connection error seen in an older term (a leader that thawed after being replaced): stale news.
         // An expired session is news whatever the term: the cookie is shared (and a tab that just started

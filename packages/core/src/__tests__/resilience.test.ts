@@ -105,8 +105,8 @@ const storedCursor = (w: World): number | undefined => {
 /** Frames of `type` posted by `tab` (or by anyone) since `from` (an index into the channel log). */
 const framesOf = (w: World, type: string, tab?: FakeTab, from = 0) =>
   w.browser.posted.slice(from).filter((m) => m.name === FRAMES && (m.data as { type?: string }).type === type && (!tab || m.from === tab.id));
-/** The watcher probes a leader quiet for a whole leaderTimeout: its first timer is set that far ahead. */
-const WATCH_PERIOD = LEADER_TIMEOUT;
+/** A new watcher probes a leader quiet for a third of leaderTimeout: its first timer is set that far ahead. */
+const WATCH_PERIOD = Math.ceil(LEADER_TIMEOUT / 3);
 /** The documented bound from a freeze to the takeover, 4/3 × leaderTimeout, plus advanceUntil's 10 ms step. */
 const TAKEOVER_BOUND = Math.ceil((4 * LEADER_TIMEOUT) / 3) + 10;
 const watchTimers = (h: Harness) => [...h.pendingTimers].filter((t) => t.ms === WATCH_PERIOD).length;
