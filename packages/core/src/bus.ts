@@ -1,42 +1,28 @@
-import type { Activity } from './activity';
 import { createDelivery } from './delivery';
 import { Emitter } from './emitter';
 import { browserEnv, type FrameChannel } from './env';
 import { TabBusError } from './errors';
-import type { BusEvents, BusState, LastError } from './events';
-import { checkFrame, FRAME_VERSION, type Frame } from './frames';
-import type { FeatureHub, Hub, Part } from './hub';
-import { LeaderWatch } from './leader-watch';
+import type { BusEvents } from './events';
+import { need, type BusFeatures } from './features';
+import { FRAME_VERSION } from './frames';
+import type { Hub } from './hub';
+import { duties, LeaderWatch } from './leader-watch';
 import { createLink } from './link';
-import { createMachine, IllegalTransition } from './machine';
+import { createMachine } from './machine';
 import { coordinate, type Mode } from './mode';
-import type { OnceKeys } from './once';
 import type { BusOptions } from './options';
 import { watchPage, type PageWatch } from './page';
 import { createRoster } from './roster';
-import type { SharedValue, SharedValues } from './shared';
+import { createRouter } from './router';
+import type { SharedValue } from './shared';
 import { SharedStore } from './shared-store';
+import { snapshot, type BusState, type LastError } from './state';
+import { newTabId } from './tabs';
 import { createTerm } from './term';
 import type { BusItem } from './transport';
 
-/**
- * The optional parts of a bus, each built for the bus that uses it. `createBus` gives a bus all of them;
- * `new TabBus(options, features)` only those passed, so an ESM bundle carries only what it uses.
- */
-export interface BusFeatures {
-  /** `bus.once()`: `onceFeature`. */
-  readonly once?: (hub: FeatureHub) => OnceKeys;
-  /** `bus.shared()`: `sharedFeature`. */
-  readonly shared?: (hub: FeatureHub) => SharedValues;
-  /** User input in every tab counted for presence: `presenceFeature`. Without it the server is not told of inactivity. */
-  readonly presence?: (hub: FeatureHub) => Activity;
-}
-
 /** Hooks for tests of the bus itself; not part of the API. */
 export const TEST_HOOKS = Symbol.for('tabbus.testHooks');
-
-/** Frames after which nothing `state()` shows has changed. */
-const QUIET: ReadonlySet<Frame['type']> = new Set(['resync', 'probe', 'claim', 'activity', 'shared', 'once', 'alive']);
 
 /**
  * One tab's view of the scope's bus. A facade: the parts do the work (the term, the leader's link,
@@ -47,9 +33,8 @@ export class TabBus<Item extends BusItem> {
   readonly #hub: Hub<Item>;
   readonly #events: Emitter<BusEvents<Item>>;
   readonly #page: PageWatch;
-  /** What each frame type is handled by, over every part. */
-  readonly #handlers = new Map<string, ((frame: Frame<Item>) => void)[]>();
-  readonly #reportedVersions = new Set<unknown>();
+  /** Takes each frame from the channel to the parts. */
+  readonly #receive: (data: unknown) => void;
   #mode: Mode = 'solo';
   #modeReason = 'not started';
   #channel: FrameChannel | undefined;
@@ -68,7 +53,7 @@ export class TabBus<Item extends BusItem> {
       // A listener's bug belongs to the application: surface it like a DOM listener's would be.
       throw error;
     })));
-    const tabId = tabIdOf(crypto.getRandomValues(new Uint8Array(10)));
+    const tabId = newTabId();
     const hub = (this.#hub = {
       env, options, tabId,
       machine: createMachine(env.now),
@@ -97,9 +82,7 @@ export class TabBus<Item extends BusItem> {
       shared: features.shared?.(hub),
     };
     Object.assign(hub, parts);
-    for (const part of Object.values(parts) as (Part<Item> | undefined)[]) {
-      for (const [type, handler] of Object.entries(part?.frames ?? {})) this.#handlers.set(type, [...(this.#handlers.get(type) ?? []), handler as (frame: Frame<Item>) => void]);
-    }
+    this.#receive = createRouter(hub, Object.values(parts), (error) => this.#fail(error));
     this.#page = watchPage(env.page, {
       running: () => hub.machine.role !== 'stopped',
       visibility: () => {
@@ -127,30 +110,7 @@ export class TabBus<Item extends BusItem> {
 
   /** A snapshot of the bus as this tab sees it. */
   state(): BusState {
-    const { machine, roster: { tabs }, term, link, activity, watch } = this.#hub;
-    return {
-      role: machine.role,
-      transition: machine.last,
-      tabId: this.tabId,
-      leaderId: term.leaderId,
-      epoch: term.epoch,
-      cursor: this.#hub.delivery.watermark,
-      tabs: tabs.size,
-      tabList: tabs.list(),
-      visibleTabs: tabs.visibleCount,
-      mode: this.#mode,
-      modeReason: this.#modeReason,
-      scope: this.#hub.scope,
-      channels: this.channels(),
-      union: tabs.union(),
-      transport: machine.transport,
-      transportName: this.#hub.options.transportName?.(),
-      counters: { ...this.#hub.counters },
-      lastError: this.#lastError,
-      pace: link.pace(),
-      inactivity: activity?.inactivity() ?? 0,
-      watching: watch?.active ?? false,
-    };
+    return snapshot(this.#hub, this.#mode, this.#modeReason, this.#lastError);
   }
 
   /**
@@ -160,12 +120,12 @@ export class TabBus<Item extends BusItem> {
    * localStorage only the leader runs effects.
    */
   once(key: string, fn: () => void): Promise<boolean> {
-    return this.#feature('once').run(key, fn);
+    return need(this.#hub.once, 'once').run(key, fn);
   }
 
   /** The shared value `key` (see SharedValue). */
   shared<T>(key: string): SharedValue<T> {
-    return this.#feature('shared').value<T>(key);
+    return need(this.#hub.shared, 'shared').value<T>(key);
   }
 
   /**
@@ -189,7 +149,7 @@ export class TabBus<Item extends BusItem> {
     const hub = this.#hub;
     return {
       forceLead: () => hub.machine.role !== 'stopped' && hub.term.force(),
-      sizes: () => ({ tabs: hub.roster.tabs.size, once: hub.once?.size ?? 0, shared: hub.shared?.size ?? 0, joined: hub.joined.size, reportedVersions: this.#reportedVersions.size, handlers: this.#events.total }),
+      sizes: () => ({ tabs: hub.roster.tabs.size, once: hub.once?.size ?? 0, shared: hub.shared?.size ?? 0, joined: hub.joined.size, handlers: this.#events.total }),
     };
   }
 
@@ -249,12 +209,11 @@ export class TabBus<Item extends BusItem> {
     hub.scope = scope;
     hub.startedAt = env.now();
     const prefix = `tabbus:${scope}:`;
-    hub.store = new SharedStore(env.storage, prefix, (cause) =>
-      this.#report(new TabBusError('storage', 'localStorage is not usable; the cursor is kept in memory only', { cause })),
-    );
+    const broken = (cause: unknown) => this.#report(new TabBusError('storage', 'localStorage is not usable; the cursor is kept in memory only', { cause }));
+    hub.store = new SharedStore(env.storage, prefix, broken);
     hub.delivery.restore(hub.store.readCursor()?.id ?? 0, this.#stoppedAt);
     hub.roster.reset();
-    const found = await coordinate(env, prefix, hub.tabId, options.coordination === 'none', (data) => this.#onFrame(data));
+    const found = await coordinate(env, prefix, hub.tabId, options.coordination === 'none', this.#receive);
     if (generation !== this.#generation) {
       found.liveness?.release();
       return found.channel?.close();
@@ -276,36 +235,6 @@ export class TabBus<Item extends BusItem> {
     hub.roster.announce(true);
     hub.term.join(found.election, !!found.liveness);
     this.#changed();
-  }
-
-  #onFrame(data: unknown): void {
-    const hub = this.#hub;
-    if (hub.machine.role === 'stopped') return;
-    const check = checkFrame<Item>(data, hub.scope);
-    if (!check.ok) {
-      hub.counters.ignored++;
-      if (check.reason === 'version' && !this.#reportedVersions.has(check.version)) {
-        this.#reportedVersions.add(check.version);
-        this.#report(new TabBusError('frame', `ignoring frames of protocol version ${String(check.version)} (this tab speaks ${FRAME_VERSION}): is another version of tabbus open in another tab?`));
-      }
-      return;
-    }
-    const frame = check.frame;
-    if (frame.from === hub.tabId || !hub.term.admit(frame)) return;
-    if (!('to' in frame) || frame.to === hub.tabId) {
-      try {
-        if (frame.type === 'halt') {
-          return this.#fail(new TabBusError(frame.code as TabBusError['code'], frame.message.replace(/^tabbus: /, ''), { fatal: true, context: { from: frame.from } }));
-        }
-        for (const handle of this.#handlers.get(frame.type) ?? []) handle(frame);
-      } catch (error) {
-        // A bug of ours must be loud; a frame of our version but not of our shape (another page's bug)
-        // must not break this tab.
-        if (error instanceof IllegalTransition) throw error;
-        hub.counters.ignored++;
-      }
-    }
-    if (!QUIET.has(frame.type)) this.#changed();
   }
 
   /** This tab's own entry changed (channels, visibility): tell the others. */
@@ -352,38 +281,19 @@ export class TabBus<Item extends BusItem> {
     else console.warn(error);
   }
 
-  /**
-   * Something `state()` shows may have changed. Here is decided whether this tab watches the leader: at
-   * most one visible follower does (the lowest id), where lifetime locks let the others notice if it dies
-   * (every visible follower follows the watcher's lock; the leader follows every tab's); without Web
-   * Locks every visible follower watches. Then the pace, then the `state` event.
-   */
+  /** Something `state()` shows may have changed: who watches whom, the pace, then the `state` event. */
   #changed(): void {
-    const { machine: { role }, roster, term, tabId, watch, link } = this.#hub;
-    let watcher: string | undefined;
-    if (role === 'follower' && watch && this.#hub.visible()) watcher = this.#mode === 'locks' ? roster.tabs.watcher(term.leaderId) : tabId;
-    watch?.set(watcher === tabId);
-    roster.track(role === 'leader' ? roster.tabs.ids().filter((id) => id !== tabId) : watcher && watcher !== tabId ? [watcher] : []);
-    link.paceChanged();
+    const hub = this.#hub;
+    const { watching, follow } = duties(hub, this.#mode === 'locks');
+    hub.watch?.set(watching);
+    hub.roster.track(follow);
+    hub.link.paceChanged();
     if (this.#events.count('state') > 0) this.#events.emit('state', this.state());
   }
 
-  #feature<K extends 'once' | 'shared'>(name: K): NonNullable<Hub<Item>[K]> {
-    const part = this.#hub[name];
-    if (!part) throw new TabBusError('config', `${name}() needs the ${name} feature: create the bus with createBus(), or pass { ${name}: ${name}Feature }`);
-    return part as NonNullable<Hub<Item>[K]>;
-  }
-
   #join(name: string): boolean {
-    if (typeof name !== 'string' || name === '') {
-      throw new TabBusError('config', `a channel must be a non-empty string, got ${JSON.stringify(name)}`);
-    }
-    if (this.#hub.joined.has(name)) return false;
-    this.#hub.joined.add(name);
-    return true;
+    if (typeof name !== 'string' || !name) throw new TabBusError('config', `a channel must be a non-empty string, got ${JSON.stringify(name)}`);
+    const { joined } = this.#hub;
+    return joined.size < joined.add(name).size;
   }
 }
-
-const ID_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-';
-/** 10 random characters of 64: 60 bits, plenty for the tabs of one browser. */
-const tabIdOf = (bytes: Uint8Array): string => Array.from(bytes, (b) => ID_ALPHABET[b & 63]).join('');

@@ -1,8 +1,9 @@
 export { TabBus, TEST_HOOKS } from './bus';
-export type { BusFeatures } from './bus';
 export { createBus } from './create-bus';
 export { ALL_FEATURES, onceFeature, presenceFeature, sharedFeature } from './features';
-export type { BusCounters, BusEvents, BusState, GapEvent, LastError } from './events';
+export type { BusFeatures } from './features';
+export type { BusEvents, GapEvent } from './events';
+export type { BusCounters, BusState, LastError } from './state';
 export type { BusOptions } from './options';
 export type { Role, Transition } from './machine';
 export type { Mode } from './mode';

@@ -1,4 +1,6 @@
 import type { BusEnv } from './env';
+import type { Hub } from './hub';
+import type { BusItem } from './transport';
 
 /**
  * The check that the leader still answers, run by the watcher (one visible follower). Web Locks free a
@@ -84,4 +86,26 @@ export class LeaderWatch {
     this.set(false);
     this.#onSilent();
   }
+}
+
+/** What this tab has to watch, given its role and the tab map. */
+export interface Duties {
+  /** Whether this tab runs the leader watch. */
+  readonly watching: boolean;
+  /** The tabs whose lifetime locks it follows: the leader every other tab; a visible follower the watcher. */
+  readonly follow: readonly string[];
+}
+
+/**
+ * Who watches the leader. Where tabs hold lifetime locks, one visible follower does: the lowest id in the
+ * map, the leader aside. Every other follower sleeps, and a visible one follows the watcher's lifetime
+ * lock, so that if the watcher dies (even while the leader is frozen and cannot say so) it is dropped
+ * from the map and the next one takes over. Without lifetime locks nobody could tell that the watcher
+ * died: every visible follower watches.
+ */
+export function duties<Item extends BusItem>(hub: Pick<Hub<Item>, 'machine' | 'roster' | 'term' | 'tabId' | 'visible' | 'watch'>, lifetimes: boolean): Duties {
+  const { machine: { role }, roster: { tabs }, tabId } = hub;
+  if (role === 'leader') return { watching: false, follow: tabs.ids().filter((id) => id !== tabId) };
+  const watcher = role === 'follower' && hub.watch && hub.visible() ? (lifetimes ? tabs.watcher(hub.term.leaderId) : tabId) : undefined;
+  return { watching: watcher === tabId, follow: watcher && watcher !== tabId ? [watcher] : [] };
 }

@@ -85,3 +85,7 @@ export class TabRegistry {
     return changed;
   }
 }
+
+const ID_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-';
+/** A new tab id: 10 random characters of 64, 60 bits, plenty for the tabs of one browser. */
+export const newTabId = (): string => Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => ID_ALPHABET[b & 63]).join('');

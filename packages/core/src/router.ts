@@ -1,0 +1,48 @@
+import { TabBusError } from './errors';
+import { checkFrame, FRAME_VERSION, type Frame } from './frames';
+import type { Hub, Part } from './hub';
+import { IllegalTransition } from './machine';
+import type { BusItem } from './transport';
+
+/** Frames after which nothing `state()` shows has changed. */
+const QUIET: ReadonlySet<Frame['type']> = new Set(['resync', 'probe', 'claim', 'activity', 'shared', 'once', 'alive']);
+
+/**
+ * Takes what arrives on the frames channel to the parts that handle it. Everything is checked first:
+ * other pages of the origin may share the channel by accident and other builds of tabbus may speak
+ * another version (ignored, and reported once per version, never thrown); frames of an older term are
+ * fenced off by the term; frames addressed to another tab (`to`) reach no part. `halt` stops this tab.
+ */
+export function createRouter<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' | 'scope' | 'machine' | 'counters' | 'report' | 'changed' | 'term'>, parts: readonly (Part<Item> | undefined)[], fail: (error: TabBusError) => void): (data: unknown) => void {
+  const handlers = new Map<string, ((frame: Frame<Item>) => void)[]>();
+  for (const part of parts) {
+    for (const [type, handler] of Object.entries(part?.frames ?? {})) handlers.set(type, [...(handlers.get(type) ?? []), handler as (frame: Frame<Item>) => void]);
+  }
+  const reported = new Set<unknown>();
+  return (data) => {
+    if (hub.machine.role === 'stopped') return;
+    const check = checkFrame<Item>(data, hub.scope);
+    if (!check.ok) {
+      hub.counters.ignored++;
+      if (check.reason === 'version' && !reported.has(check.version)) {
+        reported.add(check.version);
+        hub.report(new TabBusError('frame', `ignoring frames of protocol version ${String(check.version)} (this tab speaks ${FRAME_VERSION}): is another version of tabbus open in another tab?`));
+      }
+      return;
+    }
+    const frame = check.frame;
+    if (frame.from === hub.tabId || !hub.term.admit(frame)) return;
+    if (!('to' in frame) || frame.to === hub.tabId) {
+      try {
+        if (frame.type === 'halt') return fail(new TabBusError(frame.code as TabBusError['code'], frame.message.replace(/^tabbus: /, ''), { fatal: true, context: { from: frame.from } }));
+        for (const handle of handlers.get(frame.type) ?? []) handle(frame);
+      } catch (error) {
+        // A bug of ours must be loud; a frame of our version but not of our shape (another page's bug)
+        // must not break this tab.
+        if (error instanceof IllegalTransition) throw error;
+        hub.counters.ignored++;
+      }
+    }
+    if (!QUIET.has(frame.type)) hub.changed();
+  };
+}
