@@ -80,6 +80,8 @@ export class LeaderWatch {
       if (now - this.#heardAt < this.#wait()) return this.#at(this.#heardAt + this.#wait());
       this.#probedAt = now;
       this.#probe();
+      // Answered at once (the probe's own task ran the answer): `heard` scheduled the next probe.
+      if (this.#probedAt === undefined || !this.#active) return;
     }
     const giveUpAt = Math.max(this.#heardAt + this.#timeout, this.#probedAt + Math.ceil(this.#timeout / 3));
     if (now < giveUpAt) return this.#at(giveUpAt);

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { createDelivery, RESYNC_INTERVAL } from '../../delivery';
+import type { BusItem } from '../../transport';
+import { testHub, type TestHub } from './hub';
+
+function delivering() {
+  const hub = testHub();
+  const delivery = createDelivery(hub);
+  hub.become('follower');
+  return { hub, delivery };
+}
+const delivered = (hub: TestHub) => hub.emitted.filter((e) => e.event === 'notification').flatMap((e) => (e.value as BusItem[]).map((i) => i.id));
+const batch = (hub: TestHub, after: number, ids: number[]) => hub.frame('batch', { epoch: 1, from: 'L', after, cursor: ids.at(-1) ?? after, items: ids.map((id) => ({ id })) });
+
+describe('delivery', () => {
+  it('each id once and in order, whatever the batches repeat', () => {
+    const { hub, delivery } = delivering();
+    delivery.frames!.batch!(batch(hub, 0, [1, 2]));
+    delivery.frames!.batch!(batch(hub, 0, [1, 2, 3]));
+    delivery.deliver([{ id: 3 }, { id: 4 }]);
+    expect(delivered(hub)).toEqual([1, 2, 3, 4]);
+    expect(hub.counters).toMatchObject({ batches: 3, delivered: 4 });
+  });
+
+  it('a batch after a missing one is dropped; a replay is asked every second until it arrives', () => {
+    const { hub, delivery } = delivering();
+    delivery.frames!.batch!(batch(hub, 0, [1, 2]));
+    delivery.frames!.batch!(batch(hub, 5, [6]));
+    expect(delivered(hub)).toEqual([1, 2]);
+    expect(hub.posted).toEqual([{ type: 'resync', cursor: 2 }]);
+    hub.clock.advance(RESYNC_INTERVAL);
+    expect(hub.posted).toHaveLength(2);
+    delivery.frames!.batch!(batch(hub, 2, [3, 4, 5, 6]));
+    hub.clock.advance(5 * RESYNC_INTERVAL);
+    expect(hub.posted).toHaveLength(2);
+    expect(delivered(hub)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('a welcome or an alive with a cursor ahead shows batches were lost', () => {
+    const { hub, delivery } = delivering();
+    delivery.deliver([{ id: 3 }]);
+    delivery.frames!.alive!(hub.frame('alive', { epoch: 1, from: 'L', cursor: 8 }));
+    expect(hub.posted).toEqual([{ type: 'resync', cursor: 3 }]);
+    delivery.stop();
+    hub.clock.advance(10 * RESYNC_INTERVAL);
+    expect(hub.posted).toHaveLength(1);
+  });
+
+  it('a fresh tab takes its first batch as the start of its stream, not as a gap', () => {
+    const { hub, delivery } = delivering();
+    delivery.frames!.batch!(batch(hub, 40, [41]));
+    expect(delivered(hub)).toEqual([41]);
+    expect(hub.posted).toEqual([]);
+  });
+
+  it('a reset forgets every id; a retention gap reaches only tabs older than the retention', () => {
+    const { hub, delivery } = delivering();
+    hub.startedAt = hub.clock.now();
+    delivery.deliver([{ id: 9 }]);
+    delivery.frames!.gap!(hub.frame('gap', { epoch: 1, from: 'L', cursor: 9, age: 200_000, reason: 'retention' }));
+    expect(hub.emitted.filter((e) => e.event === 'gap')).toEqual([]);
+    hub.startedAt = hub.clock.now() - hub.retention;
+    delivery.frames!.gap!(hub.frame('gap', { epoch: 1, from: 'L', cursor: 9, age: 200_000, reason: 'retention' }));
+    delivery.frames!.gap!(hub.frame('gap', { epoch: 1, from: 'L', cursor: 9, age: 0, reason: 'reset' }));
+    delivery.deliver([{ id: 1 }]);
+    expect(hub.emitted.filter((e) => e.event === 'gap').map((e) => (e.value as { reason: string }).reason)).toEqual(['retention', 'reset']);
+    expect(delivered(hub)).toEqual([9, 1]);
+  });
+
+  it('restarting keeps the watermark unless the tab was away longer than the retention', () => {
+    const { hub, delivery } = delivering();
+    delivery.deliver([{ id: 9 }]);
+    delivery.restore(20, hub.clock.now());
+    expect(delivery.watermark).toBe(9);
+    hub.clock.advance(hub.retention + 1);
+    delivery.restore(20, hub.clock.now() - hub.retention - 1);
+    expect(delivery.watermark).toBe(20);
+    expect(hub.emitted.at(-1)).toMatchObject({ event: 'gap', value: { cursor: 9, reason: 'retention' } });
+  });
+
+  it('items of channels this tab did not join are skipped but counted in the watermark', () => {
+    const hub = testHub({ options: { scope: 'test', transport: () => undefined as never, channelOf: (item: BusItem & { c?: string }) => item.c } });
+    hub.joined.add('mine');
+    const delivery = createDelivery(hub);
+    delivery.deliver([{ id: 1, c: 'other' }, { id: 2, c: 'mine' }, { id: 3 }] as BusItem[]);
+    expect(delivered(hub)).toEqual([2, 3]);
+    expect(delivery.watermark).toBe(3);
+  });
+});

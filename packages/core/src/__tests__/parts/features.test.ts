@@ -1,0 +1,72 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createActivity, INPUT_POST_INTERVAL } from '../../activity';
+import { need } from '../../features';
+import { createOnce, ONCE_MEMORY } from '../../once';
+import { createShared } from '../../shared';
+import { testHub } from './hub';
+
+describe('presence input', () => {
+  it('counts from the latest input here or in another tab; tells the others at most every 5 s, with no timer', () => {
+    const hub = testHub();
+    const activity = createActivity(hub);
+    hub.clock.advance(1000);
+    expect(activity.inactivity()).toBe(1000);
+    activity.input();
+    activity.input();
+    expect(hub.posted).toEqual([{ type: 'activity', at: hub.clock.now() }]);
+    hub.clock.advance(INPUT_POST_INTERVAL);
+    activity.input();
+    expect(hub.posted).toHaveLength(2);
+    expect(hub.clock.pending).toBe(0);
+    activity.frames!.activity!(hub.frame('activity', { epoch: 0, from: 'x', at: hub.clock.now() + 500 }));
+    expect(activity.inactivity()).toBe(-500);
+  });
+});
+
+describe('once', () => {
+  it('a key runs once, is remembered when another tab ran it, and memory is bounded', async () => {
+    const hub = testHub();
+    const once = createOnce(hub);
+    const fn = vi.fn();
+    expect(await once.run('a', fn)).toBe(true);
+    expect(await once.run('a', fn)).toBe(false);
+    once.frames!.once!(hub.frame('once', { epoch: 0, from: 'x', key: 'b' }));
+    expect(await once.run('b', fn)).toBe(false);
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(hub.posted).toEqual([{ type: 'once', key: 'a' }]);
+    for (let i = 0; i < ONCE_MEMORY + 10; i++) once.frames!.once!(hub.frame('once', { epoch: 0, from: 'x', key: `k${i}` }));
+    expect(once.size).toBe(ONCE_MEMORY);
+  });
+
+  it('without storage only the tab with the connection runs it', async () => {
+    const hub = testHub({ store: undefined });
+    const once = createOnce(hub);
+    hub.become('follower');
+    expect(await once.run('a', () => undefined)).toBe(false);
+    hub.become('leader');
+    expect(await once.run('a', () => undefined)).toBe(true);
+  });
+});
+
+describe('shared', () => {
+  it('last writer wins by time then tab id; a key nobody listens to costs nothing', () => {
+    const hub = testHub();
+    const shared = createShared(hub);
+    const value = shared.value<number>('k');
+    const seen: (number | undefined)[] = [];
+    const off = value.on((v) => seen.push(v));
+    value.set(1);
+    shared.frames!.shared!(hub.frame('shared', { epoch: 0, from: 'zz', key: 'k', value: 2, at: hub.clock.now() }));
+    shared.frames!.shared!(hub.frame('shared', { epoch: 0, from: 'aa', key: 'k', value: 3, at: hub.clock.now() }));
+    expect(value.get()).toBe(2);
+    expect(seen).toEqual([1, 2]);
+    off();
+    expect(shared.size).toBe(1);
+  });
+});
+
+describe('a bus without a feature', () => {
+  it('says which feature is missing and how to get it', () => {
+    expect(() => need(undefined, 'once')).toThrow(/once\(\) needs the once feature/);
+  });
+});

@@ -1,0 +1,142 @@
+import { describe, expect, it, vi } from 'vitest';
+import { TabBusError } from '../../errors';
+import { CURSOR_TOUCH_INTERVAL, createLink } from '../../link';
+import { FakeTransport } from '../../testing';
+import type { BusItem } from '../../transport';
+import { testHub, type TestHub } from './hub';
+
+const CURSOR_KEY = 'tabbus:test:cursor';
+
+/** A link in a leader tab whose transports are fakes; `watermark`: what the tab delivered. */
+function leading(watermark = 0, role: 'leader' | 'solo' = 'leader') {
+  const transports: FakeTransport<BusItem>[] = [];
+  const hub = testHub({
+    options: {
+      scope: 'test',
+      transport: () => {
+        const t = new FakeTransport<BusItem>();
+        transports.push(t);
+        return t;
+      },
+    },
+    delivery: { watermark, restore: vi.fn(), deliver: vi.fn(), raiseGap: vi.fn(), stop: vi.fn() },
+  });
+  const link = createLink(hub);
+  Object.assign(hub, { link });
+  hub.become(role);
+  return { hub, link, transports, live: () => transports.at(-1)! };
+}
+const stored = (hub: TestHub) => JSON.parse(hub.env.storage!.getItem(CURSOR_KEY) ?? 'null') as { id: number; at: number } | null;
+
+describe('the link', () => {
+  it('a term starts from what this tab delivered, opens one transport and relays its state', () => {
+    const { hub, link, transports } = leading(7);
+    link.begin();
+    expect(transports).toHaveLength(1);
+    expect(transports[0]!.sink!.cursor()).toBe(7);
+    expect(hub.machine.transport).toBe('open');
+    expect(hub.posted).toEqual([{ type: 'status', transport: 'open' }]);
+  });
+
+  it('a reply: the cursor is stored before the batch goes out, then delivered here; ids at or below the cursor are dropped', () => {
+    const { hub, link, live } = leading(5);
+    link.begin();
+    hub.clock.advance(100);
+    live().push([{ id: 4 }, { id: 6 }, { id: 7 }]);
+    expect(stored(hub)).toEqual({ id: 7, at: hub.clock.now() });
+    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 6 }, { id: 7 }], cursor: 7, after: 5 });
+    expect(hub.delivery.deliver).toHaveBeenCalledWith([{ id: 6 }, { id: 7 }]);
+    expect(link.cursor).toBe(7);
+  });
+
+  it('an empty reply touches the stored cursor every 10 s, unless a watcher probes (its answers carry the news)', () => {
+    const { hub, link, live } = leading(3);
+    const t0 = hub.clock.now();
+    link.begin();
+    live().push([]);
+    expect(stored(hub)).toEqual({ id: 3, at: t0 });
+    hub.clock.advance(CURSOR_TOUCH_INTERVAL);
+    live().push([]);
+    expect(stored(hub)).toEqual({ id: 3, at: t0 + CURSOR_TOUCH_INTERVAL });
+    hub.posted.length = 0;
+    link.frames!.probe!(hub.frame('probe', { epoch: 1, from: 'w' }));
+    expect(hub.posted).toEqual([{ type: 'alive', cursor: 3, heard: t0 + CURSOR_TOUCH_INTERVAL }]);
+    hub.clock.advance(CURSOR_TOUCH_INTERVAL);
+    live().push([]);
+    expect(stored(hub)!.at).toBe(t0 + CURSOR_TOUCH_INTERVAL);
+  });
+
+  it('a newer epoch in storage (this tab was frozen and replaced): the reply is dropped and the tab steps down', () => {
+    const { hub, link, live } = leading(5);
+    link.begin();
+    hub.env.storage!.setItem('tabbus:test:epoch', '9');
+    live().push([{ id: 6 }]);
+    expect(hub.term.stepDown).toHaveBeenCalled();
+    expect(hub.delivery.deliver).not.toHaveBeenCalled();
+    expect(stored(hub)).toBeNull();
+  });
+
+  it('a replay request lowers the cursor and restarts the request; a follower ignores it', () => {
+    const { hub, link, live } = leading(9);
+    link.begin();
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 4 }));
+    expect(link.cursor).toBe(4);
+    expect(live().refreshes).toBe(1);
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 6 }));
+    expect(link.cursor).toBe(4);
+  });
+
+  it('a new leader tells of a gap when the stored cursor is older than the retention, counting what followers heard', () => {
+    const { hub, link } = leading(5);
+    hub.env.storage!.setItem(CURSOR_KEY, JSON.stringify({ id: 5, at: hub.clock.now() }));
+    hub.clock.advance(hub.retention + 1000);
+    // An `alive` heard a moment ago says the previous leader was talking to the server: no gap.
+    link.frames!.alive!(hub.frame('alive', { epoch: 1, from: 'old', cursor: 5, heard: hub.clock.now() - 500 }));
+    link.begin();
+    expect(hub.delivery.raiseGap).not.toHaveBeenCalled();
+    const quiet = leading(5);
+    quiet.hub.env.storage!.setItem(CURSOR_KEY, JSON.stringify({ id: 5, at: quiet.hub.clock.now() }));
+    quiet.hub.clock.advance(quiet.hub.retention + 1000);
+    quiet.link.begin();
+    expect(quiet.hub.delivery.raiseGap).toHaveBeenCalledWith({ cursor: 5, age: quiet.hub.retention + 1000, reason: 'retention' });
+  });
+
+  it('offline drops the transport and says so; online reopens it at once', () => {
+    const { hub, link, transports } = leading();
+    link.begin();
+    link.network(false);
+    expect(transports[0]!.closed).toBe(true);
+    expect(hub.machine.transport).toBe('offline');
+    expect(hub.posted.at(-1)).toEqual({ type: 'status', transport: 'offline' });
+    link.network(true);
+    expect(transports).toHaveLength(2);
+    expect(hub.machine.transport).toBe('open');
+  });
+
+  it('the union changes restart the request once per burst', () => {
+    const { hub, link, live } = leading();
+    link.begin();
+    link.unionChanged();
+    link.unionChanged();
+    hub.clock.advance(20);
+    expect(live().refreshes).toBe(1);
+  });
+
+  it('a fatal transport error halts the scope; another is reported', () => {
+    const { hub, link, live } = leading();
+    link.begin();
+    live().fail(new TabBusError('network', 'down'));
+    expect(hub.report).toHaveBeenCalledTimes(1);
+    live().fail(new TabBusError('session_expired', 'gone', { fatal: true }));
+    expect(hub.halt).toHaveBeenCalledTimes(1);
+  });
+
+  it('a follower keeps the copy of the leader connection state', () => {
+    const hub = testHub();
+    const link = createLink(hub);
+    link.frames!.lead!(hub.frame('lead', { epoch: 1, from: 'L', cursor: 0, tab: { id: 'L', channels: [], visible: true } }));
+    expect(hub.machine.transport).toBe('connecting');
+    link.frames!.status!(hub.frame('status', { epoch: 1, from: 'L', transport: 'backoff' }));
+    expect(hub.machine.transport).toBe('backoff');
+  });
+});
