@@ -1,7 +1,7 @@
 /**
  * Tab liveness through Web Locks, with no heartbeat: each tab holds a lock named after itself for its
- * whole life; the leader queues a request for that lock, which the browser grants the moment the tab
- * closes or crashes.
+ * whole life; a tab that must know when another dies (the leader: every tab; a visible follower: the
+ * watcher) queues a request for that lock, which the browser grants the moment the tab closes or crashes.
  */
 export class Liveness {
   readonly #locks: LockManager;
@@ -46,8 +46,10 @@ export class Liveness {
       if (this.#watches.has(id)) continue;
       const abort = new AbortController();
       this.#watches.set(id, abort);
+      // Shared: every watcher is granted at once when the tab dies. In a queue of exclusive requests, a
+      // frozen watcher (a frozen leader) that got the lock first would keep it, and the others waiting.
       this.#locks
-        .request(this.#prefix + id, { signal: abort.signal }, () => {
+        .request(this.#prefix + id, { mode: 'shared', signal: abort.signal }, () => {
           if (this.#watches.get(id) !== abort) return undefined;
           this.#watches.delete(id);
           onGone(id);
