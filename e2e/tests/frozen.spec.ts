@@ -41,3 +41,34 @@ test('a frozen leader is replaced by a visible follower within 4 s, and steps do
   }
   await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
 });
+
+// Only one visible follower watches the leader (the others sleep: an idle browser costs next to nothing),
+// so the watcher itself may die. The other visible followers follow its lifetime lock and one of them
+// takes the watch over, even though the frozen leader cannot tell anyone that the watcher is gone.
+test('one visible follower watches; when it crashes while the leader is frozen, another takes over', async ({ context, openTabs }) => {
+  const pages = await openTabs(4);
+  const leader = await settledLeader(pages);
+  const followers = pages.filter((p) => p !== leader);
+  await expect.poll(async () => (await Promise.all(followers.map(state))).filter((s) => s.watching).length).toBe(1);
+  const watcher = followers[(await Promise.all(followers.map(state))).findIndex((s) => s.watching)]!;
+  const rest = followers.filter((p) => p !== watcher);
+
+  const cdp = await context.newCDPSession(leader);
+  await cdp.send('Debugger.enable');
+  await cdp.send('Debugger.pause');
+  const crashCdp = await context.newCDPSession(watcher);
+  const crashed = watcher.waitForEvent('crash');
+  const crashedAt = Date.now();
+  crashCdp.send('Page.crash').catch(() => undefined);
+  await crashed;
+  await expect.poll(async () => (await Promise.all(rest.map(state))).filter((s) => s.role === 'leader').length, { timeout: 10_000 }).toBe(1);
+  const next = rest[(await Promise.all(rest.map(state))).findIndex((s) => s.role === 'leader')]!;
+  const takeover = (await leaderSince(next)) - crashedAt;
+  const report = `frozen leader replaced ${takeover} ms after the watcher crashed (bound 4/3 × 3000 ms)`;
+  console.log(report);
+  test.info().annotations.push({ type: 'measurement', description: report });
+  expect(takeover).toBeLessThan(4_500);
+  await cdp.send('Debugger.resume');
+  await cdp.send('Debugger.disable');
+  await expect.poll(async () => (await state(leader)).role).toBe('follower');
+});
