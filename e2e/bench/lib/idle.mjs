@@ -1,6 +1,7 @@
 // Idle cost of a follower tab: timer callbacks and localStorage writes per minute while nothing is
 // published, with the followers visible and then hidden (the leader stays visible). naive has no
-// followers: its tabs after the first are reported, each polling for itself.
+// followers: its tabs after the first are reported, each polling for itself. Then the cost of a whole
+// idle browser: `browserTabs` visible tabs, summed over every tab, and how many followers are awake.
 import { costs, newBrowser, openTabs, setVisibility, settle, sleep } from './browser.mjs';
 import { BenchServer } from './server.mjs';
 
@@ -17,7 +18,23 @@ async function perMinute(followers, leader, window) {
   return { followers: followers.map((_, i) => of(i)), leader: of(pages.length - 1), windowMs: ms };
 }
 
-export async function measureIdle({ browser, contender, window, tabs = 3 }) {
+/** An idle browser of `tabs` visible tabs: timer callbacks and storage writes per minute over every tab. */
+async function idleBrowser({ browser, server, contender, window, tabs }) {
+  const b = await newBrowser(browser, server, { costs: true });
+  try {
+    const pages = await openTabs(b, contender, tabs);
+    const leader = (await settle(pages, contender, { timeout: 10_000, required: false })) ?? pages[0];
+    await sleep(Math.min(3000, window));
+    const rates = await perMinute(pages.filter((p) => p !== leader), leader, window);
+    const all = [...rates.followers, rates.leader];
+    const sum = (key) => all.reduce((n, r) => n + r[key], 0);
+    return { tabs, timersPerMin: sum('timersPerMin'), writesPerMin: sum('writesPerMin'), awakeFollowers: rates.followers.filter((f) => f.timersPerMin > 0).length, leader: rates.leader, windowMs: rates.windowMs, problems: b.problems };
+  } finally {
+    await b.context.close();
+  }
+}
+
+export async function measureIdle({ browser, contender, window, tabs = 3, browserTabs = 5 }) {
   const server = await BenchServer.start();
   const b = await newBrowser(browser, server, { costs: true });
   try {
@@ -31,9 +48,11 @@ export async function measureIdle({ browser, contender, window, tabs = 3 }) {
     for (const page of followers) await setVisibility(page, 'hidden');
     await sleep(500);
     const hidden = await perMinute(followers, leader, window);
-    return { visible, hidden, problems: b.problems, ...(settled ? {} : { noLeader: true }) };
-  } finally {
     await b.context.close();
+    const whole = await idleBrowser({ browser, server, contender, window, tabs: browserTabs });
+    return { visible, hidden, browser: whole, problems: [...b.problems, ...whole.problems], ...(settled ? {} : { noLeader: true }) };
+  } finally {
+    await b.context.close().catch(() => undefined);
     await server.stop();
   }
 }

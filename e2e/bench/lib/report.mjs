@@ -45,6 +45,7 @@ export function derive(results) {
       idleTimersHidden: followerMean('hidden', 'timersPerMin'),
       idleWritesVisible: followerMean('visible', 'writesPerMin'),
       idleWritesHidden: followerMean('hidden', 'writesPerMin'),
+      idleBrowser: idle?.browser ?? null,
       bytes: results.bytes?.[c]?.code ?? null,
     };
   }
@@ -62,6 +63,7 @@ function summaryTable(d, fanoutSizes) {
     ...fanoutSizes.map((n) => `fan-out ${n} tabs p50 / p99 (ms)`),
     'idle follower timers/min: visible / hidden',
     'idle follower storage writes/min: visible / hidden',
+    `idle browser, ${d.tabbus.idleBrowser?.tabs ?? 5} visible tabs: timers/min, writes/min (all tabs), followers awake`,
     'browser code min+gzip',
   ];
   const rows = CONTENDERS.map((c) => {
@@ -76,6 +78,7 @@ function summaryTable(d, fanoutSizes) {
       ...fanoutSizes.map((n) => (x.fanout[n] ? `${fmt(x.fanout[n].p50)} / ${fmt(x.fanout[n].p99)}${x.fanout[n].missing ? ` (${x.fanout[n].missing} missing)` : ''}` : '—')),
       `${fmt(x.idleTimersVisible, 1)} / ${fmt(x.idleTimersHidden, 1)}`,
       `${fmt(x.idleWritesVisible, 1)} / ${fmt(x.idleWritesHidden, 1)}`,
+      x.idleBrowser ? `${fmt(x.idleBrowser.timersPerMin)}, ${fmt(x.idleBrowser.writesPerMin)}, ${fmt(x.idleBrowser.awakeFollowers)}` : '—',
       kb(x.bytes),
     ];
   });
@@ -151,6 +154,10 @@ function targetsTable(d, results) {
   ]) {
     add(label, t[key] === null ? null : fmt(t[key], 1), t[key] === null ? null : t[key] === 0, (x) => x[key], { skipNaive: true });
   }
+  const ib = t.idleBrowser;
+  add(`idle browser of ${ib?.tabs ?? 5} visible tabs: ≤ 20 timer callbacks/min, all tabs`, ib ? fmt(ib.timersPerMin) : null, ib ? ib.timersPerMin <= 20 : null, (x) => x.idleBrowser?.timersPerMin ?? null, { skipNaive: true });
+  add(`idle browser of ${ib?.tabs ?? 5} visible tabs: 0 storage writes/min, all tabs`, ib ? fmt(ib.writesPerMin) : null, ib ? ib.writesPerMin === 0 : null, (x) => x.idleBrowser?.writesPerMin ?? null, { skipNaive: true });
+  add(`idle browser of ${ib?.tabs ?? 5} visible tabs: at most one follower awake`, ib ? fmt(ib.awakeFollowers) : null, ib ? ib.awakeFollowers <= 1 : null, (x) => x.idleBrowser?.awakeFollowers ?? null, { skipNaive: true });
   const iife = results.bytes?.tabbus?.iife ?? null;
   rows.push([
     'script-tag IIFE ≤ 12 KB min+gzip',
@@ -194,6 +201,7 @@ export function markdown(results) {
       `${laned.map(([c, n]) => `${c}: ${n} browsers side by side (its takeovers take seconds), `).join('')}${laned.length ? 'the others' : 'every contender'} one trial at a time. ` +
       `Lost/duplicated: over every tab alive at the end, ids published after the tab was ready. Requests/min: every bus route (polls and session checks). ` +
       `Idle: mean over the follower tabs of a ${results.params.idleTabs}-tab browser (${results.params.idleWindow / 1000} s windows), the leader visible; tabex's timers run in a Web Worker and are counted as the worker's messages. ` +
+      `Idle browser: ${results.params.idleBrowserTabs ?? 5} visible tabs of one more browser, every tab summed (leader included), and the followers that ran any timer. ` +
       `Bytes, min+gzip (gzip -9): what the page loads for the contender, its package plus the bench's glue (and, but for tabbus, the bench's poll loop); ` +
       `odoo-crosstab is this bench's reimplementation (Odoo's own CrossTabBus runs on its web client's class system and RPC layer); naive loads the tabbus bundle.`,
     '',

@@ -18,6 +18,7 @@ export function smokeChecks(results) {
     for (const [n, s] of Object.entries(fanout)) check(s.missing === 0 && s.n > 0, `${c}: fan-out to ${n} tabs missed ${s.missing} deliveries`);
     const idle = results.idle?.[c];
     check(idle && idle.hidden.followers.length > 0, `${c}: no idle figures`);
+    check(idle && idle.browser && idle.browser.tabs > 0, `${c}: no idle-browser figures`);
     if (c !== 'naive') {
       const fo = results.failover?.[c];
       check(fo && fo.close.length > 0 && fo.close.every((g) => g !== null), `${c}: no takeover after the leader closed (${JSON.stringify(fo?.close)})`);

@@ -91,7 +91,7 @@ export class TabBus<Item extends BusItem> {
       },
       input: () => hub.activity?.input(),
       network: (online) => hub.link.network(online),
-      leave: () => this.#shutdown(true, 'the page was put in the back/forward cache or unloaded'),
+      leave: () => this.#shutdown(true, 'pagehide'),
       back: () => void this.start().catch(() => undefined),
     });
     for (const channel of options.channels ?? []) this.#join(channel);
@@ -175,7 +175,7 @@ export class TabBus<Item extends BusItem> {
   start(): Promise<void> {
     this.#touched = true;
     if (this.#hub.machine.role !== 'stopped') return this.#starting ?? Promise.resolve();
-    this.#hub.machine.to('joining', 'start()');
+    this.#hub.machine.to('joining', 'start');
     this.#page.start();
     const starting = this.#boot(++this.#generation).finally(() => {
       if (this.#starting === starting) this.#starting = undefined;
@@ -187,7 +187,7 @@ export class TabBus<Item extends BusItem> {
   stop(): Promise<void> {
     this.#touched = true;
     this.#page.stop();
-    if (this.#hub.machine.role !== 'stopped') this.#shutdown(true, 'stop()');
+    if (this.#hub.machine.role !== 'stopped') this.#shutdown(true, 'stop');
     return Promise.resolve();
   }
 
@@ -201,7 +201,7 @@ export class TabBus<Item extends BusItem> {
       const error = cause instanceof TabBusError ? cause : new TabBusError('config', 'could not resolve the scope', { cause, fatal: true });
       if (generation === this.#generation) {
         this.#report(error);
-        this.#shutdown(false, 'the scope could not be resolved');
+        this.#shutdown(false, 'no scope');
       }
       throw error;
     }
@@ -231,7 +231,7 @@ export class TabBus<Item extends BusItem> {
     const timeout = options.leaderTimeout ?? 3000;
     // A frozen leader is found by the watcher and replaced by a steal, in every election that can.
     if (found.election.steal && timeout > 0) hub.watch = new LeaderWatch(env, timeout, () => hub.post({ type: 'probe' }), () => hub.term.steal());
-    machine.to('follower', 'joined the election');
+    machine.to('follower', 'joined');
     hub.roster.announce(true);
     hub.term.join(found.election, !!found.liveness);
     this.#changed();

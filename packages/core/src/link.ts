@@ -67,7 +67,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       // A newer leader exists (this tab was frozen and its lock stolen): its frames may not have arrived
       // yet, but the store says so. Writing this reply's cursor could skip what the new leader has not
       // fanned out: drop it; the new leader polls from the shared cursor.
-      return hub.term.stepDown('a newer term began while this tab was frozen');
+      return hub.term.stepDown('newer term');
     }
     if (now - heardAt > hub.retention) gap(cursor, now - heardAt);
     heardAt = now;

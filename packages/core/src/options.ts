@@ -24,9 +24,10 @@ export interface BusOptions<Item extends BusItem> {
   /** Delay before the leader restarts its request after the union of channels changed, in ms. Default 20. */
   unionDelay?: number;
   /**
-   * How long the leader may stay silent, a probe unanswered, before a visible follower takes the connection
-   * over, in ms (Web Locks mode: a frozen leader keeps its lock). A frozen leader is replaced within 4/3 of
-   * this. Default 3000; 0 turns the check off.
+   * How long the leader may stay silent, a probe unanswered, before the watching follower (one visible tab)
+   * takes the connection over, in ms: a frozen leader keeps its Web Locks. A frozen leader is replaced
+   * within 4/3 of this; while all is quiet the watcher probes once per `leaderTimeout`. Default 3000; 0
+   * turns the check off.
    */
   leaderTimeout?: number;
   /**

@@ -68,7 +68,7 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
   const lost = (g: number) => {
     if (g !== gen) return;
     env.clearTimeout(yieldTimer);
-    if (machine.role === 'leader') term.stepDown('another tab took the lock');
+    if (machine.role === 'leader') term.stepDown('lock taken');
     else campaign(g);
   };
   /** Leadership granted: a new term, announced to every tab; then the connection opens. */
@@ -93,11 +93,11 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
     if (machine.role !== 'leader' || hub.visible() || !hub.roster.tabs.get(to)?.visible) return;
     const g = gen;
     hub.link.end();
-    machine.to('follower', 'yielded to a visible tab');
+    machine.to('follower', 'yielded');
     // The lock stays held until the target steals it (then `lost` queues this tab again). If it never
     // does (it closed meanwhile), lead again rather than leave the scope without a connection.
     hub.post({ type: 'yield', to, cursor: hub.link.cursor });
-    yieldTimer = env.setTimeout(() => g === gen && machine.role === 'follower' && lead(g, 'the tab it yielded to did not take over'), YIELD_TIMEOUT);
+    yieldTimer = env.setTimeout(() => g === gen && machine.role === 'follower' && lead(g, 'yield not taken'), YIELD_TIMEOUT);
     hub.changed();
   };
 
@@ -126,7 +126,7 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
       const leading = machine.role === 'leader';
       if (LEADER_FRAMES.has(frame.type)) {
         if (isNewerTerm(frame.epoch, frame.from, term.epoch, term.leaderId)) {
-          if (leading) term.stepDown('a newer term began');
+          if (leading) term.stepDown('newer term');
           term.epoch = frame.epoch;
           term.leaderId = frame.from;
         } else if (frame.epoch !== term.epoch || frame.from !== term.leaderId) {
@@ -140,7 +140,7 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
         return fence();
       } else if (frame.epoch > term.epoch) {
         // A tab knows a newer term than ours: some other tab leads now.
-        if (leading) term.stepDown('a newer term began');
+        if (leading) term.stepDown('newer term');
         term.epoch = frame.epoch;
         term.leaderId = null;
       }
@@ -149,16 +149,16 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
     steal() {
       if (machine.role !== 'follower' || !election?.steal) return;
       hub.counters.steals++;
-      take('stole from a leader that stopped answering');
+      take('leader silent');
     },
     handoff() {
       if (machine.role !== 'leader') return false;
       // A message election has no queue: campaigning again at once would often win again.
-      term.stepDown('handoff()', lifetimes ? 0 : HANDOFF_PAUSE);
+      term.stepDown('handoff', lifetimes ? 0 : HANDOFF_PAUSE);
       return true;
     },
     force() {
-      if (election) lead(gen, 'forced (test hook)');
+      if (election) lead(gen, 'forced');
     },
     stepDown(reason, pause = 0) {
       hub.link.end();
@@ -189,7 +189,7 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
     frames: {
       claim: (frame) => yieldTo(frame.from),
       // Addressed to this tab (the bus drops frames addressed to others).
-      yield: () => machine.role === 'follower' && take('the hidden leader yielded'),
+      yield: () => machine.role === 'follower' && take('claimed'),
     },
   };
   return term;

@@ -66,7 +66,7 @@ describe('the term', () => {
     manual.elect();
     hub.posted.length = 0;
     term.admit(hub.frame('lead', { epoch: 9, from: 'other', cursor: 0, tab: { id: 'other', channels: [], visible: true } }));
-    expect(hub.machine.last).toMatchObject({ from: 'leader', to: 'follower', reason: 'a newer term began' });
+    expect(hub.machine.last).toMatchObject({ from: 'leader', to: 'follower', reason: 'newer term' });
     expect(hub.link.end).toHaveBeenCalled();
     expect(types(hub)).toEqual(['hello']);
     expect(hub.posted[0]).toMatchObject({ join: true });
@@ -78,7 +78,7 @@ describe('the term', () => {
     term.steal();
     expect(hub.counters.steals).toBe(1);
     stolen[0]!();
-    expect(hub.machine.last).toMatchObject({ to: 'leader', reason: 'stole from a leader that stopped answering' });
+    expect(hub.machine.last).toMatchObject({ to: 'leader', reason: 'leader silent' });
     term.steal();
     expect(hub.counters.steals).toBe(1);
     const noSteal = follower({ steal: false });
@@ -122,10 +122,10 @@ describe('the term', () => {
     hub.roster.tabs.upsert({ id: 'v', channels: [], visible: true });
     hub.posted.length = 0;
     term.frames!.claim!(hub.frame('claim', { epoch: 1, from: 'v' }));
-    expect(hub.machine.last).toMatchObject({ to: 'follower', reason: 'yielded to a visible tab' });
+    expect(hub.machine.last).toMatchObject({ to: 'follower', reason: 'yielded' });
     expect(hub.posted).toEqual([{ type: 'yield', to: 'v', cursor: 0 }]);
     hub.clock.advance(YIELD_TIMEOUT);
-    expect(hub.machine.last).toMatchObject({ to: 'leader', reason: 'the tab it yielded to did not take over' });
+    expect(hub.machine.last).toMatchObject({ to: 'leader', reason: 'yield not taken' });
     expect(term.epoch).toBe(2);
   });
 
