@@ -70,29 +70,20 @@ function browserPage(): PageLifecycle | undefined {
     visible: () => document.visibilityState !== 'hidden',
     online: () => navigator.onLine !== false,
     watch(h) {
-      // No `unload`/`beforeunload` listener: either would keep the page out of the bfcache.
-      const onVisibility = () => h.visibility();
-      const onHide = (e: PageTransitionEvent) => h.hide(e.persisted);
-      const onShow = (e: PageTransitionEvent) => h.show(e.persisted);
-      const onOnline = () => h.network(true);
-      const onOffline = () => h.network(false);
-      const onInput = () => h.input();
-      const inputs = ['pointerdown', 'keydown', 'wheel', 'focus'] as const;
-      const quiet = { capture: true, passive: true };
-      document.addEventListener('visibilitychange', onVisibility);
-      addEventListener('pagehide', onHide);
-      addEventListener('pageshow', onShow);
-      addEventListener('online', onOnline);
-      addEventListener('offline', onOffline);
-      for (const type of inputs) addEventListener(type, onInput, quiet);
-      return () => {
-        document.removeEventListener('visibilitychange', onVisibility);
-        removeEventListener('pagehide', onHide);
-        removeEventListener('pageshow', onShow);
-        removeEventListener('online', onOnline);
-        removeEventListener('offline', onOffline);
-        for (const type of inputs) removeEventListener(type, onInput, quiet);
-      };
+      // No `unload`/`beforeunload` listener: either would keep the page out of the bfcache. One abort
+      // signal takes every listener off at once.
+      const off = new AbortController();
+      const input = () => h.input();
+      const listeners: [EventTarget, string, (event: never) => void][] = [
+        [document, 'visibilitychange', () => h.visibility()],
+        [window, 'pagehide', (e: PageTransitionEvent) => h.hide(e.persisted)],
+        [window, 'pageshow', (e: PageTransitionEvent) => h.show(e.persisted)],
+        [window, 'online', () => h.network(true)],
+        [window, 'offline', () => h.network(false)],
+        ...(['pointerdown', 'keydown', 'wheel', 'focus'] as const).map((type): [EventTarget, string, () => void] => [window, type, input]),
+      ];
+      for (const [target, type, listener] of listeners) target.addEventListener(type, listener as EventListener, { capture: true, passive: true, signal: off.signal });
+      return () => off.abort();
     },
   };
 }
