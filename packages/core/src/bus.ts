@@ -1,7 +1,7 @@
 import { createDelivery } from './delivery';
 import { Emitter } from './emitter';
 import { browserEnv, type FrameChannel } from './env';
-import { TabBusError } from './errors';
+import { plainData, TabBusError } from './errors';
 import type { BusEvents } from './events';
 import { need, type BusFeatures } from './features';
 import { FRAME_VERSION } from './frames';
@@ -137,20 +137,19 @@ export class TabBus<Item extends BusItem> {
   }
 
   /**
-   * Tells every tab of the scope that the session expired (the application saw it on its own RPCs): each
-   * emits `session_expired` once and stops. Call `start()` after logging in again.
+   * Tells every tab of the scope that the session ended (the application saw it expire on its own RPCs,
+   * or the user logged out): each emits `session_expired` once and stops. `context` goes with the error
+   * to every tab, e.g. `{ reason: 'logout' }`. Call `start()` after logging in again.
    */
-  sessionExpired(detail = 'the application reported that the session expired; log in again'): void {
-    if (this.#hub.machine.role !== 'stopped') this.#halt(new TabBusError('session_expired', detail, { fatal: true }));
+  sessionExpired(detail = 'the application reported that the session expired; log in again', context: Record<string, unknown> = {}): void {
+    if (this.#hub.machine.role !== 'stopped') this.#halt(new TabBusError('session_expired', detail, { fatal: true, context }));
   }
 
   /** Test hooks: `forceLead()` makes this tab lead without the election (two leaders at once); `sizes()` counts what the bus holds. */
   get [TEST_HOOKS](): { forceLead(): void; sizes(): Record<string, number> } {
-    const hub = this.#hub;
-    return {
-      forceLead: () => hub.machine.role !== 'stopped' && hub.term.force(),
-      sizes: () => ({ tabs: hub.roster.tabs.size, once: hub.once?.size ?? 0, shared: hub.shared?.size ?? 0, joined: hub.joined.size, handlers: this.#events.total }),
-    };
+    const { machine, term, roster, once, shared, joined } = this.#hub;
+    const sizes = () => ({ tabs: roster.tabs.size, once: once?.size ?? 0, shared: shared?.size ?? 0, joined: joined.size, listeners: this.#events.total });
+    return { forceLead: () => machine.role !== 'stopped' && term.force(), sizes };
   }
 
   /** Channels this tab joined. */
@@ -244,9 +243,9 @@ export class TabBus<Item extends BusItem> {
     this.#changed();
   }
 
-  /** A fatal error in this tab: every tab of the scope hears of it and stops. */
+  /** A fatal error in this tab: every tab of the scope hears of it (with its context, as plain data) and stops. */
   #halt(error: TabBusError): void {
-    this.#hub.post({ type: 'halt', code: error.code, message: error.message });
+    this.#hub.post({ type: 'halt', code: error.code, message: error.message, context: plainData(error.context) });
     this.#fail(error);
   }
 

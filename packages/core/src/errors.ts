@@ -47,3 +47,12 @@ export class TabBusError extends Error {
 /** True for errors that say the user must log in again: retrying cannot help. */
 export const isSessionExpired = (error: unknown): boolean =>
   error instanceof TabBusError && error.code === 'session_expired';
+
+/** `context` as plain JSON data, to send to other tabs; what does not survive JSON (a cycle, a BigInt) is left out. */
+export function plainData(context: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  try {
+    return JSON.parse(JSON.stringify(context)) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}

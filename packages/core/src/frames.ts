@@ -74,6 +74,8 @@ export interface HaltFrame extends FrameBase {
   readonly type: 'halt';
   readonly code: string;
   readonly message: string;
+  /** Why, where it says more than the code (`{ reason: 'logout' }`); absent from tabbus before 0.2. */
+  readonly context?: Record<string, unknown>;
 }
 
 export type Frame<Item extends BusItem = BusItem> =

@@ -34,7 +34,7 @@ export function createRouter<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
     if (frame.from === hub.tabId || !hub.term.admit(frame)) return;
     if (!('to' in frame) || frame.to === hub.tabId) {
       try {
-        if (frame.type === 'halt') return fail(new TabBusError(frame.code as TabBusError['code'], frame.message.replace(/^tabbus: /, ''), { fatal: true, context: { from: frame.from } }));
+        if (frame.type === 'halt') return fail(new TabBusError(frame.code as TabBusError['code'], frame.message.replace(/^tabbus: /, ''), { fatal: true, context: { ...frame.context, from: frame.from } }));
         for (const handle of handlers.get(frame.type) ?? []) handle(frame);
       } catch (error) {
         // A bug of ours must be loud; a frame of our version but not of our shape (another page's bug)

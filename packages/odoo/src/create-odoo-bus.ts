@@ -1,8 +1,9 @@
-import { createBus, TabBusError, type BackoffOptions, type BusEnv, type TabBus } from '@tabbus/core';
+import { browserEnv, createBus, isSessionExpired, TabBusError, type BackoffOptions, type BusEnv, type TabBus } from '@tabbus/core';
 import { detectVersion } from './detect-version';
 import { LongpollingTransport } from './longpolling';
 import { stringChannelOf, type OdooNotification } from './notifications';
 import { fetchSessionInfo, type SessionInfo } from './session';
+import { hearSessions, type SessionNews } from './sessions';
 import { checkVersion, speaksWebsocket, type OdooVersion } from './versions';
 import { WebsocketTransport } from './websocket';
 
@@ -99,8 +100,9 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       session = undefined;
       throw error;
     }));
-  /** The user the scope was computed for: a session check that finds another one ends the session. */
+  /** The user and database the scope was computed for: a session check that finds others ends the session. */
   let scopeUid: number | false | null | undefined = uid;
+  let scopeDb: string | undefined = db;
   // Tabs must compute the same scope however they were set up, so a missing db or uid is asked from
   // the server rather than left blank.
   // A public page cannot ask (the session route wants a login): it goes by what it was given.
@@ -112,17 +114,54 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
           const [info] = await Promise.all([known ? undefined : sessionInfo(), version === undefined ? detectVersion(server).then((v) => (version = v)) : undefined]);
           if (!info) return scopeOf(db ?? '', uid ?? false);
           scopeUid = uid ?? info.uid;
-          return scopeOf(db ?? info.db, scopeUid);
+          scopeDb = db ?? info.db;
+          return scopeOf(scopeDb, scopeUid);
         };
   const checkSession = async (): Promise<void> => {
-    const info = await fetchSessionInfo(server);
-    if (info.uid !== scopeUid) {
-      // Logged out and in as someone else in another window: this bus's channels belong to the old user.
-      throw new TabBusError('session_expired', `the session now belongs to user ${String(info.uid)}, not ${String(scopeUid)}; log in again`, {
+    let info: SessionInfo;
+    try {
+      info = await fetchSessionInfo(server);
+    } catch (error) {
+      // The session route wants a login: the session ended (a logout, here or elsewhere).
+      if (isSessionExpired(error)) throw new TabBusError('session_expired', (error as TabBusError).message.replace(/^tabbus: /, ''), { fatal: true, context: { ...(error as TabBusError).context, reason: 'logout' } });
+      throw error;
+    }
+    if (info.uid !== scopeUid || (scopeDb !== undefined && info.db !== scopeDb)) {
+      // Logged out, or in as someone else (or into another database) in another window: this bus's
+      // channels belong to the old user.
+      const logout = typeof info.uid !== 'number';
+      throw new TabBusError('session_expired', `the session now belongs to ${logout ? 'nobody' : `user ${info.uid} of ${info.db}`}, not user ${String(scopeUid)} of ${scopeDb ?? '?'}; log in again`, {
         fatal: true,
-        context: { expected: scopeUid, actual: info.uid },
+        context: { reason: logout ? 'logout' : 'user_changed', expected: scopeUid, actual: info.uid, expectedDb: scopeDb, actualDb: info.db },
       });
     }
+  };
+  const env = { ...browserEnv(), ...options.env };
+  /** The user this bus runs for, while it runs (a public page has none: it neither tells nor hears). */
+  const mine = () => (bus.state().role !== 'stopped' && typeof scopeUid === 'number' && scopeDb !== undefined ? { db: scopeDb, uid: scopeUid } : undefined);
+  const end = (detail: string, context: Record<string, unknown>) => bus.sessionExpired(detail, context);
+  const ear = hearSessions(origin, env, (news: SessionNews) => {
+    const me = mine();
+    if (!me) return;
+    if (news.kind === 'logout') return end('the user logged out in another tab; log in again', { reason: 'logout' });
+    if (news.kind === 'login' && news.state === 'done' && (news.db !== me.db || news.uid !== me.uid)) {
+      return end(`user ${news.uid} of ${news.db} logged in in another tab; log in again`, { reason: 'user_changed', actual: news.uid, actualDb: news.db });
+    }
+    if (news.kind === 'scope' && (news.db !== me.db || news.uid !== me.uid)) {
+      // A tab of another user started: the cookie changed, unless that page is stale. The session says;
+      // meanwhile the leader holds its next request.
+      ear.verify(checkSession).catch((error: unknown) => isSessionExpired(error) && end((error as TabBusError).message.replace(/^tabbus: /, ''), { ...(error as TabBusError).context }));
+    }
+  });
+  /**
+   * Before each request of the leader. While a login is under way the cookie is in flux (the old session
+   * may already be gone): wait for it to be over; a login as someone else stops this bus meanwhile. A
+   * login never said to be over, or news being checked, means: ask the server whose session it is.
+   */
+  const gate = async (): Promise<void> => {
+    if (uid === false) return;
+    if (ear.pending && (await ear.settled()) === 'timeout') await ear.verify(checkSession);
+    await ear.checking;
   };
   const workerVersion = async (): Promise<string | undefined> => {
     if (options.websocketWorkerVersion !== undefined) return options.websocketWorkerVersion;
@@ -131,15 +170,16 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     return (await sessionInfo()).websocketWorkerVersion;
   };
   // The options that share a name with the bus's and the transport's are passed through as they are.
-  return createBus<OdooNotification>({
+  const bus = createBus<OdooNotification>({
     ...options,
+    env,
     scope,
     transport: () => {
       // The scope is resolved (and with it an 'auto' version) before any transport is made.
       const v = version ?? 15;
       return speaksWebsocket(v)
-        ? new WebsocketTransport({ ...options, serverUrl, version: v, workerVersion, ...(options.hiddenSocketClose ? { hiddenClose: options.hiddenSocketClose } : {}) })
-        : new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials });
+        ? new WebsocketTransport({ ...options, serverUrl, version: v, workerVersion, gate, ...(options.hiddenSocketClose ? { hiddenClose: options.hiddenSocketClose } : {}) })
+        : new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials, gate });
     },
     transportName: () => (version === undefined ? undefined : speaksWebsocket(version) ? 'websocket' : 'longpolling'),
     ...(uid === false ? {} : { checkSession }),
@@ -147,4 +187,12 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     channelOf: stringChannelOf,
     autoStart: options.start !== false,
   });
+  // Every tab of the server hears when this user's bus starts: a tab of another user checks its session.
+  const start = bus.start.bind(bus);
+  bus.start = async () => {
+    await start();
+    const me = mine();
+    if (me) ear.announce({ kind: 'scope', ...me });
+  };
+  return bus;
 }

@@ -1,5 +1,10 @@
 export { createOdooBus } from './create-odoo-bus';
 export type { OdooBus, OdooBusOptions } from './create-odoo-bus';
+export { authenticate, logout } from './auth';
+export type { ServerOptions } from './auth';
+export { announceSession, hearSessions, LOGIN_PENDING_FOR } from './sessions';
+export type { SessionEar, SessionNews } from './sessions';
+export type { SessionInfo } from './session';
 export { LongpollingTransport } from './longpolling';
 export type { LongpollingOptions } from './longpolling';
 export { WebsocketTransport } from './websocket';

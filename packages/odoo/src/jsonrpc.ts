@@ -8,6 +8,8 @@ export interface RpcRequest {
   readonly credentials: RequestCredentials;
   /** Largest reply accepted, in bytes (default 16 MiB): a runaway body must not exhaust the tab's memory. */
   readonly maxBytes?: number;
+  /** The route may return nothing (Odoo then leaves `result` out of the reply): resolve with undefined. */
+  readonly mayReturnNothing?: boolean;
 }
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -65,7 +67,7 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
   }
   const { error, result } = envelope as { error?: unknown; result?: unknown };
   if (error !== undefined) throw serverError(url, error);
-  if (!('result' in envelope)) {
+  if (!('result' in envelope) && !request.mayReturnNothing) {
     throw new TabBusError('protocol', `${url}: the reply has neither result nor error`, { context: { url, body: text.slice(0, 200) } });
   }
   return result;

@@ -15,6 +15,8 @@ export interface LongpollingOptions {
   readonly maxReplyBytes?: number;
   readonly fetch?: typeof fetch;
   readonly credentials?: RequestCredentials;
+  /** Awaited before each poll; a rejection is the poll's error (the session changed: a fatal one). */
+  readonly gate?: () => Promise<void>;
   readonly setTimeout?: (fn: () => void, ms: number) => unknown;
   readonly clearTimeout?: (handle: unknown) => void;
 }
@@ -92,6 +94,8 @@ export class LongpollingTransport implements Transport<OdooNotification> {
     const held = retrying ? this.#setTimeout(() => this.#inFlight === abort && !this.#closed && sink.status('open'), HELD_AFTER) : undefined;
     sink.request();
     try {
+      await this.#options.gate?.();
+      if (this.#closed) return;
       const last = sink.cursor();
       const result = await callJsonRpc({
         fetch: this.#options.fetch ?? globalThis.fetch.bind(globalThis),

@@ -12,6 +12,8 @@ export interface WebsocketOptions {
    * socket without the right one with `OUTDATED_VERSION`. Asked before each connection, so it may fetch.
    */
   readonly workerVersion?: () => Promise<string | undefined>;
+  /** Awaited before each connection; a rejection is the connection's error (the session changed: a fatal one). */
+  readonly gate?: () => Promise<void>;
   /** Delays between attempts after errors. Default: 1 s × 1.5 up to 60 s, plus jitter (Odoo's worker). */
   readonly backoff?: BackoffOptions;
   /**
@@ -159,6 +161,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     sink.status('connecting');
     let url: string;
     try {
+      await this.#options.gate?.();
       url = websocketUrl(this.#options.serverUrl, await this.#options.workerVersion?.());
     } catch (cause) {
       return this.#failed(cause instanceof TabBusError ? cause : new TabBusError('network', `could not ask the server's bus version: ${String(cause)}`, { cause }));

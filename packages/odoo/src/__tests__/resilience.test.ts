@@ -253,7 +253,8 @@ describe('createOdooBus: the session check', () => {
     await eventually(() => seen.expired.length).toBe(1);
     const error = seen.expired[0]!;
     expect(error).toMatchObject({ code: 'session_expired', fatal: true, context: { expected: 2, actual: 6 } });
-    expect(error.message).toMatch(/user 6, not 2/);
+    expect(error.message).toMatch(/user 6 of tabbus, not user 2 of tabbus/);
+    expect(error.context).toMatchObject({ reason: "user_changed", expected: 2, actual: 6 });
     expect(b.state().role).toBe('stopped');
     await untilOpenPolls(server, 0);
   });

@@ -1,0 +1,59 @@
+import { TabBusError, type BusEnv } from '@tabbus/core';
+import { callJsonRpc } from './jsonrpc';
+import { fetchSessionInfo, type SessionInfo } from './session';
+import { announceSession, type SessionNews } from './sessions';
+
+/** Where and how to reach Odoo, for `authenticate` and `logout`. */
+export interface ServerOptions {
+  /** Odoo's origin and optional path prefix. Default: this page's origin. */
+  serverUrl?: string;
+  /** Cookies on requests: default `same-origin`. */
+  credentials?: RequestCredentials;
+  /** A fetch implementation (tests, instrumentation). */
+  fetch?: typeof fetch;
+  /** Where the news goes to the other tabs; for tests (default: this browser's channels). */
+  env?: Partial<Pick<BusEnv, 'openChannel'>>;
+}
+
+const server = (options: ServerOptions) => {
+  const serverUrl = (options.serverUrl ?? '').replace(/\/+$/, '');
+  return {
+    serverUrl,
+    origin: serverUrl || (typeof location === 'undefined' ? '' : location.origin),
+    credentials: options.credentials ?? 'same-origin',
+    fetch: options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init)),
+  };
+};
+
+/**
+ * Logs in with Odoo's `/web/session/authenticate`, telling every tabbus tab of this server first: the
+ * session cookie is about to change, so their leaders check the session before each request until the
+ * login is over, and once it is done as another user or database they stop (`session_expired`, with
+ * `context.reason: 'user_changed'`). Resolves with the new session's info.
+ */
+export async function authenticate(options: ServerOptions & { db: string; login: string; password: string }): Promise<SessionInfo> {
+  const s = server(options);
+  const tell = (news: SessionNews) => announceSession(s.origin, news, options.env?.openChannel ? { openChannel: options.env.openChannel } : undefined);
+  tell({ kind: 'login', state: 'pending' });
+  try {
+    await callJsonRpc({ ...s, url: `${s.serverUrl}/web/session/authenticate`, params: { db: options.db, login: options.login, password: options.password } });
+    // The reply's shape differs by version; the session route says who is logged in now, in every version.
+    const info = await fetchSessionInfo(s);
+    if (typeof info.uid !== 'number') throw new TabBusError('server', `${s.serverUrl}/web/session/authenticate: no user is logged in after the login`);
+    tell({ kind: 'login', state: 'done', db: info.db, uid: info.uid });
+    return info;
+  } catch (error) {
+    tell({ kind: 'login', state: 'failed' });
+    throw error;
+  }
+}
+
+/**
+ * Logs out with Odoo's `/web/session/destroy`, after telling every tabbus tab of this server, which stop
+ * at once (`session_expired`, `context.reason: 'logout'`) rather than go on polling as a public session.
+ */
+export async function logout(options: ServerOptions = {}): Promise<void> {
+  const s = server(options);
+  announceSession(s.origin, { kind: 'logout' }, options.env?.openChannel ? { openChannel: options.env.openChannel } : undefined);
+  await callJsonRpc({ ...s, url: `${s.serverUrl}/web/session/destroy`, params: {}, mayReturnNothing: true });
+}

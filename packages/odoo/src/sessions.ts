@@ -1,0 +1,95 @@
+import { browserEnv, type BusEnv, type FrameChannel } from '@tabbus/core';
+
+/**
+ * What one tab tells every other tab of the same server (same cookie jar) about the session cookie, which
+ * pages cannot see (Odoo's `session_id` is HttpOnly):
+ * - `scope`: a bus started for this user of this database (`uid`, `db`);
+ * - `login`: a login is `pending` (the cookie is about to change), `done` (as `uid` of `db`) or `failed`;
+ * - `logout`: the session was ended.
+ */
+export type SessionNews =
+  | { readonly kind: 'scope'; readonly db: string; readonly uid: number }
+  | { readonly kind: 'login'; readonly state: 'pending' | 'failed' }
+  | { readonly kind: 'login'; readonly state: 'done'; readonly db: string; readonly uid: number }
+  | { readonly kind: 'logout' };
+
+const isNews = (data: unknown): data is SessionNews => {
+  const n = data as Partial<Record<'kind' | 'state' | 'db' | 'uid', unknown>> | null;
+  if (typeof n !== 'object' || n === null) return false;
+  const who = typeof n.db === 'string' && Number.isSafeInteger(n.uid);
+  return (n.kind === 'scope' && who) || n.kind === 'logout' || (n.kind === 'login' && (n.state === 'pending' || n.state === 'failed' || (n.state === 'done' && who)));
+};
+
+/** The channel every tabbus page of `origin` shares, whoever is logged in: `tabbus:<origin>:sessions`. */
+export function sessionsChannel(origin: string, env: Pick<BusEnv, 'openChannel'> = browserEnv()): FrameChannel | undefined {
+  try {
+    return env.openChannel(`tabbus:${origin}:sessions`);
+  } catch {
+    // No channel at all: each tab learns of a change from its own session checks only.
+    return undefined;
+  }
+}
+
+/** Tells every tabbus tab of `origin` about the session (see SessionNews). */
+export function announceSession(origin: string, news: SessionNews, env?: Pick<BusEnv, 'openChannel'>): void {
+  const channel = sessionsChannel(origin, env);
+  channel?.post(news);
+  channel?.close();
+}
+
+/** How long a `login: pending` keeps the buses of the origin on guard without a `done` or `failed`, in ms. */
+export const LOGIN_PENDING_FOR = 30_000;
+
+/** One bus's ear on its origin's session news. */
+export interface SessionEar {
+  /** A login was announced and is not over yet (for LOGIN_PENDING_FOR at most): the cookie is in flux. */
+  readonly pending: boolean;
+  /** When the pending login is over: `done` or `failed` as announced, `timeout` when it was never said. */
+  settled(): Promise<'done' | 'failed' | 'timeout'>;
+  /** Runs `check` once at a time: a second caller while one runs gets the same promise. */
+  verify(check: () => Promise<void>): Promise<void>;
+  /** The check under way, if any. */
+  readonly checking: Promise<void> | undefined;
+  /** Tells the other tabs of the origin. */
+  announce(news: SessionNews): void;
+  close(): void;
+}
+
+/** Listens to the session news of `origin`; `hear` gets each piece of news from another tab. */
+export function hearSessions(origin: string, env: Pick<BusEnv, 'openChannel' | 'now' | 'setTimeout' | 'clearTimeout'>, hear: (news: SessionNews) => void): SessionEar {
+  const channel = sessionsChannel(origin, env);
+  let pendingSince = -Infinity;
+  let waiters: ((outcome: 'done' | 'failed' | 'timeout') => void)[] = [];
+  let timer: unknown;
+  let checking: Promise<void> | undefined;
+  const settle = (outcome: 'done' | 'failed' | 'timeout') => {
+    env.clearTimeout(timer);
+    pendingSince = -Infinity;
+    const waiting = waiters;
+    waiters = [];
+    for (const resolve of waiting) resolve(outcome);
+  };
+  channel?.listen((data) => {
+    if (!isNews(data)) return;
+    if (data.kind === 'login') {
+      if (data.state === 'pending') {
+        pendingSince = env.now();
+        env.clearTimeout(timer);
+        timer = env.setTimeout(() => settle('timeout'), LOGIN_PENDING_FOR);
+      } else settle(data.state);
+    }
+    hear(data);
+  });
+  return {
+    get pending() {
+      return env.now() - pendingSince < LOGIN_PENDING_FOR;
+    },
+    settled: () => new Promise((resolve) => waiters.push(resolve)),
+    verify: (check) => (checking ??= check().finally(() => (checking = undefined))),
+    get checking() {
+      return checking;
+    },
+    announce: (news) => channel?.post(news),
+    close: () => channel?.close(),
+  };
+}
