@@ -48,6 +48,18 @@ export interface DevServerOptions {
   odoo?: OdooVersion;
   /** Database name: checked at login, and part of every channel on 15. Default `tabbus`. */
   db?: string;
+  /**
+   * More databases on the same server, as Odoo without a dbfilter serves every database of its cluster:
+   * a login names one, and each session is served from its own (its channels, its rows). `db` stays the
+   * first one (public sessions, stats). Not with `pg`. Default none.
+   */
+  databases?: readonly string[];
+  /**
+   * Emulate Odoo with `mail` (default true): on 8–15 a logged-in poll also listens on the user's own
+   * channel, `[db,"res.partner",partner]` (8: `[db,"im_chat.session",uid]`), as mail's `_poll` adds it.
+   * 16+ always do, on `subscribe` (the bus addon adds the partner). false: the bus addon alone.
+   */
+  mail?: boolean;
   /** Serve the /tabbus/* dev routes (send, stats, clock, gc); default true. */
   dev?: boolean;
   /** URL prefix → directory, served as static files. */
@@ -88,6 +100,8 @@ export interface DevServer {
   readonly port: number;
   readonly odoo: OdooVersion;
   readonly db: string;
+  /** Every database served, `db` first. */
+  readonly databases: readonly string[];
   /** The server's clock: `advance(ms)` fires due holds and GC without waiting. */
   readonly clock: Clock;
   stats(): DevServerStats;
@@ -122,6 +136,11 @@ function checkedOptions(options: DevServerOptions) {
   if (!isOdooVersion(odoo)) throw new RangeError(`odoo must be one of 8–18 (8–15 long-polling, 16–18 WebSocket), got ${String(odoo)}`);
   const db = options.db ?? 'tabbus';
   if (typeof db !== 'string' || db === '') throw new TypeError('db must be a non-empty string');
+  const more = options.databases ?? [];
+  if (!Array.isArray(more) || !more.every((name) => typeof name === 'string' && name !== '')) throw new TypeError('databases must be an array of non-empty strings');
+  const databases = [...new Set([db, ...more])];
+  // One bus_bus table without a database column: several databases would read each other's rows.
+  if (databases.length > 1 && options.pg) throw new RangeError('several databases cannot share one PostgreSQL bus_bus here: use pg with one database');
   const holdMs = options.holdMs ?? 50_000;
   const gcAgeMs = options.gcAgeMs ?? 100_000;
   const websocketKeepAliveMs = options.websocketKeepAliveMs ?? 3_600_000;
@@ -131,7 +150,7 @@ function checkedOptions(options: DevServerOptions) {
   const users = options.users ?? DEFAULT_USERS;
   const sessionsFile = options.sessionsFile;
   if (sessionsFile !== undefined && (typeof sessionsFile !== 'string' || sessionsFile === '')) throw new TypeError('sessionsFile must be a non-empty path');
-  return { port, host: options.host ?? '127.0.0.1', odoo, db, holdMs, gcAgeMs, websocketKeepAliveMs, users, sessionsFile, dev: options.dev ?? true };
+  return { port, host: options.host ?? '127.0.0.1', odoo, db, databases, mail: options.mail ?? true, holdMs, gcAgeMs, websocketKeepAliveMs, users, sessionsFile, dev: options.dev ?? true };
 }
 
 // The path of a request target. Prefixing the origin keeps `//x/y` a path (new URL would read
@@ -149,15 +168,22 @@ function pathnameOf(target: string): string | undefined {
  * once before the server listens, so a corrupt file or an unwritable path fails the start instead
  * of the first login; later write failures are reported and the sessions live on in memory.
  */
-function createSessionStore(users: readonly DevUser[], file: string | undefined, onError: (error: unknown, where: string) => void): SessionStore {
-  if (file === undefined) return new SessionStore(users);
-  const restore = loadSessions(file, users);
-  saveSessions(file, restore);
+function createSessionStore(
+  users: readonly DevUser[],
+  databases: readonly string[],
+  file: string | undefined,
+  onError: (error: unknown, where: string) => void,
+): SessionStore {
+  const db = databases[0]!;
+  if (file === undefined) return new SessionStore(users, { db });
+  const restore = loadSessions(file, users, databases);
+  saveSessions(file, restore, db);
   return new SessionStore(users, {
+    db,
     restore,
     onLoggedInChange: (sessions) => {
       try {
-        saveSessions(file, sessions);
+        saveSessions(file, sessions, db);
       } catch (error) {
         onError(error, 'sessions file');
       }
@@ -168,9 +194,9 @@ function createSessionStore(users: readonly DevUser[], file: string | undefined,
 export async function createDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const config = checkedOptions(options);
   const onError = options.onError ?? ((error: unknown, where: string) => console.error(`[tabbus dev-server] ${where}:`, error));
-  const sessions = createSessionStore(config.users, config.sessionsFile, onError);
+  const sessions = createSessionStore(config.users, config.databases, config.sessionsFile, onError);
   const clock = createClock({ onError: (error) => onError(error, 'timer') });
-  const store = new BusStore({ clock, catchUpMs: CATCH_UP_MS, gcAgeMs: config.gcAgeMs });
+  const store = new BusStore({ clock, catchUpMs: CATCH_UP_MS, gcAgeMs: config.gcAgeMs, db: config.db });
   const stats = new StatsCounters();
   const pg = options.pg
     ? new PgBus({
@@ -205,6 +231,8 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     version: config.odoo,
     jobs,
     db: config.db,
+    databases: config.databases,
+    mail: config.mail,
     clock,
     store,
     pg,
@@ -374,6 +402,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     port,
     odoo: ctx.version,
     db: ctx.db,
+    databases: ctx.databases,
     clock,
     stats: snapshot,
     resetStats: () => stats.reset(),

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
-import { encodeRecordChannel, pollChannels } from './channels';
+import { sessionChannels } from './channels';
 import type { TimerHandle } from './clock';
 import type { ServerContext } from './context';
 import { sendWerkzeugError } from './http';
@@ -207,8 +207,8 @@ export class WebSocketHub {
           if (call.params['is_first_poll']) this.#websocketSessions.add(session.id);
           else if (!this.#websocketSessions.has(session.id)) throw websocketSessionExpired();
           if (typeof last !== 'number' || !Number.isFinite(last)) throw pythonTypeError(`'>' not supported between instances of '${typeof last}' and 'int'`);
-          const channels = this.#subscriptionChannels(session, names);
-          const rows = ctx.store.select(channels, pollCursor(last, ctx.store.lastId));
+          const channels = sessionChannels(ctx, session, names);
+          const rows = ctx.store.select(channels, pollCursor(last, ctx.store.lastId), session.db);
           return { channels: channels.map((channel) => JSON.parse(channel) as unknown), notifications: rows.map(notificationOf) };
         },
       },
@@ -229,13 +229,6 @@ export class WebSocketHub {
         },
       },
     ];
-  }
-
-  /** `broadcast`, the client's strings (as `["<db>","<name>"]`) and, logged in, the partner channel. */
-  #subscriptionChannels(session: Session, names: readonly string[]): string[] {
-    const channels = pollChannels(this.#ctx.version, this.#ctx.db, names);
-    if (session.user) channels.push(encodeRecordChannel(this.#ctx.db, 'res.partner', session.user.partnerId));
-    return [...new Set(channels)];
   }
 
   #open(ws: WebSocket, req: IncomingMessage, session: Session): void {
@@ -329,7 +322,8 @@ export class WebSocketHub {
     // The socket's "poll": a test measures a failover to the new leader's first subscribe.
     this.#ctx.pollLog.record({ at: Date.now(), session: sessionLabel(conn.session.id), last, channels: names.length });
     conn.unlisten?.();
-    conn.channels = this.#subscriptionChannels(conn.session, names);
+    // `broadcast`, the client's strings (as `["<db>","<name>"]`) and, logged in, the partner channel.
+    conn.channels = sessionChannels(this.#ctx, conn.session, names);
     conn.last = pollCursor(last, this.#ctx.store.lastId);
     conn.unlisten = this.#ctx.store.listen(conn.channels, () => this.#dispatch(conn));
     this.#dispatch(conn);
@@ -351,7 +345,7 @@ export class WebSocketHub {
   // `_poll(channels, last)`, sent as one frame; `last` moves to the last id sent.
   #dispatch(conn: Connection): void {
     if (!conn.channels || conn.ws.readyState !== conn.ws.OPEN) return;
-    const rows = this.#ctx.store.select(conn.channels, conn.last);
+    const rows = this.#ctx.store.select(conn.channels, conn.last, conn.session.db);
     if (rows.length === 0) return;
     conn.last = rows[rows.length - 1]!.id;
     conn.ws.send(JSON.stringify(rows.map(notificationOf)));

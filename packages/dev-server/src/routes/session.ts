@@ -6,14 +6,17 @@ import { serverVersion, serverVersionInfo, websocketWorkerVersion } from '../odo
 import type { RpcRoute } from '../rpc-route';
 import type { DevUser } from '../sessions';
 
-/** The session info Odoo returns from authenticate and get_session_info (the fields a bus client reads). */
-export function sessionInfo(ctx: ServerContext, user: DevUser): Record<string, unknown> {
+/**
+ * The session info Odoo returns from authenticate and get_session_info (the fields a bus client reads).
+ * `db`: the session's database (a server may serve several).
+ */
+export function sessionInfo(ctx: ServerContext, user: DevUser, db: string = ctx.db): Record<string, unknown> {
   return {
     uid: user.uid,
     is_system: user.isSystem ?? false,
     is_admin: user.isSystem ?? false,
     user_context: { lang: 'en_US', tz: 'Europe/Brussels', uid: user.uid },
-    db: ctx.db,
+    db,
     server_version: serverVersion(ctx.version),
     server_version_info: serverVersionInfo(ctx.version),
     name: user.name,
@@ -34,12 +37,15 @@ export function sessionRoutes(ctx: ServerContext): RpcRoute[] {
       handle(call) {
         requireParams('authenticate', call.params, ['db', 'login', 'password']);
         const { db, login, password } = call.params;
-        const user = db === ctx.db ? ctx.sessions.findUser(login, password) : undefined;
-        if (!user) throw accessDenied();
+        const database = typeof db === 'string' && ctx.databases.includes(db) ? db : undefined;
+        const user = database === undefined ? undefined : ctx.sessions.findUser(login, password);
+        if (!user || database === undefined) throw accessDenied();
+        // Odoo rotates the session on login: the old id is deleted (a socket of it closes 4001), whoever
+        // it belonged to, and the browser's one cookie now names the new user's session.
         if (call.session) ctx.sessions.delete(call.session.id);
-        const session = ctx.sessions.create(user);
+        const session = ctx.sessions.create(user, database);
         call.useSession(session);
-        return sessionInfo(ctx, user);
+        return sessionInfo(ctx, user, session.db);
       },
     },
     {
@@ -47,7 +53,7 @@ export function sessionRoutes(ctx: ServerContext): RpcRoute[] {
       auth: 'user',
       handle(call) {
         // auth='user' guarantees a logged-in session.
-        return sessionInfo(ctx, call.session!.user!);
+        return sessionInfo(ctx, call.session!.user!, call.session!.db);
       },
     },
     {
