@@ -25,6 +25,9 @@ Options:
                         databases (logins name one; the first is the default)
   --no-mail             8–15: the bus addon alone (by default, as with mail installed,
                         a logged-in poll also listens on the user's partner channel)
+  --ws-session-check W  16+: when a socket whose session ended (logout, a login in
+                        another tab) closes 4001: immediate (default), or on-frame,
+                        as Odoo does (at its next message or dispatch)
   --no-dev              turn off the dev-only /tabbus/* routes (they answer 404)
   --sessions PATH       keep logged-in sessions in this JSON file, so a restart keeps
                         users logged in (missing or empty file = no sessions)
@@ -88,6 +91,7 @@ function parseCommandLine(argv: readonly string[]): (DevServerOptions & { pgTemp
         odoo: { type: 'string' },
         db: { type: 'string', multiple: true },
         'no-mail': { type: 'boolean' },
+        'ws-session-check': { type: 'string' },
         'no-dev': { type: 'boolean' },
         sessions: { type: 'string' },
         pg: { type: 'string' },
@@ -115,6 +119,8 @@ function parseCommandLine(argv: readonly string[]): (DevServerOptions & { pgTemp
   if (host === '') throw new UsageError('--host must not be empty');
   if (values.sessions === '') throw new UsageError('--sessions must be a file path');
   if (values.pg === '') throw new UsageError('--pg must be a connection string, e.g. postgresql://user@host/db');
+  const check = values['ws-session-check'];
+  if (check !== undefined && check !== 'immediate' && check !== 'on-frame') throw new UsageError(`--ws-session-check must be immediate or on-frame, got "${check}"`);
   if (values.pg !== undefined && values['pg-temp']) throw new UsageError('--pg and --pg-temp exclude each other');
   if (new Set([db, ...databases]).size > 1 && (values.pg !== undefined || values['pg-temp'])) {
     throw new UsageError('several --db cannot share one PostgreSQL bus_bus: give one --db with --pg/--pg-temp');
@@ -127,6 +133,7 @@ function parseCommandLine(argv: readonly string[]): (DevServerOptions & { pgTemp
     db,
     ...(databases.length > 0 ? { databases } : {}),
     ...(values['no-mail'] ? { mail: false } : {}),
+    ...(check === undefined ? {} : { websocketSessionCheck: check }),
     dev: !values['no-dev'],
     staticRoots: values.static ? parseStatic(values.static) : workspaceStaticRoots(),
     ...(values.sessions === undefined ? {} : { sessionsFile: resolve(values.sessions) }),

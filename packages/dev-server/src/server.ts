@@ -37,6 +37,7 @@ import { StatsCounters } from './stats';
 import type { DevServerStats } from './stats';
 import { BusStore } from './store';
 import { WebSocketHub } from './websocket';
+import type { WebSocketSessionCheck } from './websocket';
 import { socketCloseRoute } from './routes/dev-sockets';
 
 export interface DevServerOptions {
@@ -80,6 +81,11 @@ export interface DevServerOptions {
   sessionsFile?: string;
   /** 16+: a WebSocket is closed 4002 KEEP_ALIVE_TIMEOUT after this long, in clock ms; default 3 600 000. */
   websocketKeepAliveMs?: number;
+  /**
+   * 16+: when a socket whose session ended (logout, a login in another tab, expiry) is closed 4001:
+   * `immediate` (default), or `on-frame`, as Odoo does: at its next incoming message or dispatch.
+   */
+  websocketSessionCheck?: WebSocketSessionCheck;
   /**
    * A PostgreSQL connection string: bus_bus lives there (insert in a transaction, NOTIFY imbus after
    * commit, one LISTEN connection per process), so several servers on one database share notifications.
@@ -144,13 +150,17 @@ function checkedOptions(options: DevServerOptions) {
   const holdMs = options.holdMs ?? 50_000;
   const gcAgeMs = options.gcAgeMs ?? 100_000;
   const websocketKeepAliveMs = options.websocketKeepAliveMs ?? 3_600_000;
+  const websocketSessionCheck = options.websocketSessionCheck ?? 'immediate';
+  if (websocketSessionCheck !== 'immediate' && websocketSessionCheck !== 'on-frame') {
+    throw new RangeError(`websocketSessionCheck must be 'immediate' or 'on-frame', got ${JSON.stringify(websocketSessionCheck)}`);
+  }
   for (const [name, value] of [['holdMs', holdMs], ['gcAgeMs', gcAgeMs], ['websocketKeepAliveMs', websocketKeepAliveMs]] as const) {
     if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number ≥ 0, got ${value}`);
   }
   const users = options.users ?? DEFAULT_USERS;
   const sessionsFile = options.sessionsFile;
   if (sessionsFile !== undefined && (typeof sessionsFile !== 'string' || sessionsFile === '')) throw new TypeError('sessionsFile must be a non-empty path');
-  return { port, host: options.host ?? '127.0.0.1', odoo, db, databases, mail: options.mail ?? true, holdMs, gcAgeMs, websocketKeepAliveMs, users, sessionsFile, dev: options.dev ?? true };
+  return { port, host: options.host ?? '127.0.0.1', odoo, db, databases, mail: options.mail ?? true, holdMs, gcAgeMs, websocketKeepAliveMs, websocketSessionCheck, users, sessionsFile, dev: options.dev ?? true };
 }
 
 // The path of a request target. Prefixing the origin keeps `//x/y` a path (new URL would read
@@ -271,7 +281,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
   clock.setTimer(gcTick, GC_INTERVAL_MS);
 
   // 16+: the WebSocket bus; /longpolling/* is gone (404), as in Odoo.
-  const sockets = hasWebSocket(ctx.version) ? new WebSocketHub(ctx, { keepAliveMs: config.websocketKeepAliveMs }) : undefined;
+  const sockets = hasWebSocket(ctx.version) ? new WebSocketHub(ctx, { keepAliveMs: config.websocketKeepAliveMs, sessionCheck: config.websocketSessionCheck }) : undefined;
   const rpcRoutes = new Map<string, RpcRoute>(
     [
       ...sessionRoutes(ctx),

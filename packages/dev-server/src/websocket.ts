@@ -104,11 +104,22 @@ interface Connection {
   age: TimerHandle | undefined;
   /** Clock times of the last incoming frames (at most WS_RATE_LIMIT_BURST). */
   readonly frames: number[];
+  /** The session ended (logout, a login that rotated it, expiry) and the socket has not been told yet. */
+  sessionEnded: boolean;
 }
+
+/**
+ * When a socket whose session ended is closed 4001: `immediate`, the moment it ends; `on-frame`, as Odoo
+ * 16+ find out, at the socket's next incoming message or next dispatch (the session is looked up before
+ * each), so a socket with nothing going on stays open meanwhile.
+ */
+export type WebSocketSessionCheck = 'immediate' | 'on-frame';
 
 export interface WebSocketHubOptions {
   /** Close 4002 after this long, in clock ms (default 3 600 000). */
   readonly keepAliveMs?: number;
+  /** Default `immediate`. */
+  readonly sessionCheck?: WebSocketSessionCheck;
 }
 
 export class WebSocketHub {
@@ -130,9 +141,14 @@ export class WebSocketHub {
       const session = this.#sessionOfRequest.get(req);
       if (session) headers.push(`Set-Cookie: ${sessionCookie(session.id)}`);
     });
+    const immediate = (options.sessionCheck ?? 'immediate') === 'immediate';
     this.#stopListening = ctx.sessions.onEnded((id) => {
       this.#websocketSessions.delete(id);
-      for (const conn of this.#connections) if (conn.session.id === id) this.#close(conn, CLOSE.SESSION_EXPIRED);
+      for (const conn of this.#connections) {
+        if (conn.session.id !== id) continue;
+        if (immediate) this.#close(conn, CLOSE.SESSION_EXPIRED);
+        else conn.sessionEnded = true;
+      }
     });
   }
 
@@ -233,7 +249,7 @@ export class WebSocketHub {
 
   #open(ws: WebSocket, req: IncomingMessage, session: Session): void {
     const ctx = this.#ctx;
-    const conn: Connection = { ws, session, channels: undefined, last: 0, unlisten: undefined, idle: undefined, pong: undefined, age: undefined, frames: [] };
+    const conn: Connection = { ws, session, channels: undefined, last: 0, unlisten: undefined, idle: undefined, pong: undefined, age: undefined, frames: [], sessionEnded: false };
     this.#connections.add(conn);
     ctx.stats.socketOpened(session.id);
     ws.on('error', () => {
@@ -297,6 +313,11 @@ export class WebSocketHub {
     }
     conn.frames.push(now);
     if (conn.frames.length > WS_RATE_LIMIT_BURST) conn.frames.shift();
+    // Odoo looks the session up before serving each message: a session that ended closes the socket.
+    if (conn.sessionEnded) {
+      this.#close(conn, CLOSE.SESSION_EXPIRED);
+      return;
+    }
 
     // Anything malformed is logged by Odoo and otherwise ignored: no reply, the socket stays open.
     if (isBinary) return;
@@ -345,6 +366,11 @@ export class WebSocketHub {
   // `_poll(channels, last)`, sent as one frame; `last` moves to the last id sent.
   #dispatch(conn: Connection): void {
     if (!conn.channels || conn.ws.readyState !== conn.ws.OPEN) return;
+    // And before each dispatch (`_dispatch_bus_notifications`).
+    if (conn.sessionEnded) {
+      this.#close(conn, CLOSE.SESSION_EXPIRED);
+      return;
+    }
     const rows = this.#ctx.store.select(conn.channels, conn.last, conn.session.db);
     if (rows.length === 0) return;
     conn.last = rows[rows.length - 1]!.id;

@@ -151,6 +151,28 @@ describe('the personal channel (Odoo with mail)', () => {
     expect(await a.closed).toBe(4001);
   });
 
+  it('17, websocketSessionCheck on-frame: a socket whose session ended stays open until its next frame or dispatch, then closes 4001', async () => {
+    const server = await startServer({ odoo: 17, websocketSessionCheck: 'on-frame' });
+    const admin = await login(server, 'admin');
+    const quiet = await socket(server, admin);
+    const busy = await socket(server, admin);
+    quiet.ws.send(JSON.stringify({ event_name: 'subscribe', data: { channels: ['elsewhere'], last: 0 } }));
+    busy.ws.send(JSON.stringify({ event_name: 'subscribe', data: { channels: ['chat'], last: 0 } }));
+    await until(() => server.stats().framesIn === 2, 'the subscribes');
+    await loginTo(server, 'tabbus', 'demo', admin);
+    // Nothing went either way: both sockets are still open, as on Odoo until the session is looked up again.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.stats().openSockets).toBe(2);
+    // A dispatch looks the session up first: the busy socket closes instead of receiving.
+    const id = await sendPartner(server, { channel: 'chat', type: 't', payload: 'after the login' });
+    expect(await busy.closed).toBe(4001);
+    expect(busy.ids).not.toContain(id);
+    expect(server.stats().openSockets).toBe(1);
+    // So does an incoming message.
+    quiet.ws.send(JSON.stringify({ event_name: 'update_presence', data: { inactivity_period: 0, im_status_ids_by_model: {} } }));
+    expect(await quiet.closed).toBe(4001);
+  });
+
   it('refuses bad partner bodies with 400 and inserts nothing', async () => {
     const server = await startServer({ odoo: 15 });
     const cases: [unknown, RegExp][] = [
