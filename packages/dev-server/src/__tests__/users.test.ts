@@ -167,7 +167,7 @@ describe('the personal channel (Odoo with mail)', () => {
     const id = await sendPartner(server, { channel: 'chat', type: 't', payload: 'after the login' });
     expect(await busy.closed).toBe(4001);
     expect(busy.ids).not.toContain(id);
-    expect(server.stats().openSockets).toBe(1);
+    await until(() => server.stats().openSockets === 1, 'the server to count the busy socket closed');
     // So does an incoming message.
     quiet.ws.send(JSON.stringify({ event_name: 'update_presence', data: { inactivity_period: 0, im_status_ids_by_model: {} } }));
     expect(await quiet.closed).toBe(4001);
