@@ -101,6 +101,13 @@ export interface LoginScenario {
   /** The new user's partner and database: the personal channel the stream goes to. */
   partner: number;
   db?: string;
+  /**
+   * Send a `chat` message every 500 ms in the old user's database (default true): it ends the old
+   * leader's held long-poll, as any traffic does on a real Odoo, so its next request goes out.
+   */
+  chatStream?: boolean;
+  /** Runs right after the login's reply, before the stream starts (e.g. a socket drop at that moment). */
+  afterLogin?: () => Promise<unknown>;
 }
 
 /**
@@ -120,10 +127,11 @@ export async function loginInNewTab(s: LoginScenario): Promise<LoginReport> {
   const loggedIn = newTab.waitForResponse((r) => r.url().endsWith('/web/session/authenticate'));
   const loaded = newTab.goto(`${server.url}/index.html${s.newTabQuery}`);
   expect((await loggedIn).ok()).toBe(true);
+  await s.afterLogin?.();
 
   const send = async (target: { channel: string } | { partner: number }, text: string, db?: string) => server.send(sendBody(odoo, target, text, db));
   const personal = publishStream((_channel, text) => send({ partner: s.partner }, `private ${text}`, s.db), 100);
-  const chat = publishStream((_channel, text) => send({ channel: 'chat' }, `public ${text}`), 500);
+  const chat = s.chatStream === false ? undefined : publishStream((_channel, text) => send({ channel: 'chat' }, `public ${text}`), 500);
 
   await loaded;
   await newTab.waitForSelector('body[data-ready="true"]');
@@ -133,7 +141,7 @@ export async function loginInNewTab(s: LoginScenario): Promise<LoginReport> {
   // Once they stopped, keep sending for a second: nothing may reach a stopped tab either. (A fixed window:
   // what it checks is that something does not happen.)
   if (stopped) await new Promise((r) => setTimeout(r, 1_000));
-  await Promise.all([personal.stop(), chat.stop()]);
+  await Promise.all([personal.stop(), chat?.stop()]);
 
   const sentIds = personal.sent.map((item) => item.id);
   const sentSet = new Set(sentIds);
