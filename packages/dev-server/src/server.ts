@@ -26,7 +26,7 @@ import { devRoutes } from './routes/devtools';
 import { imStatusRoute } from './routes/im-status';
 import type { HttpRoute } from './routes/http-route';
 import { health, longpollingRoutes } from './routes/longpolling';
-import { sessionRoutes } from './routes/session';
+import { logoutRoute, sessionRoutes } from './routes/session';
 import { runRpcRoute } from './rpc-route';
 import type { RpcRoute } from './rpc-route';
 import { DEFAULT_USERS, SessionStore } from './sessions';
@@ -298,6 +298,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
             { path: '/websocket', methods: ['GET'], handle: (req, res) => sockets.handlePlainRequest(req, res) },
           ] satisfies HttpRoute[])
         : [{ path: '/longpolling/health', methods: ['GET'], handle: health } satisfies HttpRoute]),
+      logoutRoute(ctx),
       ...(config.dev
         ? devRoutes(ctx, { stats: snapshot, resetStats: () => stats.reset(), gc: () => store.gc(), faultRoutes: [...rpcRoutes.keys()] })
         : []),

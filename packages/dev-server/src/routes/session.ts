@@ -4,7 +4,9 @@ import type { ServerContext } from '../context';
 import { accessDenied, requireParams } from '../jsonrpc';
 import { serverVersion, serverVersionInfo, websocketWorkerVersion } from '../odoo-version';
 import type { RpcRoute } from '../rpc-route';
+import { sessionCookie, sessionIdFromCookie } from '../sessions';
 import type { DevUser } from '../sessions';
+import type { HttpRoute } from './http-route';
 
 /**
  * The session info Odoo returns from authenticate and get_session_info (the fields a bus client reads).
@@ -74,4 +76,27 @@ export function sessionRoutes(ctx: ServerContext): RpcRoute[] {
       },
     },
   ];
+}
+
+/**
+ * `GET /web/session/logout?redirect=/web` (`type=http`, `auth=none`): where the web client's "Log out"
+ * sends the browser on the versions that navigate away (the page unloads). Odoo runs
+ * `session.logout(keep_db=True)`, which forgets the user and rotates the id, then redirects (303) to
+ * `redirect`. Here: the session is deleted (its sockets close 4001), the browser gets a new public session
+ * of the same database, and only a local path is followed (anything else goes to `/web`).
+ */
+export function logoutRoute(ctx: ServerContext): HttpRoute {
+  return {
+    path: '/web/session/logout',
+    methods: ['GET'],
+    handle(req, res) {
+      const old = ctx.sessions.get(sessionIdFromCookie(req.headers.cookie));
+      if (old) ctx.sessions.delete(old.id);
+      const fresh = ctx.sessions.create(null, old?.db);
+      const asked = new URL(req.url ?? '/', 'http://localhost').searchParams.get('redirect');
+      const location = asked && asked.startsWith('/') && !asked.startsWith('//') ? asked : '/web';
+      res.writeHead(303, { Location: location, 'Set-Cookie': sessionCookie(fresh.id), 'Content-Length': 0 });
+      res.end();
+    },
+  };
 }
