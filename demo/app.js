@@ -15,11 +15,11 @@ async function jsonRpc(route, params = {}) {
   return body.result;
 }
 
-/** Logs in as `login` unless this browser's session already is that user (tabs share the cookie). */
+/** Logs in as `login` on `db` unless this browser's session already is that user there (tabs share the cookie). */
 async function ensureSession(db, login, password) {
   try {
     const info = await jsonRpc('/web/session/get_session_info');
-    if (info.username === login) return info;
+    if (info.username === login && info.db === db) return info;
   } catch {
     // Not logged in yet.
   }
@@ -75,7 +75,9 @@ export async function runDemo(api, buildName, other) {
   $('#other').textContent = other.label;
   const server = await (await fetch('/tabbus/stats')).json();
   const login = params.get('login') ?? 'admin';
-  const session = await ensureSession(server.db, login, params.get('password') ?? login);
+  // ?db=… logs in to another database of the server (it may serve several, like Odoo without a dbfilter).
+  const db = params.get('db') ?? server.db;
+  const session = await ensureSession(db, login, params.get('password') ?? login);
   const firstChannel = params.get('channel') ?? 'chat';
 
   // Timings can be shortened from the URL (the e2e tests do): ?backoff=ms&leaderTimeout=ms&sessionCheck=ms
@@ -93,7 +95,7 @@ export async function runDemo(api, buildName, other) {
   };
   // ?version=auto lets the bus find out which Odoo answers; by default the demo says what the server emulates.
   const version = params.get('version') === 'auto' ? 'auto' : server.odoo;
-  const bus = api.createOdooBus({ version, db: server.db, uid: session.uid, channels: [firstChannel], ...tuning });
+  const bus = api.createOdooBus({ version, db, uid: session.uid, channels: [firstChannel], ...tuning });
   // For the e2e tests: what this tab delivered, when each id arrived, and when it last became leader.
   const received = [];
   const arrivals = {};
@@ -177,7 +179,7 @@ export async function runDemo(api, buildName, other) {
     button.id = 'relogin';
     button.textContent = 'log in again';
     button.addEventListener('click', async () => {
-      await ensureSession(server.db, login, params.get('password') ?? login);
+      await ensureSession(db, login, params.get('password') ?? login);
       $('#error').textContent = '';
       await bus.start();
     });
@@ -253,7 +255,7 @@ export async function runDemo(api, buildName, other) {
   bus.on('state', render);
   render(bus.state());
 
-  $('#user').textContent = `${session.name ?? login} (uid ${session.uid}, ${server.db}, Odoo ${server.odoo})`;
+  $('#user').textContent = `${session.name ?? login} (uid ${session.uid}, ${db}, Odoo ${server.odoo})`;
   $('#send').addEventListener('submit', async (event) => {
     event.preventDefault();
     const text = $('#text').value.trim();

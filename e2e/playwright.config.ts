@@ -10,9 +10,9 @@ const executablePath = process.env.CHROMIUM_PATH ?? systemChromium;
 /**
  * The multi-tab scenarios that apply to both transports run twice: against Odoo 15's long-polling and
  * against Odoo 17's WebSocket. Everything else (visibility pacing, presence, fallbacks, chaos, the Odoo addon, which
- * starts its own servers for 14, 15, 16 and 17) runs once, plus the WebSocket-only cases in websocket.spec.ts.
+ * starts its own servers for 14, 15, 16 and 17) runs once, plus the WebSocket-only cases in websocket*.spec.ts.
  */
-const BOTH_TRANSPORTS = ['one-connection', 'delivery', 'failover', 'crash', 'channels', 'session', 'outage', 'frozen', 'gap', 'wire'];
+const BOTH_TRANSPORTS = ['one-connection', 'delivery', 'failover', 'crash', 'channels', 'session', 'users', 'outage', 'frozen', 'gap', 'wire'];
 
 /** The scenarios run once more with the dev server on PostgreSQL (`--pg-temp`): the same wire behaviour. */
 const ON_POSTGRESQL = ['one-connection', 'delivery', 'channels', 'jobs'];
@@ -39,8 +39,8 @@ export default defineConfig<object, { odoo: number; pg: boolean }>({
   expect: { timeout: 10_000 },
   reporter: process.env.CI ? [['list']] : [['list']],
   projects: [
-    { name: 'longpolling-15', use: { odoo: 15 }, testIgnore: /websocket\.spec\.ts$/ },
-    { name: 'websocket-17', use: { odoo: 17 }, testMatch: specs([...BOTH_TRANSPORTS, 'websocket']) },
+    { name: 'longpolling-15', use: { odoo: 15 }, testIgnore: /websocket(-[a-z]+)?\.spec\.ts$/ },
+    { name: 'websocket-17', use: { odoo: 17 }, testMatch: specs([...BOTH_TRANSPORTS, 'websocket', 'websocket-users']) },
     ...(hasInitdb ? [{ name: 'longpolling-15-pg', use: { odoo: 15, pg: true }, testMatch: specs(ON_POSTGRESQL) }] : []),
   ],
   use: {

@@ -9,6 +9,8 @@
 //   --only tabbus,tabex               some contenders    --phases load,idle,fanout,failover   some phases
 //   --out DIR                         where to write (default e2e/bench/results, .smoke for --smoke)
 //   --render FILE.json                rewrite the .md and .svg beside a saved run's JSON, measuring nothing
+//   node e2e/bench/run.mjs --soak     tabbus alone, for minutes: heap and bus state per tab → results/soak.{md,json}
+//     --soak-minutes 10 --soak-tabs 10 --soak-rate 20 --soak-failover 30 (s) --soak-warmup 30 (s) --soak-sample 60 (s)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem, type } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +26,7 @@ import { measureLoad } from './lib/load.mjs';
 import { derive, markdown } from './lib/report.mjs';
 import { REPO } from './lib/server.mjs';
 import { smokeChecks } from './lib/smoke.mjs';
+import { runSoak, soakMarkdown } from './lib/soak.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const PHASES = ['load', 'idle', 'fanout', 'failover'];
@@ -61,8 +64,27 @@ const { values: flags } = parseArgs({
     phases: { type: 'string' },
     out: { type: 'string' },
     render: { type: 'string' },
+    soak: { type: 'boolean' },
+    'soak-minutes': { type: 'string' },
+    'soak-tabs': { type: 'string' },
+    'soak-rate': { type: 'string' },
+    'soak-failover': { type: 'string' },
+    'soak-warmup': { type: 'string' },
+    'soak-sample': { type: 'string' },
   },
 });
+
+/** A positive number flag, or its default; a bad value stops the run with a message. */
+function numberFlag(name, fallback) {
+  const raw = flags[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`--${name} must be a positive number, got "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+}
 
 /** Writes <dir>/<mode>.{json,md,svg} from a run's results; returns the markdown. */
 function write(dir, results) {
@@ -123,6 +145,36 @@ async function sequential(fn, only = contenders) {
   const out = {};
   for (const c of only) out[c] = await fn(c);
   return out;
+}
+
+if (flags.soak) {
+  // The soak measures tabbus alone, for minutes: nothing of the comparison runs.
+  const soakParams = {
+    minutes: numberFlag('soak-minutes', 10),
+    tabs: Math.round(numberFlag('soak-tabs', 10)),
+    rate: numberFlag('soak-rate', 20),
+    failoverEvery: numberFlag('soak-failover', 30),
+    warmup: numberFlag('soak-warmup', 30),
+    sampleEvery: numberFlag('soak-sample', 60),
+  };
+  await buildPage();
+  const browser = await launch();
+  const meta = { date: new Date().toISOString(), machine: machine(`Chromium ${browser.version()}`) };
+  let soak;
+  try {
+    soak = await runSoak({ browser, ...soakParams, log });
+  } finally {
+    await browser.close();
+  }
+  meta.machine.loadavgAtEnd = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const dir = resolve(flags.out ?? here('results'));
+  mkdirSync(dir, { recursive: true });
+  const report = soakMarkdown(soak, meta);
+  writeFileSync(join(dir, 'soak.json'), `${JSON.stringify({ ...meta, durationMs: Date.now() - started, ...soak }, null, 2)}\n`);
+  writeFileSync(join(dir, 'soak.md'), `${report}\n`);
+  console.log(`\n${report}`);
+  log(`written to ${dir}/soak.{md,json}`);
+  process.exit(0);
 }
 
 log(`mode ${mode}: ${contenders.join(', ')}; phases ${phases.join(', ')}`);

@@ -93,7 +93,8 @@ export async function newBrowser(browser, server, { costs = false } = {}) {
 async function loadTab(b, contender) {
   const page = await b.context.newPage();
   // Generous timeouts: the machine may be busy (the numbers are then noisy, not wrong).
-  await page.goto(`${b.server.url}/index.html?c=${contender}&uid=${b.uid}&db=${b.db}&channels=bench&defer=1`, { timeout: 60_000 });
+  // `b.query`: extra page parameters a phase sets on its browser (the soak: `&record=counts`).
+  await page.goto(`${b.server.url}/index.html?c=${contender}&uid=${b.uid}&db=${b.db}&channels=bench&defer=1${b.query ?? ''}`, { timeout: 60_000 });
   await page.waitForFunction(() => window.bench.loaded || window.bench.error, null, { timeout: 60_000, polling: 20 });
   return page;
 }

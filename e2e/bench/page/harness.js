@@ -31,8 +31,14 @@ const bench = {
   leaderSince: 0,
   /** Date.now() of each /longpolling/poll this tab sent (the latest 500). */
   pollSends: [],
+  /**
+   * With ?record=counts (the soak, which runs for minutes and measures the heap): `delivered` and
+   * `arrivals` stay empty, so the harness itself does not grow; this summary is kept instead.
+   */
+  counts: { delivered: 0, firstId: 0, lastId: 0, outOfOrder: 0 },
   error: null,
 };
+const countsOnly = params.get('record') === 'counts';
 window.bench = bench;
 
 // Poll sends are seen at fetch(): every contender long-polls through it. Installed before any
@@ -55,6 +61,13 @@ const host = {
   deliver(items) {
     const at = Date.now();
     for (const item of items) {
+      const c = bench.counts;
+      c.delivered++;
+      // Ids reach the application in increasing order, each once: anything else is counted.
+      if (item.id <= c.lastId) c.outOfOrder++;
+      else c.lastId = item.id;
+      if (c.firstId === 0) c.firstId = item.id;
+      if (countsOnly) continue;
       bench.delivered.push(item.id);
       if (!(item.id in bench.arrivals)) bench.arrivals[item.id] = at;
     }

@@ -21,7 +21,13 @@ Options:
   --port N              TCP port (default 8069; 0 = any free port)
   --host H              interface to listen on (default 127.0.0.1)
   --odoo V              Odoo version to emulate, 8 to 18 (default 15; 16+ = WebSocket)
-  --db NAME             database name (default tabbus)
+  --db NAME             database name (default tabbus); repeat it to serve several
+                        databases (logins name one; the first is the default)
+  --no-mail             8–15: the bus addon alone (by default, as with mail installed,
+                        a logged-in poll also listens on the user's partner channel)
+  --ws-session-check W  16+: when a socket whose session ended (logout, a login in
+                        another tab) closes 4001: immediate (default), or on-frame,
+                        as Odoo does (at its next message or dispatch)
   --no-dev              turn off the dev-only /tabbus/* routes (they answer 404)
   --sessions PATH       keep logged-in sessions in this JSON file, so a restart keeps
                         users logged in (missing or empty file = no sessions)
@@ -83,7 +89,9 @@ function parseCommandLine(argv: readonly string[]): (DevServerOptions & { pgTemp
         port: { type: 'string' },
         host: { type: 'string' },
         odoo: { type: 'string' },
-        db: { type: 'string' },
+        db: { type: 'string', multiple: true },
+        'no-mail': { type: 'boolean' },
+        'ws-session-check': { type: 'string' },
         'no-dev': { type: 'boolean' },
         sessions: { type: 'string' },
         pg: { type: 'string' },
@@ -103,19 +111,29 @@ function parseCommandLine(argv: readonly string[]): (DevServerOptions & { pgTemp
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${port}"`);
   const odoo = Number((values.odoo ?? '15').replace(/\.0$/, ''));
   if (!isOdooVersion(odoo)) throw new UsageError(`--odoo must be a version from 8 to 18 (8–15 long-polling, 16–18 WebSocket), got "${values.odoo}"`);
-  const db = values.db ?? 'tabbus';
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(db)) throw new UsageError(`--db must be letters, digits, "_", "-" or ".", got "${db}"`);
+  const [db = 'tabbus', ...databases] = values.db ?? [];
+  for (const name of [db, ...databases]) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new UsageError(`--db must be letters, digits, "_", "-" or ".", got "${name}"`);
+  }
   const host = values.host ?? '127.0.0.1';
   if (host === '') throw new UsageError('--host must not be empty');
   if (values.sessions === '') throw new UsageError('--sessions must be a file path');
   if (values.pg === '') throw new UsageError('--pg must be a connection string, e.g. postgresql://user@host/db');
+  const check = values['ws-session-check'];
+  if (check !== undefined && check !== 'immediate' && check !== 'on-frame') throw new UsageError(`--ws-session-check must be immediate or on-frame, got "${check}"`);
   if (values.pg !== undefined && values['pg-temp']) throw new UsageError('--pg and --pg-temp exclude each other');
+  if (new Set([db, ...databases]).size > 1 && (values.pg !== undefined || values['pg-temp'])) {
+    throw new UsageError('several --db cannot share one PostgreSQL bus_bus: give one --db with --pg/--pg-temp');
+  }
 
   return {
     port: Number(port),
     host,
     odoo,
     db,
+    ...(databases.length > 0 ? { databases } : {}),
+    ...(values['no-mail'] ? { mail: false } : {}),
+    ...(check === undefined ? {} : { websocketSessionCheck: check }),
     dev: !values['no-dev'],
     staticRoots: values.static ? parseStatic(values.static) : workspaceStaticRoots(),
     ...(values.sessions === undefined ? {} : { sessionsFile: resolve(values.sessions) }),
@@ -167,7 +185,7 @@ async function main(): Promise<void> {
   }
   const roots = Object.entries(options.staticRoots ?? {}).map(([prefix, dir]) => `${prefix} → ${dir}`);
   process.stderr.write(
-    `tabbus-dev-server: Odoo ${server.odoo}, db "${server.db}", dev routes ${options.dev ? 'on' : 'off'}` +
+    `tabbus-dev-server: Odoo ${server.odoo}, db ${server.databases.map((name) => `"${name}"`).join(', ')}, dev routes ${options.dev ? 'on' : 'off'}` +
       (roots.length ? `, static ${roots.join(', ')}` : '') +
       (options.sessionsFile ? `, sessions in ${options.sessionsFile}` : '') +
       (options.pg ? `, bus_bus in PostgreSQL${cluster ? ` (throwaway cluster in ${cluster.dir})` : ''}` : '') +

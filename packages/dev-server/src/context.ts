@@ -13,7 +13,15 @@ import type { BusStore } from './store';
 
 export interface ServerContext {
   readonly version: OdooVersion;
+  /** The first database: public sessions, the stats and senders that name no database use it. */
   readonly db: string;
+  /** Every database the server serves, `db` first (one unless `databases` was given). */
+  readonly databases: readonly string[];
+  /**
+   * Emulate Odoo with `mail` installed on 8–15: a logged-in poll also listens on the user's own channel
+   * (channels.ts `personalChannel`). 16+ always add it (the bus addon does).
+   */
+  readonly mail: boolean;
   readonly clock: Clock;
   readonly store: BusStore;
   readonly sessions: SessionStore;

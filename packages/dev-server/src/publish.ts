@@ -1,7 +1,7 @@
 // Turning "send this on that channel" into bus rows, for every sender: the public API's
 // publish(), Odoo's /longpolling/send and the dev-only /tabbus/send. 15 stores
 // `{"type","payload"}` messages; 8–14 store the raw value.
-import { encodeChannel, encodeRecordChannel } from './channels';
+import { encodeChannel, encodeRecordChannel, personalChannel } from './channels';
 import type { ServerContext } from './context';
 import { isPlainObject } from './jsonrpc';
 import { hasTypedMessages, hasWebSocket } from './odoo-version';
@@ -57,15 +57,31 @@ export function isRecordChannel(ctx: Pick<ServerContext, 'version'>, channel: un
   );
 }
 
-export interface Notification {
+interface NotificationBody {
+  /** 15: `{type, payload}`; 8–14: any JSON value. */
+  readonly message: unknown;
+  /** The database to publish in (a server may serve several); default the first one. */
+  readonly db?: string;
+}
+
+/** A notification on a channel. */
+export interface ChannelNotification extends NotificationBody {
   /**
    * A channel name as a client polls it (15+ store it as `["<db>","<name>"]`), or on 16+ a record
    * channel `[model, id]` (stored as `["<db>",model,id]`).
    */
   readonly channel: string | RecordChannel;
-  /** 15: `{type, payload}`; 8–14: any JSON value. */
-  readonly message: unknown;
 }
+
+/**
+ * A notification for one user only, on their personal channel (channels.ts `personalChannel`): what
+ * Odoo's mail sends a partner. On 8 the channel is keyed by uid, so a user must own the partner.
+ */
+export interface PartnerNotification extends NotificationBody {
+  readonly partner: number;
+}
+
+export type Notification = ChannelNotification | PartnerNotification;
 
 /** Validates every notification first, then inserts them as one batch; returns their ids (memory store only). */
 export function publishNotifications(ctx: ServerContext, notifications: readonly Notification[]): number[] {
@@ -83,15 +99,30 @@ export async function publishAsync(ctx: ServerContext, notifications: readonly N
   return ids;
 }
 
+/** The stored channel of one notification, spelled for database `db`. */
+function encodeTarget(ctx: ServerContext, notification: Notification, db: string): string {
+  if ('partner' in notification) {
+    const partner = notification.partner;
+    if (!Number.isSafeInteger(partner) || partner < 1) throw new PublishError(`partner must be a partner id (an integer ≥ 1), got ${JSON.stringify(partner)}`);
+    if (ctx.version !== 8) return personalChannel(ctx.version, db, { uid: 0, partnerId: partner });
+    // 8.0's personal channel is the user's (im_chat.session, uid): find the user of that partner.
+    const user = ctx.sessions.userByPartner(partner);
+    if (!user) throw new PublishError(`Odoo 8 sends to a user's channel (im_chat.session, uid): no user has partner ${partner}`);
+    return personalChannel(ctx.version, db, user);
+  }
+  const { channel } = notification;
+  if (isRecordChannel(ctx, channel)) return encodeRecordChannel(db, channel[0], channel[1]);
+  if (typeof channel !== 'string') throw new PublishError(hasWebSocket(ctx.version) ? 'channel must be a string or [model, id]' : 'channel must be a string');
+  return encodeChannel(ctx.version, db, channel);
+}
+
 /** Validates every notification and encodes it as a bus_bus row; throws a PublishError naming the bad one. */
 function encodeNotifications(ctx: ServerContext, notifications: readonly Notification[]): NewRow[] {
-  const rows: NewRow[] = notifications.map(({ channel, message }, index) => {
+  const rows: NewRow[] = notifications.map((notification, index) => {
     try {
-      if (isRecordChannel(ctx, channel)) return { channel: encodeRecordChannel(ctx.db, channel[0], channel[1]), message: encodeMessage(ctx, message) };
-      if (typeof channel !== 'string') {
-        throw new PublishError(hasWebSocket(ctx.version) ? 'channel must be a string or [model, id]' : 'channel must be a string');
-      }
-      return { channel: encodeChannel(ctx.version, ctx.db, channel), message: encodeMessage(ctx, message) };
+      const db = notification.db ?? ctx.db;
+      if (!ctx.databases.includes(db)) throw new PublishError(`unknown database ${JSON.stringify(db)} (this server has ${ctx.databases.map((d) => JSON.stringify(d)).join(', ')})`);
+      return { channel: encodeTarget(ctx, notification, db), message: encodeMessage(ctx, notification.message), db };
     } catch (error) {
       // In a batch, say which notification is wrong.
       if (notifications.length > 1 && error instanceof PublishError) throw new PublishError(`item ${index}: ${error.message}`);

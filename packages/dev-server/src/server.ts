@@ -26,7 +26,7 @@ import { devRoutes } from './routes/devtools';
 import { imStatusRoute } from './routes/im-status';
 import type { HttpRoute } from './routes/http-route';
 import { health, longpollingRoutes } from './routes/longpolling';
-import { sessionRoutes } from './routes/session';
+import { logoutRoute, sessionRoutes } from './routes/session';
 import { runRpcRoute } from './rpc-route';
 import type { RpcRoute } from './rpc-route';
 import { DEFAULT_USERS, SessionStore } from './sessions';
@@ -37,6 +37,7 @@ import { StatsCounters } from './stats';
 import type { DevServerStats } from './stats';
 import { BusStore } from './store';
 import { WebSocketHub } from './websocket';
+import type { WebSocketSessionCheck } from './websocket';
 import { socketCloseRoute } from './routes/dev-sockets';
 
 export interface DevServerOptions {
@@ -48,6 +49,18 @@ export interface DevServerOptions {
   odoo?: OdooVersion;
   /** Database name: checked at login, and part of every channel on 15. Default `tabbus`. */
   db?: string;
+  /**
+   * More databases on the same server, as Odoo without a dbfilter serves every database of its cluster:
+   * a login names one, and each session is served from its own (its channels, its rows). `db` stays the
+   * first one (public sessions, stats). Not with `pg`. Default none.
+   */
+  databases?: readonly string[];
+  /**
+   * Emulate Odoo with `mail` (default true): on 8–15 a logged-in poll also listens on the user's own
+   * channel, `[db,"res.partner",partner]` (8: `[db,"im_chat.session",uid]`), as mail's `_poll` adds it.
+   * 16+ always do, on `subscribe` (the bus addon adds the partner). false: the bus addon alone.
+   */
+  mail?: boolean;
   /** Serve the /tabbus/* dev routes (send, stats, clock, gc); default true. */
   dev?: boolean;
   /** URL prefix → directory, served as static files. */
@@ -69,6 +82,11 @@ export interface DevServerOptions {
   /** 16+: a WebSocket is closed 4002 KEEP_ALIVE_TIMEOUT after this long, in clock ms; default 3 600 000. */
   websocketKeepAliveMs?: number;
   /**
+   * 16+: when a socket whose session ended (logout, a login in another tab, expiry) is closed 4001:
+   * `immediate` (default), or `on-frame`, as Odoo does: at its next incoming message or dispatch.
+   */
+  websocketSessionCheck?: WebSocketSessionCheck;
+  /**
    * A PostgreSQL connection string: bus_bus lives there (insert in a transaction, NOTIFY imbus after
    * commit, one LISTEN connection per process), so several servers on one database share notifications.
    * Presence is also written there, Odoo-style, to count serialization failures. Default: memory only.
@@ -88,6 +106,8 @@ export interface DevServer {
   readonly port: number;
   readonly odoo: OdooVersion;
   readonly db: string;
+  /** Every database served, `db` first. */
+  readonly databases: readonly string[];
   /** The server's clock: `advance(ms)` fires due holds and GC without waiting. */
   readonly clock: Clock;
   stats(): DevServerStats;
@@ -122,16 +142,25 @@ function checkedOptions(options: DevServerOptions) {
   if (!isOdooVersion(odoo)) throw new RangeError(`odoo must be one of 8–18 (8–15 long-polling, 16–18 WebSocket), got ${String(odoo)}`);
   const db = options.db ?? 'tabbus';
   if (typeof db !== 'string' || db === '') throw new TypeError('db must be a non-empty string');
+  const more = options.databases ?? [];
+  if (!Array.isArray(more) || !more.every((name) => typeof name === 'string' && name !== '')) throw new TypeError('databases must be an array of non-empty strings');
+  const databases = [...new Set([db, ...more])];
+  // One bus_bus table without a database column: several databases would read each other's rows.
+  if (databases.length > 1 && options.pg) throw new RangeError('several databases cannot share one PostgreSQL bus_bus here: use pg with one database');
   const holdMs = options.holdMs ?? 50_000;
   const gcAgeMs = options.gcAgeMs ?? 100_000;
   const websocketKeepAliveMs = options.websocketKeepAliveMs ?? 3_600_000;
+  const websocketSessionCheck = options.websocketSessionCheck ?? 'immediate';
+  if (websocketSessionCheck !== 'immediate' && websocketSessionCheck !== 'on-frame') {
+    throw new RangeError(`websocketSessionCheck must be 'immediate' or 'on-frame', got ${JSON.stringify(websocketSessionCheck)}`);
+  }
   for (const [name, value] of [['holdMs', holdMs], ['gcAgeMs', gcAgeMs], ['websocketKeepAliveMs', websocketKeepAliveMs]] as const) {
     if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number ≥ 0, got ${value}`);
   }
   const users = options.users ?? DEFAULT_USERS;
   const sessionsFile = options.sessionsFile;
   if (sessionsFile !== undefined && (typeof sessionsFile !== 'string' || sessionsFile === '')) throw new TypeError('sessionsFile must be a non-empty path');
-  return { port, host: options.host ?? '127.0.0.1', odoo, db, holdMs, gcAgeMs, websocketKeepAliveMs, users, sessionsFile, dev: options.dev ?? true };
+  return { port, host: options.host ?? '127.0.0.1', odoo, db, databases, mail: options.mail ?? true, holdMs, gcAgeMs, websocketKeepAliveMs, websocketSessionCheck, users, sessionsFile, dev: options.dev ?? true };
 }
 
 // The path of a request target. Prefixing the origin keeps `//x/y` a path (new URL would read
@@ -149,15 +178,22 @@ function pathnameOf(target: string): string | undefined {
  * once before the server listens, so a corrupt file or an unwritable path fails the start instead
  * of the first login; later write failures are reported and the sessions live on in memory.
  */
-function createSessionStore(users: readonly DevUser[], file: string | undefined, onError: (error: unknown, where: string) => void): SessionStore {
-  if (file === undefined) return new SessionStore(users);
-  const restore = loadSessions(file, users);
-  saveSessions(file, restore);
+function createSessionStore(
+  users: readonly DevUser[],
+  databases: readonly string[],
+  file: string | undefined,
+  onError: (error: unknown, where: string) => void,
+): SessionStore {
+  const db = databases[0]!;
+  if (file === undefined) return new SessionStore(users, { db });
+  const restore = loadSessions(file, users, databases);
+  saveSessions(file, restore, db);
   return new SessionStore(users, {
+    db,
     restore,
     onLoggedInChange: (sessions) => {
       try {
-        saveSessions(file, sessions);
+        saveSessions(file, sessions, db);
       } catch (error) {
         onError(error, 'sessions file');
       }
@@ -168,9 +204,9 @@ function createSessionStore(users: readonly DevUser[], file: string | undefined,
 export async function createDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const config = checkedOptions(options);
   const onError = options.onError ?? ((error: unknown, where: string) => console.error(`[tabbus dev-server] ${where}:`, error));
-  const sessions = createSessionStore(config.users, config.sessionsFile, onError);
+  const sessions = createSessionStore(config.users, config.databases, config.sessionsFile, onError);
   const clock = createClock({ onError: (error) => onError(error, 'timer') });
-  const store = new BusStore({ clock, catchUpMs: CATCH_UP_MS, gcAgeMs: config.gcAgeMs });
+  const store = new BusStore({ clock, catchUpMs: CATCH_UP_MS, gcAgeMs: config.gcAgeMs, db: config.db });
   const stats = new StatsCounters();
   const pg = options.pg
     ? new PgBus({
@@ -205,6 +241,8 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     version: config.odoo,
     jobs,
     db: config.db,
+    databases: config.databases,
+    mail: config.mail,
     clock,
     store,
     pg,
@@ -243,7 +281,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
   clock.setTimer(gcTick, GC_INTERVAL_MS);
 
   // 16+: the WebSocket bus; /longpolling/* is gone (404), as in Odoo.
-  const sockets = hasWebSocket(ctx.version) ? new WebSocketHub(ctx, { keepAliveMs: config.websocketKeepAliveMs }) : undefined;
+  const sockets = hasWebSocket(ctx.version) ? new WebSocketHub(ctx, { keepAliveMs: config.websocketKeepAliveMs, sessionCheck: config.websocketSessionCheck }) : undefined;
   const rpcRoutes = new Map<string, RpcRoute>(
     [
       ...sessionRoutes(ctx),
@@ -260,6 +298,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
             { path: '/websocket', methods: ['GET'], handle: (req, res) => sockets.handlePlainRequest(req, res) },
           ] satisfies HttpRoute[])
         : [{ path: '/longpolling/health', methods: ['GET'], handle: health } satisfies HttpRoute]),
+      logoutRoute(ctx),
       ...(config.dev
         ? devRoutes(ctx, { stats: snapshot, resetStats: () => stats.reset(), gc: () => store.gc(), faultRoutes: [...rpcRoutes.keys()] })
         : []),
@@ -374,6 +413,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
     port,
     odoo: ctx.version,
     db: ctx.db,
+    databases: ctx.databases,
     clock,
     stats: snapshot,
     resetStats: () => stats.reset(),

@@ -26,6 +26,11 @@ export interface Session {
   readonly id: string;
   /** The logged-in user, or null for a public session. */
   readonly user: DevUser | null;
+  /**
+   * The database the session is bound to (Odoo's `session.db`): every request of this cookie is served
+   * from it. A public session gets the server's first database.
+   */
+  readonly db: string;
 }
 
 // Every request without a known cookie to a public route gets a new public session, so a
@@ -34,6 +39,8 @@ export interface Session {
 const MAX_SESSIONS = 10_000;
 
 export interface SessionStoreOptions {
+  /** The database of sessions created without one (public sessions); default `tabbus`. */
+  readonly db?: string;
   /** Sessions to start with (read from the sessions file). */
   readonly restore?: readonly Session[];
   /**
@@ -45,12 +52,14 @@ export interface SessionStoreOptions {
 
 export class SessionStore {
   readonly #users: readonly DevUser[];
+  readonly #db: string;
   readonly #sessions = new Map<string, Session>();
   readonly #onLoggedInChange: ((sessions: Iterable<Session>) => void) | undefined;
   readonly #endedListeners = new Set<(id: string) => void>();
 
   constructor(users: readonly DevUser[], options: SessionStoreOptions = {}) {
     this.#users = users;
+    this.#db = options.db ?? 'tabbus';
     for (const session of options.restore ?? []) this.#sessions.set(session.id, session);
     this.#onLoggedInChange = options.onLoggedInChange;
   }
@@ -69,9 +78,14 @@ export class SessionStore {
     return this.#users.find((user) => user.login === login);
   }
 
-  /** Creates a session under a new id: Odoo rotates the id on login. */
-  create(user: DevUser | null): Session {
-    const session: Session = { id: randomBytes(20).toString('hex'), user };
+  /** The user whose partner this is, if any (8.0 sends a user's private notifications by uid). */
+  userByPartner(partnerId: number): DevUser | undefined {
+    return this.#users.find((user) => user.partnerId === partnerId);
+  }
+
+  /** Creates a session under a new id (Odoo rotates the id on login), on `db` or the first database. */
+  create(user: DevUser | null, db: string = this.#db): Session {
+    const session: Session = { id: randomBytes(20).toString('hex'), user, db };
     this.#sessions.set(session.id, session);
     if (this.#sessions.size > MAX_SESSIONS) this.#forgetOldestPublic();
     if (user) this.#changed();

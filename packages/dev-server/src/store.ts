@@ -4,6 +4,13 @@
 // string. Ids come from one counter across all channels, like the table's serial id. A batch
 // insert is one "transaction": waiters are woken once, after every row of the batch exists,
 // the way Odoo's NOTIFY runs after commit.
+//
+// A server may serve several databases (Odoo without a dbfilter): each row belongs to one and a
+// poll reads only its own database's rows, as each database has its own bus_bus table. Waking is by
+// channel alone, as Odoo's one dispatcher per process does: on 8–14 a client channel carries no
+// database, so a row on "chat" in one database wakes the "chat" polls of the other, which then read
+// nothing new and answer []. The ids come from one counter for every database (Odoo: one sequence
+// per database), the worst case for a client that reads another database with its old cursor.
 import type { Clock } from './clock';
 
 export interface BusRow {
@@ -14,11 +21,15 @@ export interface BusRow {
   readonly message: string;
   /** Clock time of the insert, in ms. */
   readonly createDate: number;
+  /** The database whose bus_bus holds the row; absent: the server's first database. */
+  readonly db?: string;
 }
 
 export interface NewRow {
   readonly channel: string;
   readonly message: string;
+  /** The database to insert into; absent: the server's first database. */
+  readonly db?: string;
 }
 
 export interface BusStoreOptions {
@@ -27,6 +38,8 @@ export interface BusStoreOptions {
   readonly catchUpMs: number;
   /** Rows older than this are deleted (Odoo: 2 × TIMEOUT = 100 s). */
   readonly gcAgeMs: number;
+  /** The server's first database: rows and selects that name none belong to it (default `tabbus`). */
+  readonly db?: string;
 }
 
 type Wake = () => void;
@@ -35,6 +48,7 @@ export class BusStore {
   readonly #clock: Clock;
   readonly #catchUpMs: number;
   readonly #gcAgeMs: number;
+  readonly #db: string;
   // Sorted by id, since ids only grow and rows are only appended.
   #rows: BusRow[] = [];
   #lastId = 0;
@@ -45,6 +59,7 @@ export class BusStore {
     this.#clock = options.clock;
     this.#catchUpMs = options.catchUpMs;
     this.#gcAgeMs = options.gcAgeMs;
+    this.#db = options.db ?? 'tabbus';
   }
 
   /** The largest id ever handed out (0 before the first insert), even if GC removed that row. */
@@ -65,7 +80,7 @@ export class BusStore {
     const ids: number[] = [];
     for (const row of rows) {
       const id = ++this.#lastId;
-      this.#rows.push({ id, channel: row.channel, message: row.message, createDate });
+      this.#rows.push({ id, channel: row.channel, message: row.message, createDate, db: row.db ?? this.#db });
       ids.push(id);
     }
     this.#notify(new Set(rows.map((row) => row.channel)));
@@ -82,7 +97,7 @@ export class BusStore {
     this.gc();
     for (const row of fresh) {
       if (row.id <= this.#lastId) continue;
-      this.#rows.push(row);
+      this.#rows.push(row.db === undefined ? { ...row, db: this.#db } : row);
       this.#lastId = row.id;
     }
     this.#notify(new Set(fresh.map((row) => row.channel)));
@@ -90,18 +105,18 @@ export class BusStore {
 
   /**
    * Odoo's catch-up rule: `last == 0` → rows on `channels` created in the last 50 s; otherwise
-   * rows with `id > last`. Id ascending.
+   * rows with `id > last`. Id ascending. Only the rows of database `db` (default: the first one).
    */
-  select(channels: readonly string[], last: number): BusRow[] {
+  select(channels: readonly string[], last: number, db: string = this.#db): BusRow[] {
     const wanted = new Set(channels);
     if (last === 0) {
       const since = this.#clock.now() - this.#catchUpMs;
-      return this.#rows.filter((row) => row.createDate > since && wanted.has(row.channel));
+      return this.#rows.filter((row) => row.createDate > since && wanted.has(row.channel) && row.db === db);
     }
     const result: BusRow[] = [];
     for (let i = this.#firstIndexAfter(last); i < this.#rows.length; i++) {
       const row = this.#rows[i]!;
-      if (wanted.has(row.channel)) result.push(row);
+      if (wanted.has(row.channel) && row.db === db) result.push(row);
     }
     return result;
   }

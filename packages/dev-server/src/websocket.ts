@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
-import { encodeRecordChannel, pollChannels } from './channels';
+import { sessionChannels } from './channels';
 import type { TimerHandle } from './clock';
 import type { ServerContext } from './context';
 import { sendWerkzeugError } from './http';
@@ -104,11 +104,22 @@ interface Connection {
   age: TimerHandle | undefined;
   /** Clock times of the last incoming frames (at most WS_RATE_LIMIT_BURST). */
   readonly frames: number[];
+  /** The session ended (logout, a login that rotated it, expiry) and the socket has not been told yet. */
+  sessionEnded: boolean;
 }
+
+/**
+ * When a socket whose session ended is closed 4001: `immediate`, the moment it ends; `on-frame`, as Odoo
+ * 16+ find out, at the socket's next incoming message or next dispatch (the session is looked up before
+ * each), so a socket with nothing going on stays open meanwhile.
+ */
+export type WebSocketSessionCheck = 'immediate' | 'on-frame';
 
 export interface WebSocketHubOptions {
   /** Close 4002 after this long, in clock ms (default 3 600 000). */
   readonly keepAliveMs?: number;
+  /** Default `immediate`. */
+  readonly sessionCheck?: WebSocketSessionCheck;
 }
 
 export class WebSocketHub {
@@ -130,9 +141,14 @@ export class WebSocketHub {
       const session = this.#sessionOfRequest.get(req);
       if (session) headers.push(`Set-Cookie: ${sessionCookie(session.id)}`);
     });
+    const immediate = (options.sessionCheck ?? 'immediate') === 'immediate';
     this.#stopListening = ctx.sessions.onEnded((id) => {
       this.#websocketSessions.delete(id);
-      for (const conn of this.#connections) if (conn.session.id === id) this.#close(conn, CLOSE.SESSION_EXPIRED);
+      for (const conn of this.#connections) {
+        if (conn.session.id !== id) continue;
+        if (immediate) this.#close(conn, CLOSE.SESSION_EXPIRED);
+        else conn.sessionEnded = true;
+      }
     });
   }
 
@@ -207,8 +223,8 @@ export class WebSocketHub {
           if (call.params['is_first_poll']) this.#websocketSessions.add(session.id);
           else if (!this.#websocketSessions.has(session.id)) throw websocketSessionExpired();
           if (typeof last !== 'number' || !Number.isFinite(last)) throw pythonTypeError(`'>' not supported between instances of '${typeof last}' and 'int'`);
-          const channels = this.#subscriptionChannels(session, names);
-          const rows = ctx.store.select(channels, pollCursor(last, ctx.store.lastId));
+          const channels = sessionChannels(ctx, session, names);
+          const rows = ctx.store.select(channels, pollCursor(last, ctx.store.lastId), session.db);
           return { channels: channels.map((channel) => JSON.parse(channel) as unknown), notifications: rows.map(notificationOf) };
         },
       },
@@ -231,16 +247,9 @@ export class WebSocketHub {
     ];
   }
 
-  /** `broadcast`, the client's strings (as `["<db>","<name>"]`) and, logged in, the partner channel. */
-  #subscriptionChannels(session: Session, names: readonly string[]): string[] {
-    const channels = pollChannels(this.#ctx.version, this.#ctx.db, names);
-    if (session.user) channels.push(encodeRecordChannel(this.#ctx.db, 'res.partner', session.user.partnerId));
-    return [...new Set(channels)];
-  }
-
   #open(ws: WebSocket, req: IncomingMessage, session: Session): void {
     const ctx = this.#ctx;
-    const conn: Connection = { ws, session, channels: undefined, last: 0, unlisten: undefined, idle: undefined, pong: undefined, age: undefined, frames: [] };
+    const conn: Connection = { ws, session, channels: undefined, last: 0, unlisten: undefined, idle: undefined, pong: undefined, age: undefined, frames: [], sessionEnded: false };
     this.#connections.add(conn);
     ctx.stats.socketOpened(session.id);
     ws.on('error', () => {
@@ -304,6 +313,11 @@ export class WebSocketHub {
     }
     conn.frames.push(now);
     if (conn.frames.length > WS_RATE_LIMIT_BURST) conn.frames.shift();
+    // Odoo looks the session up before serving each message: a session that ended closes the socket.
+    if (conn.sessionEnded) {
+      this.#close(conn, CLOSE.SESSION_EXPIRED);
+      return;
+    }
 
     // Anything malformed is logged by Odoo and otherwise ignored: no reply, the socket stays open.
     if (isBinary) return;
@@ -329,7 +343,8 @@ export class WebSocketHub {
     // The socket's "poll": a test measures a failover to the new leader's first subscribe.
     this.#ctx.pollLog.record({ at: Date.now(), session: sessionLabel(conn.session.id), last, channels: names.length });
     conn.unlisten?.();
-    conn.channels = this.#subscriptionChannels(conn.session, names);
+    // `broadcast`, the client's strings (as `["<db>","<name>"]`) and, logged in, the partner channel.
+    conn.channels = sessionChannels(this.#ctx, conn.session, names);
     conn.last = pollCursor(last, this.#ctx.store.lastId);
     conn.unlisten = this.#ctx.store.listen(conn.channels, () => this.#dispatch(conn));
     this.#dispatch(conn);
@@ -351,7 +366,12 @@ export class WebSocketHub {
   // `_poll(channels, last)`, sent as one frame; `last` moves to the last id sent.
   #dispatch(conn: Connection): void {
     if (!conn.channels || conn.ws.readyState !== conn.ws.OPEN) return;
-    const rows = this.#ctx.store.select(conn.channels, conn.last);
+    // And before each dispatch (`_dispatch_bus_notifications`).
+    if (conn.sessionEnded) {
+      this.#close(conn, CLOSE.SESSION_EXPIRED);
+      return;
+    }
+    const rows = this.#ctx.store.select(conn.channels, conn.last, conn.session.db);
     if (rows.length === 0) return;
     conn.last = rows[rows.length - 1]!.id;
     conn.ws.send(JSON.stringify(rows.map(notificationOf)));

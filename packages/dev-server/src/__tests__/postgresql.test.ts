@@ -54,6 +54,18 @@ describe.skipIf(!hasInitdb)('the PostgreSQL store', () => {
     expect(b.stats().postgresql!.notifies).toBeGreaterThan(0);
   });
 
+  it('/tabbus/send {partner} goes through PostgreSQL to a logged-in poll of that partner’s user', async () => {
+    const a = await pgServer();
+    const b = await pgServer();
+    const sessionId = await login(b, 'demo');
+    const last = b.stats().lastId;
+    const held = startPoll(b, { channels: ['chat'], last }, { sessionId });
+    await untilOpenPolls(b, 1);
+    const reply = await postJson(a, '/tabbus/send', { partner: 7, type: 'mail.message/inbox', payload: 'private' });
+    const id = (reply.body as { ids: number[] }).ids[0]!;
+    expect((await held).body.result).toEqual([{ id, message: { type: 'mail.message/inbox', payload: 'private' } }]);
+  });
+
   it('notifications published at the same moment through one process all reach a waiting poll (inserts commit in id order)', async () => {
     const a = await pgServer();
     const sessionId = await login(a);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { login, postJson, rpc, startPoll, startServer, untilOpenPolls } from './helpers';
+import { cookieSessionId, login, postJson, rpc, startPoll, startServer, untilOpenPolls } from './helpers';
 
 describe('/web/session/*', () => {
   it('authenticate logs in, sets a 40-hex HttpOnly session cookie and answers the session info', async () => {
@@ -80,6 +80,24 @@ describe('/web/session/*', () => {
     expect(reply.body).toEqual({ jsonrpc: '2.0', id: expect.any(Number) });
     const after = await rpc(server, '/web/session/get_session_info', {}, { sessionId });
     expect(after.body.error.code).toBe(100);
+  });
+
+  it('GET /web/session/logout (the web client navigating away) logs out and redirects 303 with a new public session', async () => {
+    const server = await startServer({ databases: ['other'] });
+    const sessionId = (await rpc(server, '/web/session/authenticate', { db: 'other', login: 'demo', password: 'demo' })).sessionId!;
+    const reply = await fetch(`${server.url}/web/session/logout?redirect=/index.html`, { headers: { Cookie: `session_id=${sessionId}` }, redirect: 'manual' });
+    expect(reply.status).toBe(303);
+    expect(reply.headers.get('location')).toBe('/index.html');
+    const fresh = cookieSessionId(reply.headers);
+    expect(fresh).toMatch(/^[0-9a-f]{40}$/);
+    expect(fresh).not.toBe(sessionId);
+    expect((await rpc(server, '/web/session/get_session_info', {}, { sessionId })).body.error.code).toBe(100);
+    // The new public session stays in the same database.
+    const peek = await rpc(server, '/longpolling/poll', { channels: [], last: 0, options: { peek: true } }, { sessionId: fresh });
+    expect(peek.body.result.channels).toEqual([['other', 'broadcast']]);
+    // Only a local path is followed.
+    const away = await fetch(`${server.url}/web/session/logout?redirect=//evil.example`, { redirect: 'manual' });
+    expect(away.headers.get('location')).toBe('/web');
   });
 
   it('a missing argument is a Python TypeError', async () => {

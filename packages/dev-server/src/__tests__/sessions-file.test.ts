@@ -40,6 +40,30 @@ describe('sessionsFile: sessions that survive a restart', () => {
     expect(poll.sessionId).toBe(admin);
   });
 
+  it('keeps each session’s database: written only when it is not the first; a database no longer served drops it', async () => {
+    const file = join(tempDir(), 'sessions.json');
+    const first = await startServer({ sessionsFile: file, databases: ['other'] });
+    const main = await login(first, 'admin');
+    const other = (await rpc(first, '/web/session/authenticate', { db: 'other', login: 'demo', password: 'demo' })).sessionId!;
+    expect(readFile(file)).toEqual({
+      version: 1,
+      sessions: [
+        { id: main, uid: 2, login: 'admin' },
+        { id: other, uid: 6, login: 'demo', db: 'other' },
+      ],
+    });
+    const port = first.port;
+    await first.close();
+    const second = await startServer({ sessionsFile: file, databases: ['other'], port });
+    const info = await rpcOnNewConnection(second.url, '/web/session/get_session_info', {}, other);
+    expect(info.body.result).toMatchObject({ uid: 6, db: 'other' });
+    await second.close();
+    // Started without that database, the server forgets the session, as it forgets a deleted user's.
+    const third = await startServer({ sessionsFile: file, port });
+    expect(readFile(file)).toEqual({ version: 1, sessions: [{ id: main, uid: 2, login: 'admin' }] });
+    expect((await rpcOnNewConnection(third.url, '/web/session/get_session_info', {}, main)).body.result).toMatchObject({ db: 'tabbus' });
+  });
+
   it('stores only logged-in sessions, as {id, uid, login}, and rewrites the file on login, logout and expiry', async () => {
     const file = join(tempDir(), 'sessions.json');
     const server = await startServer({ sessionsFile: file });

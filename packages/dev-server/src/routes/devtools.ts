@@ -5,7 +5,7 @@ import { sendJson } from '../http';
 import { isPlainObject } from '../jsonrpc';
 import { hasTypedMessages, hasWebSocket } from '../odoo-version';
 import { isRecordChannel, publishAsync } from '../publish';
-import type { Notification } from '../publish';
+import type { ChannelNotification, Notification } from '../publish';
 import type { DevServerStats } from '../stats';
 import { faultRoute } from './dev-faults';
 import { BadRequest, guarded, readJson } from './dev-http';
@@ -17,24 +17,38 @@ import type { HttpRoute } from './http-route';
 /**
  * The /tabbus/send body: one notification, or an array of them inserted as one batch (a held
  * poll then wakes once and gets all of them). A notification is `{channel, type, payload}` on
- * 15 and `{channel, message}` on 8–14.
+ * 15 and `{channel, message}` on 8–14; `{partner: <id>, …}` instead of `channel` sends it on that
+ * partner's personal channel (what a logged-in poll or socket of its user hears), and `db` picks
+ * the database when the server has several.
  */
 function parseSendBody(ctx: ServerContext, body: unknown): Notification[] {
   const typed = hasTypedMessages(ctx.version);
   const shape = typed ? '{channel, type, payload}' : '{channel, message}';
   const items = Array.isArray(body) ? body : [body];
   if (items.length === 0) throw new BadRequest(`send at least one ${shape}`);
-  return items.map((item, index) => {
+  return items.map((item, index): Notification => {
     const where = Array.isArray(body) ? `item ${index}: ` : '';
     if (!isPlainObject(item)) throw new BadRequest(`${where}expected ${shape} (or an array of them) for Odoo ${ctx.version}`);
+    const wrongKey = typed ? 'message' : 'type';
+    if (Object.hasOwn(item, wrongKey)) throw new BadRequest(`${where}Odoo ${ctx.version} notifications are ${shape}, not "${wrongKey}"`);
+    const message = typed ? { type: item['type'], payload: item['payload'] } : item['message'];
+    const db = item['db'];
+    if (db !== undefined && typeof db !== 'string') throw new BadRequest(`${where}"db" must be a database name, got ${JSON.stringify(db)}`);
+    const inDb = db === undefined ? {} : { db };
+    if (Object.hasOwn(item, 'partner')) {
+      if (Object.hasOwn(item, 'channel')) throw new BadRequest(`${where}give "channel" or "partner", not both`);
+      const partner = item['partner'];
+      if (typeof partner !== 'number' || !Number.isSafeInteger(partner) || partner < 1) {
+        throw new BadRequest(`${where}"partner" must be a partner id (an integer ≥ 1), got ${JSON.stringify(partner)}`);
+      }
+      return { partner, message, ...inDb };
+    }
     if (isRecordChannel(ctx, item['channel'])) {
       // 16+: `[model, id]`, e.g. the partner channel every socket of that partner listens on.
     } else if (typeof item['channel'] !== 'string') {
-      throw new BadRequest(`${where}"channel" must be a string${hasWebSocket(ctx.version) ? ' or [model, id]' : ''}`);
+      throw new BadRequest(`${where}"channel" must be a string${hasWebSocket(ctx.version) ? ' or [model, id]' : ''} (or give "partner": <id>)`);
     }
-    const wrongKey = typed ? 'message' : 'type';
-    if (Object.hasOwn(item, wrongKey)) throw new BadRequest(`${where}Odoo ${ctx.version} notifications are ${shape}, not "${wrongKey}"`);
-    return { channel: item['channel'] as Notification['channel'], message: typed ? { type: item['type'], payload: item['payload'] } : item['message'] };
+    return { channel: item['channel'] as ChannelNotification['channel'], message, ...inDb };
   });
 }
 

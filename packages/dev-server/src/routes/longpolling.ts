@@ -1,6 +1,6 @@
 // /longpolling/*: Odoo 8–15's bus controller (addons/bus/controllers/main.py).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pollChannels } from '../channels';
+import { sessionChannels } from '../channels';
 import type { ServerContext } from '../context';
 import { sendJson } from '../http';
 import { isPlainObject, pythonException, pythonTypeError, requireParams } from '../jsonrpc';
@@ -75,23 +75,25 @@ export function longpollingRoutes(ctx: ServerContext): RpcRoute[] {
       if (typeof last !== 'number' || !Number.isFinite(last)) {
         throw pythonTypeError(`poll(): 'last' must be a notification id (int), got ${pythonTypeName(last)}`);
       }
-      const channels = pollChannels(ctx.version, ctx.db, names);
+      // call.session is always set on a public route. Its database, and with mail its user's own channel,
+      // decide what the poll reads: whoever holds the cookie now, not whoever started polling.
+      const session = call.session!;
+      const channels = sessionChannels(ctx, session, names);
       const cursor = pollCursor(last, ctx.store.lastId);
 
       if (hasPeek(ctx.version) && options['peek']) {
         ctx.stats.countPollAnswered();
         return {
-          notifications: ctx.store.select(channels, cursor).map((row) => notificationOf(ctx, row)),
+          notifications: ctx.store.select(channels, cursor, session.db).map((row) => notificationOf(ctx, row)),
           channels: channels.map((channel) => JSON.parse(channel) as unknown),
         };
       }
 
-      let rows = ctx.store.select(channels, cursor);
+      let rows = ctx.store.select(channels, cursor, session.db);
       if (rows.length === 0 && !ctx.closing) {
-        // call.session is always set on a public route.
-        await ctx.holds.wait({ channels, sessionId: call.session!.id, timeoutMs: ctx.holdMs, signal: call.signal });
+        await ctx.holds.wait({ channels, sessionId: session.id, timeoutMs: ctx.holdMs, signal: call.signal });
         if (call.signal.aborted) return null;
-        rows = ctx.store.select(channels, cursor);
+        rows = ctx.store.select(channels, cursor, session.db);
       }
       ctx.stats.countPollAnswered();
       return rows.map((row) => notificationOf(ctx, row));
@@ -106,7 +108,7 @@ export function longpollingRoutes(ctx: ServerContext): RpcRoute[] {
       requireParams('send', call.params, ['channel', 'message']);
       const { channel, message } = call.params;
       if (typeof channel !== 'string') throw pythonException(STRING_CHANNELS_ONLY);
-      await publishAsync(ctx, [{ channel, message }]);
+      await publishAsync(ctx, [{ channel, message, db: call.session?.db ?? ctx.db }]);
       return null;
     },
   };

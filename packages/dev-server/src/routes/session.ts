@@ -4,16 +4,21 @@ import type { ServerContext } from '../context';
 import { accessDenied, requireParams } from '../jsonrpc';
 import { serverVersion, serverVersionInfo, websocketWorkerVersion } from '../odoo-version';
 import type { RpcRoute } from '../rpc-route';
+import { sessionCookie, sessionIdFromCookie } from '../sessions';
 import type { DevUser } from '../sessions';
+import type { HttpRoute } from './http-route';
 
-/** The session info Odoo returns from authenticate and get_session_info (the fields a bus client reads). */
-export function sessionInfo(ctx: ServerContext, user: DevUser): Record<string, unknown> {
+/**
+ * The session info Odoo returns from authenticate and get_session_info (the fields a bus client reads).
+ * `db`: the session's database (a server may serve several).
+ */
+export function sessionInfo(ctx: ServerContext, user: DevUser, db: string = ctx.db): Record<string, unknown> {
   return {
     uid: user.uid,
     is_system: user.isSystem ?? false,
     is_admin: user.isSystem ?? false,
     user_context: { lang: 'en_US', tz: 'Europe/Brussels', uid: user.uid },
-    db: ctx.db,
+    db,
     server_version: serverVersion(ctx.version),
     server_version_info: serverVersionInfo(ctx.version),
     name: user.name,
@@ -34,12 +39,15 @@ export function sessionRoutes(ctx: ServerContext): RpcRoute[] {
       handle(call) {
         requireParams('authenticate', call.params, ['db', 'login', 'password']);
         const { db, login, password } = call.params;
-        const user = db === ctx.db ? ctx.sessions.findUser(login, password) : undefined;
-        if (!user) throw accessDenied();
+        const database = typeof db === 'string' && ctx.databases.includes(db) ? db : undefined;
+        const user = database === undefined ? undefined : ctx.sessions.findUser(login, password);
+        if (!user || database === undefined) throw accessDenied();
+        // Odoo rotates the session on login: the old id is deleted (a socket of it closes 4001), whoever
+        // it belonged to, and the browser's one cookie now names the new user's session.
         if (call.session) ctx.sessions.delete(call.session.id);
-        const session = ctx.sessions.create(user);
+        const session = ctx.sessions.create(user, database);
         call.useSession(session);
-        return sessionInfo(ctx, user);
+        return sessionInfo(ctx, user, session.db);
       },
     },
     {
@@ -47,7 +55,7 @@ export function sessionRoutes(ctx: ServerContext): RpcRoute[] {
       auth: 'user',
       handle(call) {
         // auth='user' guarantees a logged-in session.
-        return sessionInfo(ctx, call.session!.user!);
+        return sessionInfo(ctx, call.session!.user!, call.session!.db);
       },
     },
     {
@@ -68,4 +76,27 @@ export function sessionRoutes(ctx: ServerContext): RpcRoute[] {
       },
     },
   ];
+}
+
+/**
+ * `GET /web/session/logout?redirect=/web` (`type=http`, `auth=none`): where the web client's "Log out"
+ * sends the browser on the versions that navigate away (the page unloads). Odoo runs
+ * `session.logout(keep_db=True)`, which forgets the user and rotates the id, then redirects (303) to
+ * `redirect`. Here: the session is deleted (its sockets close 4001), the browser gets a new public session
+ * of the same database, and only a local path is followed (anything else goes to `/web`).
+ */
+export function logoutRoute(ctx: ServerContext): HttpRoute {
+  return {
+    path: '/web/session/logout',
+    methods: ['GET'],
+    handle(req, res) {
+      const old = ctx.sessions.get(sessionIdFromCookie(req.headers.cookie));
+      if (old) ctx.sessions.delete(old.id);
+      const fresh = ctx.sessions.create(null, old?.db);
+      const asked = new URL(req.url ?? '/', 'http://localhost').searchParams.get('redirect');
+      const location = asked && asked.startsWith('/') && !asked.startsWith('//') ? asked : '/web';
+      res.writeHead(303, { Location: location, 'Set-Cookie': sessionCookie(fresh.id), 'Content-Length': 0 });
+      res.end();
+    },
+  };
 }
