@@ -15,15 +15,19 @@ async function jsonRpc(route, params = {}) {
   return body.result;
 }
 
-/** Logs in as `login` on `db` unless this browser's session already is that user there (tabs share the cookie). */
-async function ensureSession(db, login, password) {
+/**
+ * Logs in as `login` on `db` unless this browser's session already is that user there (tabs share the
+ * cookie). Through tabbus's `authenticate`, so the tabs of another user stop before their next request.
+ */
+async function ensureSession(api, db, login, password) {
   try {
     const info = await jsonRpc('/web/session/get_session_info');
     if (info.username === login && info.db === db) return info;
   } catch {
     // Not logged in yet.
   }
-  return jsonRpc('/web/session/authenticate', { db, login, password });
+  await api.authenticate({ db, login, password });
+  return jsonRpc('/web/session/get_session_info');
 }
 
 const textOf = (item) => {
@@ -36,7 +40,8 @@ const channelOf = (item) => ('channel' in item ? item.channel : item.type);
 const SHELL = `
   <h1>tabbus demo chat</h1>
   <p class="sub">Open this page in several tabs: one tab holds the connection (a long-poll, or a socket on Odoo 16+), every tab gets each message once.
-    Build: <b id="build"></b> · <a id="other"></a> · signed in as <span id="user">…</span></p>
+    Build: <b id="build"></b> · <a id="other"></a> · signed in as <span id="user">…</span>
+    <button type="button" id="logout" class="secondary">log out</button></p>
   <div class="grid">
     <section id="state" data-role="stopped">
       <p><span id="role" class="badge">…</span></p>
@@ -77,7 +82,7 @@ export async function runDemo(api, buildName, other) {
   const login = params.get('login') ?? 'admin';
   // ?db=… logs in to another database of the server (it may serve several, like Odoo without a dbfilter).
   const db = params.get('db') ?? server.db;
-  const session = await ensureSession(db, login, params.get('password') ?? login);
+  const session = await ensureSession(api, db, login, params.get('password') ?? login);
   const firstChannel = params.get('channel') ?? 'chat';
 
   // Timings can be shortened from the URL (the e2e tests do): ?backoff=ms&leaderTimeout=ms&sessionCheck=ms
@@ -101,6 +106,9 @@ export async function runDemo(api, buildName, other) {
   const arrivals = {};
   // gaps and session expiries as the bus reported them; leaders: the leader each epoch had, as this tab saw it.
   window.demo = { bus, received, arrivals, leaderSince: null, session, version: server.odoo, gaps: [], expired: [], outdated: [], leaders: {}, effects: [], sounded: [], jobUpdates: [], jobsDone: [] };
+  // Logging out through tabbus stops every tab of the user at once, not after their next session check.
+  window.demo.logout = () => api.logout();
+  $('#logout').addEventListener('click', () => void api.logout());
 
   // One beep and one desktop notification per message for the whole browser, from a tab that may play
   // sound (browsers allow it only in tabs the user interacted with).
@@ -179,7 +187,7 @@ export async function runDemo(api, buildName, other) {
     button.id = 'relogin';
     button.textContent = 'log in again';
     button.addEventListener('click', async () => {
-      await ensureSession(db, login, params.get('password') ?? login);
+      await ensureSession(api, db, login, params.get('password') ?? login);
       $('#error').textContent = '';
       await bus.start();
     });

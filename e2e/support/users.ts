@@ -175,8 +175,9 @@ export interface LogoutReport {
 }
 
 /**
- * Logs out in `tab` the way Odoo's user menu does (`POST /web/session/destroy`; the page is not told),
- * with a `chat` message every 500 ms meanwhile, and measures when each tab reports `session_expired`.
+ * Logs out in `tab` the way the demo's "log out" does (tabbus's `logout()`: every tab of the server hears
+ * of it, then `POST /web/session/destroy`; the addon hooks Odoo's user menu the same way), with a `chat`
+ * message every 500 ms meanwhile, and measures when each tab reports `session_expired`.
  */
 export async function logoutInOneTab(server: DevServer, tabs: Page[], tab: Page): Promise<LogoutReport> {
   await settledLeader(tabs);
@@ -184,8 +185,7 @@ export async function logoutInOneTab(server: DevServer, tabs: Page[], tab: Page)
   const chat = publishStream((_channel, text) => server.send(sendBody(server.odoo, { channel: 'chat' }, `public ${text}`)), 500);
   const logoutAt = await tab.evaluate(async () => {
     const at = Date.now();
-    const reply = await fetch('/web/session/destroy', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"jsonrpc":"2.0","method":"call","params":{},"id":1}' });
-    if (!reply.ok) throw new Error(`/web/session/destroy: HTTP ${reply.status}`);
+    await (window as unknown as { demo: { logout(): Promise<void> } }).demo.logout();
     return at;
   });
   const allStopped = async () => (await Promise.all(tabs.map(expiries))).every((list) => list.length > 0);
@@ -235,7 +235,7 @@ export function declareUserTests(): void {
     expectLoginContained(report);
   });
 
-  test('logout in one tab, as Odoo’s user menu does it (the page is not told): every tab of that user stops within a second', async ({ openTabs, server }, testInfo) => {
+  test('logout in one tab through tabbus (as the addon does for Odoo’s user menu): every tab of that user stops within a second', async ({ openTabs, server }, testInfo) => {
     const tabs = await openTabs(3);
     const leader = await settledLeader(tabs);
     const follower = tabs.find((tab) => tab !== leader)!;
