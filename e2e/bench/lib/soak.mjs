@@ -43,7 +43,7 @@ async function openSoakTab(b, index) {
   return { page, cdp, index, startedAt: Date.now(), warm: null };
 }
 
-/** The tab's JS heap after a forced GC, and what the public API says of the bus (and `debugSizes()` once it exists). */
+/** The tab's JS heap after a forced GC, what the public API says of the bus, and the sizes of its own collections (its test hook). */
 async function readTab(tab) {
   await tab.cdp.send('HeapProfiler.collectGarbage');
   const { metrics } = await tab.cdp.send('Performance.getMetrics');
@@ -51,7 +51,8 @@ async function readTab(tab) {
   const bus = await tab.page.evaluate(() => {
     const s = window.benchBus.state();
     // The lead engineer's debug hook, when the bus has it: the sizes of its own maps and sets by name.
-    const debug = typeof window.benchBus.debugSizes === 'function' ? window.benchBus.debugSizes() : null;
+    const hooks = window.benchBus[Symbol.for('tabbus.testHooks')];
+    const debug = typeof hooks?.sizes === 'function' ? hooks.sizes() : null;
     return {
       role: s.role,
       epoch: s.epoch,
@@ -299,6 +300,6 @@ export function soakMarkdown(r, meta) {
   }
   const debug = r.perTab.find((t) => t.debugEnd);
   lines.push('');
-  lines.push(debug ? `Bus internals (\`debugSizes()\`), tab ${debug.tab}: warm-up ${JSON.stringify(debug.debugWarm)}, end ${JSON.stringify(debug.debugEnd)}.` : 'Bus internals: the bus has no `debugSizes()` yet; only what `state()` exposes is read (tabs known, channels, union).');
+  lines.push(debug ? `Bus internals (the test hook's \`sizes()\`: tabs known, once keys remembered, shared keys, channels joined, event listeners), tab ${debug.tab}: warm-up ${JSON.stringify(debug.debugWarm)}, end ${JSON.stringify(debug.debugEnd)}.` : 'Bus internals: the bus has no test hook; only what `state()` exposes is read (tabs known, channels, union).');
   return lines.join('\n');
 }

@@ -116,7 +116,7 @@ export class TabBus<Item extends BusItem> {
   /**
    * Runs `fn` in exactly one tab of the scope per `key`, whichever tab calls first: every tab may call it
    * for the same notification (`once('sound:' + id, play)`), including a tab that gets it again after a
-   * failover. Resolves with whether `fn` ran here. Keys are remembered for 5 minutes. Without usable
+   * failover. Resolves with whether `fn` ran here. Keys are remembered for 150 s (longer than any replay). Without usable
    * localStorage only the leader runs effects.
    */
   once(key: string, fn: () => void): Promise<boolean> {

@@ -1,10 +1,14 @@
 import { TabBusError } from './errors';
 import type { Hub, Part } from './hub';
 
-/** How long a tab holds the Web Lock of a `once` key it ran, in ms. */
-export const ONCE_HOLD = 60_000;
+/**
+ * How long a tab holds the Web Lock of a `once` key it ran, in ms: the lock settles tabs that call at the
+ * same moment (a replay, two leaders for an instant); the storage record settles later calls. Each held
+ * lock costs a pending promise and a timer, so the hold is short: at 20 keys/s, 600 held locks.
+ */
+export const ONCE_HOLD = 30_000;
 /** How long `once` keys are remembered in storage, in ms: longer than any replay (the server keeps 100 s). */
-export const ONCE_TTL = 300_000;
+export const ONCE_TTL = 150_000;
 /** How many keys a tab remembers in memory; the oldest go first. */
 export const ONCE_MEMORY = 5000;
 

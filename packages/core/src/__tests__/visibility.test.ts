@@ -19,8 +19,8 @@ const HIDDEN_PACE = 30_000;
 const CLAIM_INTERVAL = 1000;
 const YIELD_TIMEOUT = 2000;
 const INPUT_POST_INTERVAL = 5000;
-const ONCE_HOLD = 60_000;
-const ONCE_TTL = 300_000;
+const ONCE_HOLD = 30_000;
+const ONCE_TTL = 150_000;
 
 interface World {
   clock: VirtualClock;
