@@ -79,13 +79,15 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
     if (machine.role === 'leader') hub.link.end();
     env.clearTimeout(yieldTimer);
     term.epoch = Math.max(store.readEpoch(), term.epoch) + 1;
-    store.writeEpoch(term.epoch);
     term.leaderId = tabId;
     machine.to('leader', reason);
     if (!lifetimes) hub.roster.tabs.retainOnly(tabId);
     // Every tab answers `lead` with a hello: without lifetime locks, that is how the map is rebuilt.
     hub.post({ type: 'lead', cursor: hub.delivery.watermark, tab: hub.self() });
+    // The connection before the storage write: after a failover, the gap is the time to its first
+    // request. No reply can come back before this task ends, and the write is in it.
     hub.link.begin();
+    store.writeEpoch(term.epoch);
     hub.changed();
   };
   /** Leader: a visible tab asked for the connection. Close it, then let that tab steal the lock. */

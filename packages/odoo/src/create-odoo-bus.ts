@@ -158,10 +158,10 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
    * may already be gone): wait for it to be over; a login as someone else stops this bus meanwhile. A
    * login never said to be over, or news being checked, means: ask the server whose session it is.
    */
-  const gate = async (): Promise<void> => {
-    if (uid === false) return;
-    if (ear.pending && (await ear.settled()) === 'timeout') await ear.verify(checkSession);
-    await ear.checking;
+  const gate = (): Promise<void> | undefined => {
+    if (uid === false) return undefined;
+    if (!ear.pending) return ear.checking;
+    return ear.settled().then((outcome) => (outcome === 'timeout' ? ear.verify(checkSession) : ear.checking));
   };
   const workerVersion = async (): Promise<string | undefined> => {
     if (options.websocketWorkerVersion !== undefined) return options.websocketWorkerVersion;

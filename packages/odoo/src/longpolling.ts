@@ -15,8 +15,11 @@ export interface LongpollingOptions {
   readonly maxReplyBytes?: number;
   readonly fetch?: typeof fetch;
   readonly credentials?: RequestCredentials;
-  /** Awaited before each poll; a rejection is the poll's error (the session changed: a fatal one). */
-  readonly gate?: () => Promise<void>;
+  /**
+   * Asked before each poll: a promise to wait for first (undefined: nothing to wait for). A rejection is
+   * the poll's error (the session changed: a fatal one).
+   */
+  readonly gate?: () => Promise<void> | undefined;
   readonly setTimeout?: (fn: () => void, ms: number) => unknown;
   readonly clearTimeout?: (handle: unknown) => void;
 }
@@ -87,17 +90,17 @@ export class LongpollingTransport implements Transport<OdooNotification> {
     const pollTimeout = this.#options.pollTimeout ?? 60_000;
     const timeout = this.#setTimeout(() => abort.abort('timeout' satisfies AbortReason), pollTimeout);
     const url = `${serverUrl}/longpolling/poll`;
-    // A poll on its way is the connection (the server holds it). After errors it is only an attempt, until
-    // it has been held for a moment: the server answers nothing until it has news, so that is the sign.
     const retrying = this.#backoff.attempts > 0;
-    sink.status(retrying ? 'connecting' : 'open');
-    const held = retrying ? this.#setTimeout(() => this.#inFlight === abort && !this.#closed && sink.status('open'), HELD_AFTER) : undefined;
-    sink.request();
+    let held: unknown;
     try {
-      await this.#options.gate?.();
-      if (this.#closed) return;
+      const waiting = this.#options.gate?.();
+      if (waiting) {
+        await waiting;
+        if (this.#closed) return;
+      }
       const last = sink.cursor();
-      const result = await callJsonRpc({
+      // The request goes out first (after a failover, the gap is the time to it); then the bus hears of it.
+      const reply = callJsonRpc({
         fetch: this.#options.fetch ?? globalThis.fetch.bind(globalThis),
         url,
         params: { channels: [...sink.channels()], last, options: presenceOptions(version, sink.inactivity()) },
@@ -105,6 +108,12 @@ export class LongpollingTransport implements Transport<OdooNotification> {
         credentials: this.#options.credentials ?? 'same-origin',
         ...(this.#options.maxReplyBytes !== undefined ? { maxBytes: this.#options.maxReplyBytes } : {}),
       });
+      // A poll on its way is the connection (the server holds it). After errors it is only an attempt, until
+      // it has been held for a moment: the server answers nothing until it has news, so that is the sign.
+      sink.status(retrying ? 'connecting' : 'open');
+      held = retrying ? this.#setTimeout(() => this.#inFlight === abort && !this.#closed && sink.status('open'), HELD_AFTER) : undefined;
+      sink.request();
+      const result = await reply;
       const items = parsePollResult(version, result);
       if (this.#closed) return;
       this.#backoff.reset();

@@ -12,8 +12,8 @@ export interface WebsocketOptions {
    * socket without the right one with `OUTDATED_VERSION`. Asked before each connection, so it may fetch.
    */
   readonly workerVersion?: () => Promise<string | undefined>;
-  /** Awaited before each connection; a rejection is the connection's error (the session changed: a fatal one). */
-  readonly gate?: () => Promise<void>;
+  /** Asked before each connection: a promise to wait for first, if any; a rejection is the connection's error. */
+  readonly gate?: () => Promise<void> | undefined;
   /** Delays between attempts after errors. Default: 1 s × 1.5 up to 60 s, plus jitter (Odoo's worker). */
   readonly backoff?: BackoffOptions;
   /**
