@@ -201,7 +201,8 @@ export async function runDemo(api, buildName, other) {
 
   let lastRole = null;
   const render = (s) => {
-    if (s.role === 'leader' && lastRole !== 'leader') window.demo.leaderSince = Date.now();
+    // When it took over (the role machine's time: the first request may already be out by the state event).
+    if (s.role === 'leader' && lastRole !== 'leader') window.demo.leaderSince = s.transition?.at ?? Date.now();
     lastRole = s.role;
     if (s.leaderId) (window.demo.leaders[s.epoch] ??= new Set()).add(s.leaderId);
     const el = $('#state');

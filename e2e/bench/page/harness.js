@@ -72,8 +72,9 @@ const host = {
       if (!(item.id in bench.arrivals)) bench.arrivals[item.id] = at;
     }
   },
-  setRole(role) {
-    if (role === 'leader' && bench.role !== 'leader') bench.leaderSince = Date.now();
+  /** `since`: when the contender says it took over, if it says (tabbus: its role machine's time). */
+  setRole(role, since) {
+    if (role === 'leader' && bench.role !== 'leader') bench.leaderSince = since ?? Date.now();
     bench.role = role;
   },
 };

@@ -12,7 +12,7 @@ window.__benchStart = async (host) => {
     ...(naive ? { coordination: 'none', hiddenPace: 0 } : {}),
   });
   bus.on('notification', (items) => host.deliver(items));
-  bus.on('state', (state) => host.setRole(state.role === 'solo' ? 'leader' : state.role));
+  bus.on('state', (state) => host.setRole(state.role === 'solo' ? 'leader' : state.role, state.transition?.at));
   window.benchBus = bus;
   await bus.start();
 };
