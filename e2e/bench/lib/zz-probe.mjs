@@ -1,6 +1,8 @@
 import { launch, newBrowser, openTabs, settle, sleep } from '/work/main/e2e/bench/lib/browser.mjs';
 import { BenchServer } from '/work/main/e2e/bench/lib/server.mjs';
 const contender = process.argv[2] ?? 'tabbus';
+import { buildPage } from '/work/main/e2e/bench/lib/build.mjs';
+await buildPage();
 const browser = await launch();
 const server = await BenchServer.start();
 const b = await newBrowser(browser, server);

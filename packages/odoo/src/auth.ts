@@ -1,6 +1,6 @@
 import { TabBusError, type BusEnv } from '@tabbus/core';
 import { callJsonRpc } from './jsonrpc';
-import { fetchSessionInfo, type SessionInfo } from './session';
+import type { SessionInfo } from './session';
 import { announceSession, type SessionNews } from './sessions';
 
 /** Where and how to reach Odoo, for `authenticate` and `logout`. */
@@ -36,12 +36,12 @@ export async function authenticate(options: ServerOptions & { db: string; login:
   const tell = (news: SessionNews) => announceSession(s.origin, news, options.env?.openChannel ? { openChannel: options.env.openChannel } : undefined);
   tell({ kind: 'login', state: 'pending' });
   try {
-    await callJsonRpc({ ...s, url: `${s.serverUrl}/web/session/authenticate`, params: { db: options.db, login: options.login, password: options.password } });
-    // The reply's shape differs by version; the session route says who is logged in now, in every version.
-    const info = await fetchSessionInfo(s);
-    if (typeof info.uid !== 'number') throw new TabBusError('server', `${s.serverUrl}/web/session/authenticate: no user is logged in after the login`);
-    tell({ kind: 'login', state: 'done', db: info.db, uid: info.uid });
-    return info;
+    const url = `${s.serverUrl}/web/session/authenticate`;
+    // Odoo answers a login with the new session's info (a wrong password is an AccessDenied error).
+    const info = (await callJsonRpc({ ...s, url, params: { db: options.db, login: options.login, password: options.password } })) as Partial<SessionInfo> | null;
+    if (!Number.isSafeInteger(info?.uid) || typeof info?.db !== 'string') throw new TabBusError('protocol', `${url}: the reply has no uid/db`);
+    tell({ kind: 'login', state: 'done', db: info.db, uid: info.uid as number });
+    return info as SessionInfo;
   } catch (error) {
     tell({ kind: 'login', state: 'failed' });
     throw error;

@@ -52,24 +52,23 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
     // The connection broke while the body was coming in: as much a network failure as no answer at all.
     throw noAnswer(request, cause);
   }
+  // What the server said, for each error below: the start of the body is what tells a proxy's page apart.
+  const bad = (code: 'http' | 'protocol', why: string, extra?: Record<string, unknown>, cause?: unknown) =>
+    new TabBusError(code, `${url}: ${why}`, { cause, context: { url, ...extra, body: text.slice(0, 200) } });
   if (response.status !== 200) {
     const hint = response.status === 404 && url.endsWith('/longpolling/poll') ? ' (Odoo 16+ has no long-polling: is the version right?)' : '';
-    throw new TabBusError('http', `${url}: HTTP ${response.status}${hint}`, { context: { url, status: response.status, body: text.slice(0, 200) } });
+    throw bad('http', `HTTP ${response.status}${hint}`, { status: response.status });
   }
   let envelope: unknown;
   try {
     envelope = JSON.parse(text);
   } catch (cause) {
-    throw new TabBusError('protocol', `${url}: the reply is not JSON`, { cause, context: { url, body: text.slice(0, 200) } });
+    throw bad('protocol', 'the reply is not JSON', undefined, cause);
   }
-  if (typeof envelope !== 'object' || envelope === null) {
-    throw new TabBusError('protocol', `${url}: the reply is not a JSON-RPC envelope`, { context: { url, body: text.slice(0, 200) } });
-  }
+  if (typeof envelope !== 'object' || envelope === null) throw bad('protocol', 'the reply is not a JSON-RPC envelope');
   const { error, result } = envelope as { error?: unknown; result?: unknown };
   if (error !== undefined) throw serverError(url, error);
-  if (!('result' in envelope) && !request.mayReturnNothing) {
-    throw new TabBusError('protocol', `${url}: the reply has neither result nor error`, { context: { url, body: text.slice(0, 200) } });
-  }
+  if (!('result' in envelope) && !request.mayReturnNothing) throw bad('protocol', 'the reply has neither result nor error');
   return result;
 }
 
