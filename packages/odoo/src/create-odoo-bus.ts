@@ -12,8 +12,8 @@ export interface OdooBusOptions {
   /** The database, part of the scope. Default: the one the session reports. */
   db?: string;
   /**
-   * Odoo's major version: it decides the connection (long-polling up to 15, WebSocket from 16) and the
-   * message shapes. `'auto'` asks the server when each tab starts (`/web/webclient/version_info`, then
+   * Odoo's major version (8 to 19): it decides the connection (long-polling up to 15, WebSocket from 16),
+   * the message shapes and what a presence update carries. `'auto'` asks the server when each tab starts (`/web/webclient/version_info`, then
    * `/websocket/health`); `state().transportName` shows the choice. Default 15.
    */
   version?: OdooVersion | 'auto';
@@ -29,6 +29,13 @@ export interface OdooBusOptions {
    * socket stayed closed longer than the server keeps notifications, 100 s). In ms; default 0: never close.
    */
   hiddenSocketClose?: number;
+  /**
+   * Odoo 16 (accepted and sent, but unused by the server, on 17/18; ignored on 19): the records whose
+   * im_status the server should send back with each presence update, `{'res.partner': [ids]}` (Odoo's
+   * `im_status_ids_by_model`). Read by the leader each time it sends presence (on connect, then every
+   * minute). Default: none.
+   */
+  imStatusIds?: () => Record<string, number[]> | undefined;
   /** A WebSocket implementation (tests, instrumentation). */
   WebSocket?: typeof WebSocket;
   /**

@@ -1,7 +1,7 @@
 import { createBackoff, TabBusError, type BackoffOptions, type Transport, type TransportSink } from '@tabbus/core';
 import { parsePollResult, type OdooNotification } from './notifications';
 import { RATE_LIMIT_WINDOW, SendQueue } from './send-queue';
-import type { WebsocketVersion } from './versions';
+import { websocketPresence, type WebsocketVersion } from './versions';
 
 export interface WebsocketOptions {
   /** Server origin and path prefix, without a trailing slash ('' = this page's origin). */
@@ -24,6 +24,8 @@ export interface WebsocketOptions {
   readonly connectTimeout?: number;
   /** How often the leader tells the server the user's inactivity, in ms (Odoo: 60 s). */
   readonly presenceInterval?: number;
+  /** Odoo 16–18: the `im_status_ids_by_model` sent with each presence update (default `{}`; 19 has no such field). */
+  readonly imStatusIds?: () => Record<string, number[]> | undefined;
   readonly WebSocket?: typeof WebSocket;
   readonly setTimeout?: (fn: () => void, ms: number) => unknown;
   readonly clearTimeout?: (handle: unknown) => void;
@@ -207,7 +209,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
   #sendPresence(): void {
     const inactivity = this.#sink?.inactivity();
     if (inactivity !== undefined) {
-      this.#queue.push({ event_name: 'update_presence', data: { inactivity_period: Math.max(0, Math.round(inactivity)), im_status_ids_by_model: {} } });
+      this.#queue.push({ event_name: 'update_presence', data: websocketPresence(this.#options.version, inactivity, this.#options.imStatusIds?.()) });
     }
     this.#presenceTimer = this.#timers.setTimeout(() => this.#sendPresence(), this.#options.presenceInterval ?? 60_000);
   }
