@@ -79,7 +79,15 @@ export interface OdooBusOptions {
 }
 
 /** The bus `createOdooBus` returns: a TabBus carrying Odoo notifications. */
-export type OdooBus = TabBus<OdooNotification>;
+export type OdooBus = TabBus<OdooNotification> & {
+  /**
+   * WebSocket (16+), in the tab that holds the socket: tells the server the browser-wide inactivity now
+   * rather than at the next minute (what Odoo's client does on connect and when the server says the user
+   * went offline). Returns false where there is nothing to send on: another tab holds the connection, the
+   * socket is not open, or the bus long-polls (15 and older send presence with every poll).
+   */
+  sendPresence(): boolean;
+};
 
 /**
  * Creates the bus for one Odoo: every tab of the same server, database and user shares one long-poll.
@@ -137,16 +145,18 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     if ((version ?? 0) < 17 || uid === false) return undefined;
     return (await sessionInfo()).websocketWorkerVersion;
   };
+  /** This tab's socket, while it leads on a WebSocket (each term makes a new one). */
+  let socket: WebsocketTransport | undefined;
   // The options that share a name with the bus's and the transport's are passed through as they are.
-  return createBus<OdooNotification>({
+  const bus = createBus<OdooNotification>({
     ...options,
     scope,
     transport: () => {
       // The scope is resolved (and with it an 'auto' version) before any transport is made.
       const v = version ?? 15;
-      return speaksWebsocket(v)
-        ? new WebsocketTransport({ ...options, serverUrl, version: v, workerVersion, ...(options.hiddenSocketClose ? { hiddenClose: options.hiddenSocketClose } : {}) })
-        : new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials });
+      if (!speaksWebsocket(v)) return new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials });
+      socket = new WebsocketTransport({ ...options, serverUrl, version: v, workerVersion, ...(options.hiddenSocketClose ? { hiddenClose: options.hiddenSocketClose } : {}) });
+      return socket;
     },
     transportName: () => (version === undefined ? undefined : speaksWebsocket(version) ? 'websocket' : 'longpolling'),
     ...(uid === false ? {} : { checkSession }),
@@ -154,4 +164,9 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     channelOf: stringChannelOf,
     autoStart: options.start !== false,
   });
+  const sendPresence = (): boolean => {
+    const role = bus.state().role;
+    return (role === 'leader' || role === 'solo') && socket !== undefined && socket.sendPresence();
+  };
+  return Object.assign(bus, { sendPresence });
 }

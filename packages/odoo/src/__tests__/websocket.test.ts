@@ -446,6 +446,7 @@ describe('createOdooBus on 16+', () => {
     [16, 'websocket'],
     [17, 'websocket'],
     [18, 'websocket'],
+    [19, 'websocket'],
   ] as const)("version 'auto' against Odoo %i: picks %s, shows it in state(), and delivers", async (odoo, kind) => {
     const server = await startServer({ odoo });
     const session = await login(server);
@@ -484,6 +485,36 @@ describe('createOdooBus on 16+', () => {
     await eventually(() => outdated.length).toBe(1);
     expect(outdated[0]).toMatchObject({ code: 'outdated', fatal: true });
     expect(b.state().role).toBe('stopped');
+  });
+
+  it('sendPresence(): one update for several asks in a row, in the leader; false in a follower and on long-polling', async () => {
+    const server = await startServer({ odoo: 19 });
+    const session = await login(server);
+    const browser = new FakeBrowser();
+    const log: string[] = [];
+    const make = () => {
+      const created = createOdooBus({ env: browser.tab().env(), channels: ['chat'], version: 19, uid: 2, db: server.db, websocketWorkerVersion: '19.0-2', serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie, log) });
+      onCleanup(() => created.stop());
+      return created;
+    };
+    const leader = make();
+    await eventually(() => leader.state().transport).toBe('open');
+    const follower = make();
+    await eventually(() => follower.state().role).toBe('follower');
+    const presences = () => sent(log).filter((m) => m.event_name === 'update_presence').length;
+    await eventually(presences).toBe(1);
+    expect([leader.sendPresence(), leader.sendPresence(), leader.sendPresence()]).toEqual([true, true, true]);
+    expect(follower.sendPresence()).toBe(false);
+    await eventually(presences).toBe(2);
+    await sleep(400);
+    expect(presences()).toBe(2);
+    expect(server.stats().presenceWrites).toBe(2);
+
+    const polling = await startServer({ odoo: 15 });
+    const polled = createOdooBus({ env: new FakeBrowser().tab().env(), version: 15, uid: 2, db: polling.db, serverUrl: polling.url, fetch: (await login(polling)).fetch });
+    onCleanup(() => polled.stop());
+    await eventually(() => polled.state().transport).toBe('open');
+    expect(polled.sendPresence()).toBe(false);
   });
 
   it('4001 after the session is removed: session_expired, the bus stops', async () => {
