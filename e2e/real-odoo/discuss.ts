@@ -21,18 +21,22 @@ export async function posterSession(admin: OdooSession): Promise<OdooSession> {
   return new OdooSession(admin.url, admin.db).login(POSTER_LOGIN, password);
 }
 
-/** The direct chat between the poster and the administrator (made by the poster if missing); its id. */
+/**
+ * The direct chat between the administrator and the poster, made (or found) and pinned by the
+ * administrator, as opening a chat from the web client does: a chat the administrator has not pinned is
+ * not loaded by its Discuss. Returns its id.
+ */
 export async function directChat(series: Series, admin: OdooSession, poster: OdooSession): Promise<number> {
   const model = channelModel(series);
-  const partners = [admin.partnerId!];
+  const partners = [poster.partnerId!];
   if (series >= 19) {
     // 19 makes chats through its store route only (the model method is private).
-    await poster.call('/mail/action', { fetch_params: [['/discuss/get_or_create_chat', { partners_to: partners }]] });
+    await admin.call('/mail/action', { fetch_params: [['/discuss/get_or_create_chat', { partners_to: partners }]] });
   } else {
-    const made = await poster.kw<{ id?: number } | number | null>(model, 'channel_get', [], { partners_to: partners });
+    const made = await admin.kw<{ id?: number } | number | null>(model, 'channel_get', [], { partners_to: partners });
     if (typeof made === 'object' && typeof made?.id === 'number') return made.id;
   }
-  const ids = await poster.kw<number[]>(model, 'search', [
+  const ids = await admin.kw<number[]>(model, 'search', [
     [
       ['channel_type', '=', 'chat'],
       ['channel_member_ids.partner_id', 'in', [admin.partnerId]],
@@ -50,7 +54,8 @@ export function postMessage(series: Series, poster: OdooSession, channelId: numb
 
 /** The Discuss app showing that thread. */
 export function discussUrl(series: Series, base: string, channelId: number): string {
-  if (series <= 16) return `${base}/web#action=mail.action_discuss&active_id=mail.channel_${channelId}`;
+  // 15 reads the thread from the action's context (`active_id`), 16 from its params (`default_active_id`).
+  if (series <= 16) return `${base}/web#action=mail.action_discuss&active_id=mail.channel_${channelId}&default_active_id=mail.channel_${channelId}`;
   if (series === 17) return `${base}/web#action=mail.action_discuss&active_id=discuss.channel_${channelId}`;
   return `${base}/odoo/discuss?active_id=discuss.channel_${channelId}`;
 }

@@ -205,11 +205,14 @@ test('4 tabs on the Discuss thread: connections, a message in every tab (steady,
   };
 
   try {
+    // A first message, which each tab must show once loaded: the Discuss app then shows this chat's thread.
+    const opening = `tabbus check ${server.series} opening ${Math.random().toString(36).slice(2, 10)}`;
+    await postMessage(server.series, poster, chat, opening);
     const pages: Page[] = [];
     for (let i = 0; i < TABS; i++) {
       const page = await openTab();
       await page.goto(discussUrl(server.series, server.url, chat));
-      await page.locator(where.thread).first().waitFor({ timeout: i === 0 ? FIRST_LOAD : 60_000 });
+      await expect(page.locator(where.thread).first()).toContainText(opening, { timeout: i === 0 ? FIRST_LOAD : 60_000 });
       await page.evaluate(() => window.dispatchEvent(new Event('blur')));
       pages.push(page);
     }
