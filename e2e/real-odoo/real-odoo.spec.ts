@@ -224,9 +224,10 @@ test('4 tabs on the Discuss thread: connections, a message in every tab (steady,
         const leader = open[roles.findIndex((r) => r === 'leader' || r === 'solo')];
         if (leader) return leader;
       }
-      const held = connections.holders().filter((p) => open.includes(p));
-      if (!held[0]) throw new Error('no tab holds a connection');
-      return held[0];
+      // A long-poll is re-sent right after each reply: between the two, no tab holds one for a moment.
+      let held: Page | undefined;
+      await expect.poll(() => (held = connections.holders().find((p) => open.includes(p))), { timeout: 30_000, message: 'a tab that holds a connection' }).toBeTruthy();
+      return held!;
     };
     /** Waits for the connections to settle, then samples them for 3 s: the most seen. */
     const settledConnections = async (open: Page[]): Promise<number> => {
@@ -245,11 +246,15 @@ test('4 tabs on the Discuss thread: connections, a message in every tab (steady,
     };
 
     const steps: Step[] = [];
-    const post = async (name: string, open: Page[]): Promise<Step> => {
+    /**
+     * Posts a message and measures it in the `open` tabs. `disrupt` (closing or crashing the tab that holds
+     * the connection) runs after the tabs are set to watch, so the message goes out right after it.
+     */
+    const post = async (name: string, open: Page[], disrupt?: () => Promise<void>): Promise<Step> => {
       const text = `tabbus check ${server.series} ${name} ${Math.random().toString(36).slice(2, 10)}`;
       const before = await Promise.all(open.map(probeOf));
-      const holding = await holder(open);
       for (const page of open) await page.evaluate(([t, s]) => (window as unknown as ProbeWindow).__tabbusCheck.watch(t!, s!), [text, where.thread]);
+      await disrupt?.();
       const postedAt = Date.now();
       await postMessage(server.series, poster, chat, text);
       const rpc = Date.now() - postedAt;
@@ -264,6 +269,7 @@ test('4 tabs on the Discuss thread: connections, a message in every tab (steady,
       const after = await Promise.all(open.map(probeOf));
       const notified = open.filter((_, i) => after[i]!.notifications > before[i]!.notifications);
       const sounded = open.filter((_, i) => after[i]!.sounds > before[i]!.sounds);
+      const holding = await holder(open);
       const step: Step = {
         name,
         tabs: open.length,
@@ -303,17 +309,17 @@ test('4 tabs on the Discuss thread: connections, a message in every tab (steady,
 
     // The tab that holds the connection closes; a message posted right after.
     const closed = await holder(pages);
-    await closed.close();
     const afterClose = pages.filter((p) => p !== closed);
-    const close = await post('after close', afterClose);
+    const close = await post('after close', afterClose, () => closed.close());
 
     // The tab that holds it now crashes (its renderer dies, no unload); a message posted right after.
     const crashed = await holder(afterClose);
-    const cdp = await context.newCDPSession(crashed);
-    void cdp.send('Page.crash').catch(() => undefined);
-    await crashed.waitForEvent('crash');
     const afterCrash = afterClose.filter((p) => p !== crashed);
-    const crash = await post('after crash', afterCrash);
+    const cdp = await context.newCDPSession(crashed);
+    const crash = await post('after crash', afterCrash, async () => {
+      void cdp.send('Page.crash').catch(() => undefined);
+      await crashed.waitForEvent('crash');
+    });
 
     log(`page errors: ${pageErrors.length ? pageErrors.join(' | ') : 'none'}; console errors: ${consoleErrors.length ? consoleErrors.join(' | ') : 'none'}`);
     for (const step of [steady, close, crash]) {
