@@ -12,9 +12,12 @@ interface Opened {
   setCookie: string | undefined;
 }
 
+/** Each server's `websocket_worker_version` (16 has none). */
+const WORKER_VERSIONS: Record<number, string> = { 17: '17.0-1', 18: '18.0-5', 19: '19.0-2' };
+
 /** Opens /websocket like a browser (Origin, User-Agent) and collects every text frame. */
 function open(server: DevServer, options: { sessionId?: string; version?: string | null; userAgent?: boolean; autoPong?: boolean } = {}): Promise<Opened> {
-  const version = options.version === undefined ? ({ 17: '17.0-1', 18: '18.0-5', 19: '19.0-2' }[server.odoo] ?? null) : options.version;
+  const version = options.version === undefined ? (WORKER_VERSIONS[server.odoo] ?? null) : options.version;
   const url = `${server.url.replace('http', 'ws')}/websocket${version === null ? '' : `?version=${version}`}`;
   const headers: Record<string, string> = {};
   if (options.sessionId) headers['Cookie'] = `session_id=${options.sessionId}`;
