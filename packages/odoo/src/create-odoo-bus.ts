@@ -13,8 +13,9 @@ export interface OdooBusOptions {
   db?: string;
   /**
    * Odoo's major version (8 to 19): it decides the connection (long-polling up to 15, WebSocket from 16),
-   * the message shapes and what a presence update carries. `'auto'` asks the server when each tab starts (`/web/webclient/version_info`, then
-   * `/websocket/health`); `state().transportName` shows the choice. Default 15.
+   * the message shapes and what a presence update carries. `'auto'` asks the server when each tab starts
+   * (`/web/webclient/version_info`, then `/websocket/health`); `state().transportName` shows the choice.
+   * Default 15.
    */
   version?: OdooVersion | 'auto';
   /**
@@ -32,8 +33,8 @@ export interface OdooBusOptions {
   /**
    * Odoo 16 (accepted and sent, but unused by the server, on 17/18; ignored on 19): the records whose
    * im_status the server should send back with each presence update, `{'res.partner': [ids]}` (Odoo's
-   * `im_status_ids_by_model`). Read by the leader each time it sends presence (on connect, then every
-   * minute). Default: none.
+   * `im_status_ids_by_model`). Read by the leader each time it sends presence (on connect, every minute,
+   * and on `sendPresence()`). Default: none.
    */
   imStatusIds?: () => Record<string, number[]> | undefined;
   /** A WebSocket implementation (tests, instrumentation). */
