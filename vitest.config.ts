@@ -14,7 +14,7 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/src/**/__tests__/**/*.test.ts'],
+    include: ['packages/*/src/**/__tests__/**/*.test.ts', 'e2e/real-odoo/__tests__/*.test.ts'],
     environment: 'node',
     testTimeout: 10_000,
   },

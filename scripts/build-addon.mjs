@@ -13,8 +13,15 @@ const source = resolve(pkg, 'addon');
 const built = resolve(pkg, 'dist/tabbus.global.min.js');
 if (!existsSync(built)) throw new Error(`build-addon: ${built} is missing; run rollup first`);
 
-/** Which adapter each series loads: the legacy service class (14, 15) or the services registry (17, 18). */
-export const SERIES = { '14.0': 'adapter_legacy.js', '15.0': 'adapter_legacy.js', '17.0': 'adapter_services.js', '18.0': 'adapter_services.js' };
+/** Which adapter each series loads: the legacy service class (14, 15) or the services registry (16 to 19). */
+export const SERIES = {
+  '14.0': 'adapter_legacy.js',
+  '15.0': 'adapter_legacy.js',
+  '16.0': 'adapter_services.js',
+  '17.0': 'adapter_services.js',
+  '18.0': 'adapter_services.js',
+  '19.0': 'adapter_services.js',
+};
 
 const SUMMARY = "One bus connection per browser under Odoo's own bus client: fast failover, slow polling while hidden, one sound";
 

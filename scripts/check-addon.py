@@ -21,7 +21,8 @@ def check(what, ok, detail=''):
 
 dist = Path(sys.argv[1])
 series_dirs = sorted(p for p in dist.iterdir() if p.is_dir())
-check('an addon per series 14.0, 15.0, 17.0, 18.0', [p.name for p in series_dirs] == ['14.0', '15.0', '17.0', '18.0'], ', '.join(p.name for p in series_dirs))
+SERIES = ['14.0', '15.0', '16.0', '17.0', '18.0', '19.0']
+check('an addon per series %s' % ', '.join(SERIES), [p.name for p in series_dirs] == SERIES, ', '.join(p.name for p in series_dirs))
 
 for series_dir in series_dirs:
     series = series_dir.name
@@ -66,6 +67,13 @@ for series_dir in series_dirs:
           [p.rsplit('/', 1)[-1] for p in paths[:2]] == ['tabbus.global.min.js', adapter], ', '.join(paths[:2]))
     for path in paths:
         check('%s: asset %s exists' % (series, path), path.startswith('tabbus_bus/') and (addon / path[len('tabbus_bus/'):]).is_file())
+    script = (addon / 'static/src/js' / adapter).read_text()
+    if adapter == 'adapter_services.js':
+        # The adapter describes each series it takes over in its SERIES table; a series without an entry
+        # would log "not for this version" and leave Odoo's bus in place.
+        check('%s: the adapter has a SERIES entry for %d' % (series, major), re.search(r'^\s+%d: \{' % major, script, re.M) is not None)
+    else:
+        check('%s: the adapter accepts %d' % (series, major), re.search(r'version !== %d\b' % major, script) is not None)
 
 # read_settings, with a stand-in for the `odoo` package (models.AbstractModel is all the file imports).
 odoo = types.ModuleType('odoo')

@@ -13,7 +13,7 @@ const statics = ['--static', `/standin/=${root('e2e/standin')}`, '--static', `/d
 interface StandinWindow {
   standin: {
     bus: Record<string, (...args: unknown[]) => unknown> & { tabbus?: unknown };
-    multiTab: { isOnMainTab(): boolean };
+    multiTab: { isOnMainTab(): boolean | Promise<boolean> };
     received: unknown[];
     typed: unknown[];
     events: string[];
@@ -28,7 +28,7 @@ async function withServer(browser: Browser, odoo: number, run: (server: DevServe
   const context = await browser.newContext();
   const problems: string[] = [];
   context.on('page', (page) => page.on('pageerror', (error) => problems.push(error.message)));
-  const page = odoo >= 16 ? 'odoo17.html' : 'odoo15.html';
+  const page = odoo >= 16 ? 'odoo-services.html' : 'odoo15.html';
   const open = async (count: number, query = '') => {
     const pages: Page[] = [];
     for (let i = 0; i < count; i++) {
@@ -91,66 +91,98 @@ test('Odoo 15 stand-in without the addon: every tab polls and every tab is maste
   });
 });
 
-const mainTabs17 = (pages: Page[]) => Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as StandinWindow).standin.multiTab.isOnMainTab())));
-const std17 = (page: Page) => page.evaluate(() => {
+const mainTabs = (pages: Page[]) => Promise.all(pages.map((p) => p.evaluate(async () => Boolean(await (window as unknown as StandinWindow).standin.multiTab.isOnMainTab()))));
+const std = (page: Page) => page.evaluate(() => {
   const s = (window as unknown as StandinWindow).standin;
-  return { received: s.received, typed: s.typed, events: s.events, beeps: s.beeps, tabbus: Boolean(s.bus.tabbus) };
+  return { received: s.received, typed: s.typed, events: s.events, beeps: s.beeps, tabbus: Boolean(s.bus.tabbus), role: document.documentElement.dataset['tabbusRole'] };
 });
 
-test('Odoo 17 stand-in without SharedWorker + addon: five tabs, one socket, notifications and subscribe() in every tab, one main tab, one ting, failover', async ({ browser }) => {
-  await withServer(browser, 17, async (server, _context, open) => {
-    const pages = await open(5, '?sharedWorker=0');
-    for (const page of pages) expect((await std17(page)).tabbus).toBe(true);
-    await expect.poll(async () => (await mainTabs17(pages)).filter(Boolean).length).toBe(1);
-    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
-    const ids = [];
-    for (const text of ['one', 'two', 'three']) ids.push(await server.send({ channel: 'chat', type: 'demo/message', payload: { text } }));
-    for (const page of pages) {
-      await expect.poll(async () => (await std17(page)).typed).toEqual([{ text: 'one' }, { text: 'two' }, { text: 'three' }]);
-      const s = await std17(page);
-      expect(s.received).toEqual(ids.map((id, i) => ({ id, type: 'demo/message', payload: { text: ['one', 'two', 'three'][i] } })));
-      expect(s.events).toContain('connect');
-    }
-    await expect.poll(async () => (await Promise.all(pages.map(std17))).reduce((n, s) => n + s.beeps, 0)).toBe(3);
+for (const odoo of [16, 17, 18, 19] as const) {
+  test(`Odoo ${odoo} stand-in without SharedWorker + addon: five tabs, one socket, notifications in every tab, one main tab, one ting, presence on ask, failover`, async ({ browser }) => {
+    await withServer(browser, odoo, async (server, _context, open) => {
+      const pages = await open(5, '?sharedWorker=0');
+      for (const page of pages) expect((await std(page)).tabbus).toBe(true);
+      await expect.poll(async () => (await mainTabs(pages)).filter(Boolean).length).toBe(1);
+      await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+      const ids = [];
+      for (const text of ['one', 'two', 'three']) ids.push(await server.send({ channel: 'chat', type: 'demo/message', payload: { text } }));
+      for (const page of pages) {
+        await expect.poll(async () => (await std(page)).typed).toEqual([{ text: 'one' }, { text: 'two' }, { text: 'three' }]);
+        const s = await std(page);
+        // The batch event exists on 16/17 only (18 and 19 deliver through subscribe()).
+        expect(s.received).toEqual(odoo <= 17 ? ids.map((id, i) => ({ id, type: 'demo/message', payload: { text: ['one', 'two', 'three'][i] } })) : []);
+        expect(s.events).toContain('connect');
+      }
+      await expect.poll(async () => (await Promise.all(pages.map(std))).reduce((n, s) => n + s.beeps, 0)).toBe(3);
+      const roles = (await Promise.all(pages.map(std))).map((s) => s.role).sort();
+      expect(roles).toEqual(['follower', 'follower', 'follower', 'follower', 'leader']);
 
-    const main = pages[(await mainTabs17(pages)).indexOf(true)]!;
-    await main.close();
-    const rest = pages.filter((p) => p !== main);
-    await expect.poll(async () => (await mainTabs17(rest)).filter(Boolean).length).toBe(1);
-    const next = rest[(await mainTabs17(rest)).indexOf(true)]!;
-    expect((await std17(next)).events).toContain('become_main_tab');
-    await server.send({ channel: 'chat', type: 'demo/message', payload: { text: 'after failover' } });
-    for (const page of rest) await expect.poll(async () => (await std17(page)).typed.length).toBe(4);
+      // Odoo's im_status service asks for a presence update (on connect, when the server says the user
+      // went offline): the tab that holds the socket sends one at once, in the series' shape.
+      const main = pages[(await mainTabs(pages)).indexOf(true)]!;
+      const writes = (await server.stats()).presenceWrites;
+      await main.evaluate(() => (window as unknown as StandinWindow).standin.bus.send!('update_presence', { inactivity_period: 0, im_status_ids_by_model: {} }));
+      await expect.poll(async () => (await server.stats()).presenceWrites).toBe(writes + 1);
+
+      await main.close();
+      const rest = pages.filter((p) => p !== main);
+      await expect.poll(async () => (await mainTabs(rest)).filter(Boolean).length).toBe(1);
+      const next = rest[(await mainTabs(rest)).indexOf(true)]!;
+      expect((await std(next)).events).toContain('become_main_tab');
+      await server.send({ channel: 'chat', type: 'demo/message', payload: { text: 'after failover' } });
+      for (const page of rest) await expect.poll(async () => (await std(page)).typed.length).toBe(4);
+      await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+      // The browser's cursor, where Odoo's own client (and 18/19's outdated-page check) reads it.
+      const key = odoo >= 19 ? 'legacy_multi_tab' : 'multi_tab';
+      const shared = await next.evaluate((k) => JSON.parse(localStorage.getItem(`${k}.${location.origin}.last_notification_id`) ?? '0') as number, key);
+      expect(shared).toBeGreaterThan(ids.at(-1)!);
+    });
+  });
+}
+
+for (const odoo of [17, 19] as const) {
+  test(`Odoo ${odoo} stand-in with SharedWorker: the addon keeps Odoo's own service, unless the websocket setting says always`, async ({ browser }) => {
+    await withServer(browser, odoo, async (server, _context, open) => {
+      const [kept] = await open(1);
+      expect((await std(kept!)).tabbus).toBe(false);
+      expect((await std(kept!)).role).toBeUndefined();
+      await kept!.close();
+      await expect.poll(async () => (await server.connections()).open).toBe(0);
+      const pages = await open(3, '?websocket=always');
+      for (const page of pages) expect((await std(page)).tabbus).toBe(true);
+      await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+    });
+  });
+}
+
+test("Odoo 16 stand-in in the iOS app (SharedWorker present, Odoo takes a Worker per tab there): the addon takes over; 19's Odoo keeps its SharedWorker there, and so does the addon", async ({ browser }) => {
+  await withServer(browser, 16, async (server, _context, open) => {
+    const pages = await open(3, '?ios=1');
+    for (const page of pages) expect((await std(page)).tabbus).toBe(true);
     await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+  });
+  await withServer(browser, 19, async (_server, _context, open) => {
+    const [page] = await open(1, '?ios=1');
+    expect((await std(page!)).tabbus).toBe(false);
   });
 });
 
-test("Odoo 17 stand-in with SharedWorker: the addon keeps Odoo's own service, unless the websocket setting says always", async ({ browser }) => {
-  await withServer(browser, 17, async (server, _context, open) => {
-    const [kept] = await open(1);
-    expect((await std17(kept!)).tabbus).toBe(false);
-    await kept!.close();
-    await expect.poll(async () => (await server.connections()).open).toBe(0);
-    const pages = await open(3, '?websocket=always');
-    for (const page of pages) expect((await std17(page)).tabbus).toBe(true);
-    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+for (const odoo of [16, 19] as const) {
+  test(`Odoo ${odoo} stand-in without the addon and without SharedWorker: one socket per tab (the baseline the addon replaces)`, async ({ browser }) => {
+    await withServer(browser, odoo, async (server, _context, open) => {
+      await open(5, '?adapter=0&sharedWorker=0');
+      await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([5]);
+    });
   });
-});
-
-test('Odoo 17 stand-in without the addon and without SharedWorker: one socket per tab (the baseline the addon replaces)', async ({ browser }) => {
-  await withServer(browser, 17, async (server, _context, open) => {
-    await open(5, '?adapter=0&sharedWorker=0');
-    await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([5]);
-  });
-});
+}
 
 test('an adapter loaded on a version it does not know warns and changes nothing', async ({ browser }) => {
-  await withServer(browser, 16, async (server, context, open) => {
+  await withServer(browser, 19, async (server, context, open) => {
     const warnings: string[] = [];
     context.on('console', (msg) => msg.type() === 'warning' && warnings.push(msg.text()));
-    const [page] = await open(1, '?series=17.0&sharedWorker=0');
-    expect((await std17(page!)).tabbus).toBe(false);
-    expect(warnings.join('\n')).toMatch(/tabbus_bus: this adapter is for Odoo 17 and 18, not 16/);
+    const [page] = await open(1, '?series=19.0&serverVersion=20&sharedWorker=0');
+    expect((await std(page!)).tabbus).toBe(false);
+    expect(warnings.join('\n')).toMatch(/tabbus_bus: this adapter is for Odoo 16 to 19, not 20/);
     await expect.poll(async () => (await server.connections()).open).toBe(1);
   });
 });

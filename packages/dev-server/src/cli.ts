@@ -15,12 +15,12 @@ import { SessionsFileError } from './sessions-file';
 const USAGE = `Usage: tabbus-dev-server [options]
 
 An Odoo-faithful bus server for development, demos and tests: long-polling (Odoo 8–15)
-or WebSocket (Odoo 16–18).
+or WebSocket (Odoo 16–19).
 
 Options:
   --port N              TCP port (default 8069; 0 = any free port)
   --host H              interface to listen on (default 127.0.0.1)
-  --odoo V              Odoo version to emulate, 8 to 18 (default 15; 16+ = WebSocket)
+  --odoo V              Odoo version to emulate, 8 to 19 (default 15; 16+ = WebSocket)
   --db NAME             database name (default tabbus); repeat it to serve several
                         databases (logins name one; the first is the default)
   --no-mail             8–15: the bus addon alone (by default, as with mail installed,
@@ -110,7 +110,7 @@ function parseCommandLine(argv: readonly string[]): (DevServerOptions & { pgTemp
   const port = values.port ?? '8069';
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${port}"`);
   const odoo = Number((values.odoo ?? '15').replace(/\.0$/, ''));
-  if (!isOdooVersion(odoo)) throw new UsageError(`--odoo must be a version from 8 to 18 (8–15 long-polling, 16–18 WebSocket), got "${values.odoo}"`);
+  if (!isOdooVersion(odoo)) throw new UsageError(`--odoo must be a version from 8 to 19 (8–15 long-polling, 16–19 WebSocket), got "${values.odoo}"`);
   const [db = 'tabbus', ...databases] = values.db ?? [];
   for (const name of [db, ...databases]) {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new UsageError(`--db must be letters, digits, "_", "-" or ".", got "${name}"`);

@@ -1,4 +1,4 @@
-// @tabbus/dev-server: an Odoo-faithful bus server (long-polling for Odoo 8–15, WebSocket for 16–18; in
+// @tabbus/dev-server: an Odoo-faithful bus server (long-polling for Odoo 8–15, WebSocket for 16–19; in
 // memory or on PostgreSQL) for development, demos, e2e tests and benchmarks.
 export { createDevServer } from './server';
 export type { DevServer, DevServerOptions } from './server';

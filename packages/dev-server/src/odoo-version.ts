@@ -1,10 +1,10 @@
-// What differs between the Odoo versions the dev server emulates (8–15: long-polling; 16–18:
+// What differs between the Odoo versions the dev server emulates (8–15: long-polling; 16–19:
 // WebSocket).
 // Every version-dependent decision in the server goes through this module.
 
-export type OdooVersion = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18;
+export type OdooVersion = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19;
 
-export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
+export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
 
 export function isOdooVersion(value: unknown): value is OdooVersion {
   return ODOO_VERSIONS.includes(value as OdooVersion);
@@ -54,10 +54,19 @@ export const hasLongpolling = (v: OdooVersion): boolean => v <= 15;
 
 /**
  * The server's `websocket_worker_version` (17+: the session info carries it and the client sends
- * it as `/websocket?version=`); the values seen on running 17.0 and 18.0 servers. 16 has none.
+ * it as `/websocket?version=`); the values seen on running 17.0, 18.0 and 19.0 servers. 16 has none.
  */
 export function websocketWorkerVersion(v: OdooVersion): string | undefined {
   if (v === 17) return '17.0-1';
   if (v === 18) return '18.0-5';
+  if (v === 19) return '19.0-2';
   return undefined;
 }
+
+/**
+ * The keys of the socket's `update_presence` data, which Odoo passes as keyword arguments: 16–18
+ * `_update_bus_presence(inactivity_period, im_status_ids_by_model)`, 19 (presence moved to mail)
+ * `_update_mail_presence(inactivity_period)`. Any other set of keys raises a TypeError there, which the
+ * server logs; the presence is then not updated.
+ */
+export const presenceKeys = (v: OdooVersion): readonly string[] => (v >= 19 ? ['inactivity_period'] : ['im_status_ids_by_model', 'inactivity_period']);

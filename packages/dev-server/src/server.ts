@@ -45,7 +45,7 @@ export interface DevServerOptions {
   port?: number;
   /** Interface to listen on; default 127.0.0.1. */
   host?: string;
-  /** Odoo version to emulate (long-polling: 8–15; WebSocket: 16–18); default 15. */
+  /** Odoo version to emulate (long-polling: 8–15; WebSocket: 16–19); default 15. */
   odoo?: OdooVersion;
   /** Database name: checked at login, and part of every channel on 15. Default `tabbus`. */
   db?: string;
@@ -139,7 +139,7 @@ function checkedOptions(options: DevServerOptions) {
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer 0–65535, got ${port}`);
   const odoo = options.odoo ?? 15;
-  if (!isOdooVersion(odoo)) throw new RangeError(`odoo must be one of 8–18 (8–15 long-polling, 16–18 WebSocket), got ${String(odoo)}`);
+  if (!isOdooVersion(odoo)) throw new RangeError(`odoo must be one of 8–19 (8–15 long-polling, 16–19 WebSocket), got ${String(odoo)}`);
   const db = options.db ?? 'tabbus';
   if (typeof db !== 'string' || db === '') throw new TypeError('db must be a non-empty string');
   const more = options.databases ?? [];

@@ -1,4 +1,4 @@
-// Odoo 16–18's bus over WebSocket (addons/bus/websocket.py and controllers/websocket.py; protocol
+// Odoo 16–19's bus over WebSocket (addons/bus/websocket.py and controllers/websocket.py; protocol
 // notes §7 and §11): the `GET /websocket` upgrade, `{event_name, data}` messages, one JSON array
 // frame per dispatch, the close codes, the keep-alive ping, the rate limit, and the polling
 // fallback routes `/websocket/peek_notifications` and `/websocket/update_bus_presence`.
@@ -13,7 +13,7 @@ import type { TimerHandle } from './clock';
 import type { ServerContext } from './context';
 import { sendWerkzeugError } from './http';
 import { OdooError, isPlainObject, pythonTypeError, requireParams } from './jsonrpc';
-import { websocketWorkerVersion } from './odoo-version';
+import { presenceKeys, websocketWorkerVersion } from './odoo-version';
 import { pollCursor } from './routes/longpolling';
 import type { RpcRoute } from './rpc-route';
 import { sessionCookie, sessionIdFromCookie } from './sessions';
@@ -355,6 +355,9 @@ export class WebSocketHub {
     const user = conn.session.user;
     const inactivity = data['inactivity_period'];
     if (!user || typeof inactivity !== 'number' || !Number.isFinite(inactivity)) return;
+    // Odoo calls its handler with the data as keyword arguments: a key it does not take, or one missing,
+    // is a TypeError in the server log and no presence update.
+    if (Object.keys(data).sort().join() !== presenceKeys(this.#ctx.version).join()) return;
     if (this.#ctx.pg) void this.#ctx.pg.updatePresence(user.uid, Math.trunc(inactivity));
     try {
       this.#ctx.presence.recordPoll(user.uid, { bus_inactivity: Math.trunc(inactivity) });

@@ -13,9 +13,10 @@ export interface OdooBusOptions {
   /** The database, part of the scope. Default: the one the session reports. */
   db?: string;
   /**
-   * Odoo's major version: it decides the connection (long-polling up to 15, WebSocket from 16) and the
-   * message shapes. `'auto'` asks the server when each tab starts (`/web/webclient/version_info`, then
-   * `/websocket/health`); `state().transportName` shows the choice. Default 15.
+   * Odoo's major version (8 to 19): it decides the connection (long-polling up to 15, WebSocket from 16),
+   * the message shapes and what a presence update carries. `'auto'` asks the server when each tab starts
+   * (`/web/webclient/version_info`, then `/websocket/health`); `state().transportName` shows the choice.
+   * Default 15.
    */
   version?: OdooVersion | 'auto';
   /**
@@ -30,6 +31,13 @@ export interface OdooBusOptions {
    * socket stayed closed longer than the server keeps notifications, 100 s). In ms; default 0: never close.
    */
   hiddenSocketClose?: number;
+  /**
+   * Odoo 16 (accepted and sent, but unused by the server, on 17/18; ignored on 19): the records whose
+   * im_status the server should send back with each presence update, `{'res.partner': [ids]}` (Odoo's
+   * `im_status_ids_by_model`). Read by the leader each time it sends presence (on connect, every minute,
+   * and on `sendPresence()`). Default: none.
+   */
+  imStatusIds?: () => Record<string, number[]> | undefined;
   /** A WebSocket implementation (tests, instrumentation). */
   WebSocket?: typeof WebSocket;
   /**
@@ -73,7 +81,15 @@ export interface OdooBusOptions {
 }
 
 /** The bus `createOdooBus` returns: a TabBus carrying Odoo notifications. */
-export type OdooBus = TabBus<OdooNotification>;
+export type OdooBus = TabBus<OdooNotification> & {
+  /**
+   * WebSocket (16+), in the tab that holds the socket: tells the server the browser-wide inactivity now
+   * rather than at the next minute (what Odoo's client does on connect and when the server says the user
+   * went offline). Returns false where there is nothing to send on: another tab holds the connection, the
+   * socket is not open, or the bus long-polls (15 and older send presence with every poll).
+   */
+  sendPresence(): boolean;
+};
 
 /**
  * Creates the bus for one Odoo: every tab of the same server, database and user shares one long-poll.
@@ -169,6 +185,8 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     if ((version ?? 0) < 17 || uid === false) return undefined;
     return (await sessionInfo()).websocketWorkerVersion;
   };
+  /** This tab's socket, while it leads on a WebSocket (each term makes a new one). */
+  let socket: WebsocketTransport | undefined;
   // The options that share a name with the bus's and the transport's are passed through as they are.
   const bus = createBus<OdooNotification>({
     ...options,
@@ -177,9 +195,9 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     transport: () => {
       // The scope is resolved (and with it an 'auto' version) before any transport is made.
       const v = version ?? 15;
-      return speaksWebsocket(v)
-        ? new WebsocketTransport({ ...options, serverUrl, version: v, workerVersion, gate, ...(options.hiddenSocketClose ? { hiddenClose: options.hiddenSocketClose } : {}) })
-        : new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials, gate });
+      if (!speaksWebsocket(v)) return new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials, gate });
+      socket = new WebsocketTransport({ ...options, serverUrl, version: v, workerVersion, gate, ...(options.hiddenSocketClose ? { hiddenClose: options.hiddenSocketClose } : {}) });
+      return socket;
     },
     transportName: () => (version === undefined ? undefined : speaksWebsocket(version) ? 'websocket' : 'longpolling'),
     ...(uid === false ? {} : { checkSession }),
@@ -194,5 +212,9 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     const me = mine();
     if (me) ear.announce({ kind: 'scope', ...me });
   };
-  return bus;
+  const sendPresence = (): boolean => {
+    const role = bus.state().role;
+    return (role === 'leader' || role === 'solo') && socket !== undefined && socket.sendPresence();
+  };
+  return Object.assign(bus, { sendPresence });
 }

@@ -3,7 +3,7 @@ import { callJsonRpc } from './jsonrpc';
 import type { OdooVersion } from './versions';
 
 /** The newest and oldest versions tabbus speaks: a newer server is spoken to as the newest. */
-const NEWEST = 18;
+const NEWEST = 19;
 const OLDEST = 8;
 
 /**

@@ -3,10 +3,10 @@ import { TabBusError } from '@tabbus/core';
 /** Odoo versions whose bus is JSON-RPC long-polling on `/longpolling/poll`. */
 export type LongpollingVersion = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15;
 /** Odoo versions whose bus is a WebSocket on `/websocket`. */
-export type WebsocketVersion = 16 | 17 | 18;
+export type WebsocketVersion = 16 | 17 | 18 | 19;
 export type OdooVersion = LongpollingVersion | WebsocketVersion;
 
-export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
+export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
 
 export function checkVersion(version: unknown): OdooVersion | 'auto' {
   if (version === 'auto' || ODOO_VERSIONS.includes(version as OdooVersion)) return version as OdooVersion | 'auto';
@@ -28,4 +28,15 @@ export const hasTypedMessages = (version: OdooVersion): boolean => version >= 15
 export function presenceOptions(version: OdooVersion, inactivity: number | undefined): Record<string, unknown> {
   if (inactivity === undefined) return {};
   return version >= 10 ? { bus_inactivity: Math.max(0, Math.round(inactivity)) } : { im_presence: inactivity < 60_000 };
+}
+
+/**
+ * The socket's `update_presence` data, as each version's server takes it as keyword arguments: 16–18
+ * `_update_bus_presence(inactivity_period, im_status_ids_by_model)` (16 answers with the im_status of
+ * those ids; 17/18 ignore them but still require the key); 19 `_update_mail_presence(inactivity_period)`,
+ * which fails on any other key.
+ */
+export function websocketPresence(version: 16 | 17 | 18 | 19, inactivity: number, imStatusIds: Record<string, number[]> | undefined): Record<string, unknown> {
+  const inactivity_period = Math.max(0, Math.round(inactivity));
+  return version >= 19 ? { inactivity_period } : { inactivity_period, im_status_ids_by_model: imStatusIds ?? {} };
 }

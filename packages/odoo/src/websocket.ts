@@ -1,7 +1,7 @@
 import { createBackoff, TabBusError, type BackoffOptions, type Transport, type TransportSink } from '@tabbus/core';
 import { parsePollResult, type OdooNotification } from './notifications';
 import { RATE_LIMIT_WINDOW, SendQueue } from './send-queue';
-import type { WebsocketVersion } from './versions';
+import { websocketPresence, type WebsocketVersion } from './versions';
 
 export interface WebsocketOptions {
   /** Server origin and path prefix, without a trailing slash ('' = this page's origin). */
@@ -26,6 +26,8 @@ export interface WebsocketOptions {
   readonly connectTimeout?: number;
   /** How often the leader tells the server the user's inactivity, in ms (Odoo: 60 s). */
   readonly presenceInterval?: number;
+  /** Odoo 16–18: the `im_status_ids_by_model` sent with each presence update (default `{}`; 19 has no such field). */
+  readonly imStatusIds?: () => Record<string, number[]> | undefined;
   readonly WebSocket?: typeof WebSocket;
   readonly setTimeout?: (fn: () => void, ms: number) => unknown;
   readonly clearTimeout?: (handle: unknown) => void;
@@ -39,6 +41,8 @@ const SESSION_EXPIRED = 4001;
 const KEEP_ALIVE_TIMEOUT = 4002;
 /** What tabbus closes with when a frame makes no sense: then it reconnects from its cursor. */
 const BAD_FRAME = 4000;
+/** `sendPresence()` calls this close together send one update (Odoo's worker debounces `update_presence` so). */
+const PRESENCE_DEBOUNCE = 300;
 /** A socket that stayed up this long was a success: the next failure backs off from the start again. */
 const STABLE_AFTER = 10_000;
 
@@ -72,6 +76,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
   #seen = 0;
   #retryTimer: unknown;
   #connectTimer: unknown;
+  /** A presence update asked for by `sendPresence()`, waiting out its debounce. */
+  #presenceSoon: unknown;
   #subscribeTimer: unknown;
   #presenceTimer: unknown;
   #hiddenTimer: unknown;
@@ -133,10 +139,26 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     }, after);
   }
 
+  /**
+   * Sends the presence now (within 300 ms: several asks in a row send one update, as Odoo's worker
+   * debounces them), then every `presenceInterval` again. Odoo's client asks on connect and when the server
+   * reports the user offline (another of the user's sockets closed). False when no socket is open.
+   */
+  sendPresence(): boolean {
+    if (this.#closed || this.#resting || this.#socket?.readyState !== 1) return false;
+    this.#presenceSoon ??= this.#timers.setTimeout(() => {
+      this.#presenceSoon = undefined;
+      if (this.#socket?.readyState !== 1) return;
+      this.#timers.clearTimeout(this.#presenceTimer);
+      this.#sendPresence();
+    }, PRESENCE_DEBOUNCE);
+    return true;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const timer of [this.#retryTimer, this.#connectTimer, this.#subscribeTimer, this.#presenceTimer, this.#hiddenTimer]) this.#timers.clearTimeout(timer);
+    for (const timer of [this.#retryTimer, this.#connectTimer, this.#subscribeTimer, this.#presenceTimer, this.#hiddenTimer, this.#presenceSoon]) this.#timers.clearTimeout(timer);
     this.#queue.clear();
     this.#drop(CLEAN);
     this.#sink?.status('closed');
@@ -147,6 +169,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     const socket = this.#socket;
     this.#socket = undefined;
     this.#timers.clearTimeout(this.#presenceTimer);
+    this.#timers.clearTimeout(this.#presenceSoon);
+    this.#presenceSoon = undefined;
     this.#timers.clearTimeout(this.#connectTimer);
     try {
       socket?.close(code);
@@ -210,7 +234,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
   #sendPresence(): void {
     const inactivity = this.#sink?.inactivity();
     if (inactivity !== undefined) {
-      this.#queue.push({ event_name: 'update_presence', data: { inactivity_period: Math.max(0, Math.round(inactivity)), im_status_ids_by_model: {} } });
+      this.#queue.push({ event_name: 'update_presence', data: websocketPresence(this.#options.version, inactivity, this.#options.imStatusIds?.()) });
     }
     this.#presenceTimer = this.#timers.setTimeout(() => this.#sendPresence(), this.#options.presenceInterval ?? 60_000);
   }

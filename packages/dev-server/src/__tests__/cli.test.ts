@@ -135,7 +135,7 @@ describe('tabbus-dev-server CLI', () => {
 
   it('exits 2 with a clear message on bad arguments', async () => {
     const cases = [
-      [['--odoo', '19'], /--odoo must be a version from 8 to 18/],
+      [['--odoo', '20'], /--odoo must be a version from 8 to 19/],
       [['--port', 'http'], /--port must be a number/],
       [['--port', '70000'], /--port must be a number/],
       [['--db', 'a b'], /--db must be/],

@@ -122,7 +122,7 @@ describe('/tabbus/* dev routes', () => {
   });
 
   it('createDevServer rejects bad options and a taken port', async () => {
-    await expect(createDevServer({ odoo: 19 as never })).rejects.toThrow(/8–18/);
+    await expect(createDevServer({ odoo: 20 as never })).rejects.toThrow(/8–19/);
     await expect(createDevServer({ port: -1 })).rejects.toThrow(RangeError);
     const server = await startServer();
     await expect(createDevServer({ port: server.port })).rejects.toThrow(/EADDRINUSE/);

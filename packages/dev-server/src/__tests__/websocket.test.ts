@@ -1,4 +1,4 @@
-// The 16–18 WebSocket bus against a real server, with the `ws` client.
+// The 16–19 WebSocket bus against a real server, with the `ws` client.
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -12,9 +12,12 @@ interface Opened {
   setCookie: string | undefined;
 }
 
+/** Each server's `websocket_worker_version` (16 has none). */
+const WORKER_VERSIONS: Record<number, string> = { 17: '17.0-1', 18: '18.0-5', 19: '19.0-2' };
+
 /** Opens /websocket like a browser (Origin, User-Agent) and collects every text frame. */
 function open(server: DevServer, options: { sessionId?: string; version?: string | null; userAgent?: boolean; autoPong?: boolean } = {}): Promise<Opened> {
-  const version = options.version === undefined ? (server.odoo >= 17 ? `${server.odoo}.0-${server.odoo === 17 ? 1 : 5}` : null) : options.version;
+  const version = options.version === undefined ? (WORKER_VERSIONS[server.odoo] ?? null) : options.version;
   const url = `${server.url.replace('http', 'ws')}/websocket${version === null ? '' : `?version=${version}`}`;
   const headers: Record<string, string> = {};
   if (options.sessionId) headers['Cookie'] = `session_id=${options.sessionId}`;
@@ -70,7 +73,7 @@ const GOOD = {
   Origin: 'http://localhost',
 };
 
-describe('WebSocket (16–18)', () => {
+describe('WebSocket (16–19)', () => {
   it('checks the handshake: 400 on missing headers (Origin included), 426 on another version', async () => {
     const server = await startServer({ odoo: 17 });
     const { Origin: _o, ...noOrigin } = GOOD;
@@ -148,6 +151,23 @@ describe('WebSocket (16–18)', () => {
     await until(() => frames.length === 1, 'a push after bad frames');
     expect(frames[0]).toEqual([{ id, message: { type: 't', payload: 1 } }]);
     expect(server.stats().framesIn).toBe(6);
+    ws.close();
+  });
+
+  it.each([
+    [16, { inactivity_period: 0, im_status_ids_by_model: {} }, { inactivity_period: 0 }],
+    [18, { inactivity_period: 0, im_status_ids_by_model: {} }, { inactivity_period: 0 }],
+    [19, { inactivity_period: 0 }, { inactivity_period: 0, im_status_ids_by_model: {} }],
+  ] as const)('Odoo %i: update_presence counts with the keys that series takes, and not with others (a TypeError in Odoo)', async (odoo, right, wrong) => {
+    const server = await startServer({ odoo });
+    const sessionId = await login(server);
+    const { ws } = await open(server, { sessionId });
+    send(ws, 'subscribe', { channels: [], last: 0 });
+    send(ws, 'update_presence', wrong);
+    await sleep(50);
+    expect(server.stats().presenceWrites).toBe(0);
+    send(ws, 'update_presence', right);
+    await until(() => server.stats().presenceWrites === 1, 'a presence write');
     ws.close();
   });
 

@@ -51,6 +51,8 @@ odoo.define('tabbus_bus.adapter', ['web.Bus', 'bus.BusService', 'web.session'], 
         self.trigger('notification', items.map(odooShape));
       });
       this._tabbus.on('state', function (state) {
+        // A page attribute says which tab holds the connection (devtools, and the real-Odoo check).
+        document.documentElement.dataset.tabbusRole = state.role;
         var master = state.role === 'leader' || state.role === 'solo';
         var was = self._tabbusRole === 'leader' || self._tabbusRole === 'solo';
         self._tabbusRole = state.role;

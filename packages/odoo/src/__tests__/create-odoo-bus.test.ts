@@ -17,7 +17,7 @@ function bus(options: OdooBusOptions): OdooBus {
 const tabEnv = () => new FakeBrowser().tab().env();
 
 describe('createOdooBus: options', () => {
-  it.each([19, 7, '15', 'AUTO'])('throws a config TabBusError for version %j', (version) => {
+  it.each([20, 7, '15', 'AUTO'])('throws a config TabBusError for version %j', (version) => {
     const fetch = new FakeFetch();
     let error: unknown;
     try {

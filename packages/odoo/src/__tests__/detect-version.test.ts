@@ -23,7 +23,8 @@ describe('detectVersion', () => {
     [[8, 0, 0, 'final', 0], 404, 8],
     [[15, 0, 0, 'final', 0, ''], 404, 15],
     [[17, 0, 0, 'final', 0, ''], 200, 17],
-    [[19, 0, 0, 'final', 0, ''], 200, 18],
+    [[19, 0, 0, 'final', 0, ''], 200, 19],
+    [[20, 0, 0, 'final', 0, ''], 200, 19],
   ])('version_info %j (health %i) → %i', async (info, health, version) => {
     expect(await detect({ server_version_info: info }, health)).toBe(version);
   });

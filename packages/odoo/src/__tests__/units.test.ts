@@ -169,19 +169,19 @@ describe('versions', () => {
     expect(checkVersion(version)).toBe(version);
   });
 
-  it.each([19, 7, 0, '15', '15.0', 15.5, 'Auto', null, undefined])('rejects %j with a config error', (version) => {
+  it.each([20, 7, 0, '15', '15.0', 15.5, 'Auto', null, undefined])('rejects %j with a config error', (version) => {
     const error = thrown(() => checkVersion(version));
     expect(error.code).toBe('config');
     expect(error.context['version']).toBe(version);
   });
 
   it('lists what it accepts', () => {
-    expect(thrown(() => checkVersion(19)).message).toMatch(/'auto' or one of 8, 9, .*, 18/);
+    expect(thrown(() => checkVersion(20)).message).toMatch(/'auto' or one of 8, 9, .*, 19/);
   });
 
   it('typed messages start at 15, the WebSocket at 16', () => {
-    expect(ODOO_VERSIONS.filter((v: OdooVersion) => hasTypedMessages(v))).toEqual([15, 16, 17, 18]);
-    expect(ODOO_VERSIONS.filter((v: OdooVersion) => speaksWebsocket(v))).toEqual([16, 17, 18]);
+    expect(ODOO_VERSIONS.filter((v: OdooVersion) => hasTypedMessages(v))).toEqual([15, 16, 17, 18, 19]);
+    expect(ODOO_VERSIONS.filter((v: OdooVersion) => speaksWebsocket(v))).toEqual([16, 17, 18, 19]);
   });
 });
 

@@ -30,8 +30,8 @@ function browserSocket(server: DevServer, cookie?: string, log?: string[]): type
 function transport(server: DevServer, options: Partial<WebsocketOptions> & { cookie?: string; log?: string[] } = {}): WebsocketTransport {
   const t = new WebsocketTransport({
     serverUrl: server.url,
-    version: server.odoo as 16 | 17 | 18,
-    workerVersion: async () => (server.odoo === 17 ? '17.0-1' : server.odoo === 18 ? '18.0-5' : undefined),
+    version: server.odoo as 16 | 17 | 18 | 19,
+    workerVersion: async () => WORKER_VERSIONS[server.odoo],
     WebSocket: browserSocket(server, options.cookie, options.log),
     backoff: { initial: 20, max: 100, jitter: 0 },
     ...options,
@@ -40,13 +40,16 @@ function transport(server: DevServer, options: Partial<WebsocketOptions> & { coo
   return t;
 }
 
+/** The servers' `websocket_worker_version` (16 has none). */
+const WORKER_VERSIONS: Record<number, string | undefined> = { 17: '17.0-1', 18: '18.0-5', 19: '19.0-2' };
+
 const closeSockets = (server: DevServer, code: number, reason = '') =>
   fetch(`${server.url}/tabbus/sockets/close`, { method: 'POST', body: JSON.stringify({ code, reason }) }).then((r) => r.json() as Promise<{ closed: number }>);
 const ids = (sink: RecordingSink) => sink.items.map((i) => i.id);
 const sent = (log: string[]) => log.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event_name: string; data: Record<string, unknown> });
 
 describe('WebsocketTransport against the dev server', () => {
-  it.each([16, 17, 18] as const)('Odoo %i: subscribes first with the channels and the cursor, then presence; delivers in order; one socket', async (odoo) => {
+  it.each([16, 17, 18, 19] as const)('Odoo %i: subscribes first with the channels and the cursor, then presence in that version\'s shape; delivers in order; one socket', async (odoo) => {
     const server = await startServer({ odoo });
     const session = await login(server);
     const log: string[] = [];
@@ -54,11 +57,13 @@ describe('WebsocketTransport against the dev server', () => {
     const sink = new RecordingSink({ channels: ['chat'], cursor: before - 1, inactivity: 1234 });
     transport(server, { cookie: session.cookie, log }).open(sink);
     await eventually(() => ids(sink)).toEqual([before]);
-    expect(log[0]).toBe(websocketUrl(server.url, odoo === 16 ? undefined : `${odoo}.0-${odoo === 17 ? 1 : 5}`));
+    expect(log[0]).toBe(websocketUrl(server.url, WORKER_VERSIONS[odoo]));
     expect(sent(log)).toEqual([
       { event_name: 'subscribe', data: { channels: ['chat'], last: before - 1 } },
-      { event_name: 'update_presence', data: { inactivity_period: 1234, im_status_ids_by_model: {} } },
+      // 19's server takes only inactivity_period (its handler fails on any other key); 16–18 require both.
+      { event_name: 'update_presence', data: odoo >= 19 ? { inactivity_period: 1234 } : { inactivity_period: 1234, im_status_ids_by_model: {} } },
     ]);
+    await eventually(() => server.stats().presenceWrites).toBe(1);
     const a = server.publish('chat', { type: 'demo/message', payload: 'a' });
     const b = server.publish('chat', { type: 'demo/message', payload: 'b' });
     await eventually(() => ids(sink)).toEqual([before, a, b]);
@@ -67,6 +72,18 @@ describe('WebsocketTransport against the dev server', () => {
     expect(sink.requests).toBe(1);
     expect(server.stats().openSockets).toBe(1);
     expect(sink.errors).toEqual([]);
+  });
+
+  it('Odoo 16: each presence update carries the ids imStatusIds gives at that moment', async () => {
+    const server = await startServer({ odoo: 16 });
+    const session = await login(server);
+    const log: string[] = [];
+    let ids: Record<string, number[]> = { 'res.partner': [3] };
+    transport(server, { cookie: session.cookie, log, presenceInterval: 50, imStatusIds: () => ids }).open(new RecordingSink({ channels: ['chat'], inactivity: 0 }));
+    await eventually(() => sent(log).filter((m) => m.event_name === 'update_presence').length).toBeGreaterThanOrEqual(1);
+    ids = { 'res.partner': [3, 7] };
+    await eventually(() => sent(log).filter((m) => m.event_name === 'update_presence').at(-1)?.data['im_status_ids_by_model']).toEqual({ 'res.partner': [3, 7] });
+    expect(sent(log).find((m) => m.event_name === 'update_presence')?.data['im_status_ids_by_model']).toEqual({ 'res.partner': [3] });
   });
 
   it('re-subscribes once for a burst of channel changes, and not at all when the union is the same', async () => {
@@ -429,6 +446,7 @@ describe('createOdooBus on 16+', () => {
     [16, 'websocket'],
     [17, 'websocket'],
     [18, 'websocket'],
+    [19, 'websocket'],
   ] as const)("version 'auto' against Odoo %i: picks %s, shows it in state(), and delivers", async (odoo, kind) => {
     const server = await startServer({ odoo });
     const session = await login(server);
@@ -467,6 +485,36 @@ describe('createOdooBus on 16+', () => {
     await eventually(() => outdated.length).toBe(1);
     expect(outdated[0]).toMatchObject({ code: 'outdated', fatal: true });
     expect(b.state().role).toBe('stopped');
+  });
+
+  it('sendPresence(): one update for several asks in a row, in the leader; false in a follower and on long-polling', async () => {
+    const server = await startServer({ odoo: 19 });
+    const session = await login(server);
+    const browser = new FakeBrowser();
+    const log: string[] = [];
+    const make = () => {
+      const created = createOdooBus({ env: browser.tab().env(), channels: ['chat'], version: 19, uid: 2, db: server.db, websocketWorkerVersion: '19.0-2', serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie, log) });
+      onCleanup(() => created.stop());
+      return created;
+    };
+    const leader = make();
+    await eventually(() => leader.state().transport).toBe('open');
+    const follower = make();
+    await eventually(() => follower.state().role).toBe('follower');
+    const presences = () => sent(log).filter((m) => m.event_name === 'update_presence').length;
+    await eventually(presences).toBe(1);
+    expect([leader.sendPresence(), leader.sendPresence(), leader.sendPresence()]).toEqual([true, true, true]);
+    expect(follower.sendPresence()).toBe(false);
+    await eventually(presences).toBe(2);
+    await sleep(400);
+    expect(presences()).toBe(2);
+    expect(server.stats().presenceWrites).toBe(2);
+
+    const polling = await startServer({ odoo: 15 });
+    const polled = createOdooBus({ env: new FakeBrowser().tab().env(), version: 15, uid: 2, db: polling.db, serverUrl: polling.url, fetch: (await login(polling)).fetch });
+    onCleanup(() => polled.stop());
+    await eventually(() => polled.state().transport).toBe('open');
+    expect(polled.sendPresence()).toBe(false);
   });
 
   it('4001 after the session is removed: session_expired, the bus stops', async () => {

@@ -1,0 +1,204 @@
+// Stand-in for the Odoo 16–19 modules a bus client touches, with their public surface per series (read from
+// each series' public bus source): the services registry (`add(name, service, {force})`), owl's EventBus,
+// reactive and markRaw, `session`, `browser`, `isIosApp`, the `multi_tab` service (isOnMainTab: a boolean
+// up to 18, a promise on 19; shared values on multi_tab up to 18, on `legacy_multi_tab` on 19) and
+// `bus_service` on the path where there is no SharedWorker: each tab opens its own socket (Odoo's Worker
+// fallback, what the addon must replace). Connection events are `connect`… up to 18 and `BUS:CONNECT`… on
+// 19; a `notification` event carries each batch on 16/17 only. The series comes from the session info (or
+// `?series=`). `startServices(env)` starts the services in dependency order, as the web client does.
+(function () {
+  const major = () => Number(String(new URLSearchParams(location.search).get('series') ?? odoo.__session_info__.server_version_info[0]).split('.')[0]);
+
+  odoo.define('@odoo/owl', [], function () {
+    class EventBus extends EventTarget {
+      trigger(name, payload) {
+        this.dispatchEvent(new CustomEvent(name, { detail: payload }));
+      }
+    }
+    // Enough of owl's reactive for a service object: a proxy that reports writes (`reactive.writes`), and
+    // markRaw, which keeps an object out of it (a class with private fields breaks behind a proxy).
+    const raw = new WeakSet();
+    const reactive = (target) => {
+      reactive.made++;
+      return new Proxy(target, {
+        get(obj, key) {
+          const value = Reflect.get(obj, key);
+          if (value && typeof value === 'object' && !raw.has(value) && Object.getPrototypeOf(value) !== Object.prototype && !Array.isArray(value)) {
+            throw new Error(`stand-in reactive: ${String(key)} is a class instance that was not marked raw`);
+          }
+          return value;
+        },
+        set(obj, key, value) {
+          reactive.writes.push(String(key));
+          return Reflect.set(obj, key, value);
+        },
+      });
+    };
+    reactive.made = 0;
+    reactive.writes = [];
+    const markRaw = (value) => (raw.add(value), value);
+    return { EventBus, reactive, markRaw };
+  });
+
+  odoo.define('@web/session', [], function () {
+    return { session: Object.assign({}, odoo.__session_info__) };
+  });
+
+  odoo.define('@web/core/browser/browser', [], function () {
+    // ?sharedWorker=0 plays a browser without SharedWorker (Chrome on Android, some Safari setups).
+    const noShared = new URLSearchParams(location.search).get('sharedWorker') === '0';
+    return { browser: { SharedWorker: noShared ? undefined : window.SharedWorker, Worker: window.Worker, location: window.location, localStorage: window.localStorage } };
+  });
+
+  odoo.define('@web/core/browser/feature_detection', [], function () {
+    // ?ios=1 plays Odoo's iOS app, where 16–18 take a Worker per tab even with SharedWorker.
+    return { isIosApp: () => new URLSearchParams(location.search).get('ios') === '1' };
+  });
+
+  odoo.define('@web/core/registry', [], function () {
+    const categories = new Map();
+    const category = (name) => {
+      if (!categories.has(name)) {
+        const entries = new Map();
+        categories.set(name, {
+          add(key, value, { force = false } = {}) {
+            if (entries.has(key) && !force) throw new Error(`Cannot add key "${key}" in the "${name}" registry: it already exists`);
+            entries.set(key, value);
+            return this;
+          },
+          get: (key) => entries.get(key),
+          getEntries: () => [...entries],
+        });
+      }
+      return categories.get(name);
+    };
+    return { registry: { category } };
+  });
+
+  /** Shared values in localStorage, as multi_tab (16–18) and legacy_multi_tab (19) keep them. */
+  function sharedValues(prefix) {
+    const key = (k) => `${prefix}.${location.origin}.${k}`;
+    return {
+      getSharedValue: (k, fallback) => {
+        const item = localStorage.getItem(key(k));
+        return item === null ? fallback : JSON.parse(item);
+      },
+      setSharedValue: (k, value) => localStorage.setItem(key(k), JSON.stringify(value)),
+      removeSharedValue: (k) => localStorage.removeItem(key(k)),
+    };
+  }
+
+  odoo.define('@bus/multi_tab_service', ['@web/core/registry', '@odoo/owl'], function (require) {
+    const { EventBus } = require('@odoo/owl');
+    const services = require('@web/core/registry').registry.category('services');
+    // The real service elects a main tab (localStorage heartbeats, or 19's SharedWorker); the stand-in calls
+    // every tab main, which is what the addon must correct.
+    const multiTabService = {
+      start() {
+        const bus = new EventBus();
+        const common = { bus, unregister() {} };
+        if (major() >= 19) return { ...common, isOnMainTab: async () => true };
+        return { ...common, isOnMainTab: () => true, ...sharedValues('multi_tab') };
+      },
+    };
+    services.add('multi_tab', multiTabService);
+    if (major() >= 19) {
+      services.add('legacy_multi_tab', { start: () => ({ bus: new EventBus(), ...sharedValues('legacy_multi_tab') }) });
+      services.add('worker_service', { dependencies: ['bus.parameters'], start: () => ({}) });
+    }
+    return { multiTabService };
+  });
+
+  odoo.define('@bus/services/bus_service', ['@web/core/registry', '@odoo/owl', '@web/session'], function (require) {
+    const { EventBus } = require('@odoo/owl');
+    const { session } = require('@web/session');
+    const v = major();
+    const DEPENDENCIES = {
+      16: ['localization', 'multi_tab'],
+      17: ['bus.parameters', 'localization', 'multi_tab', 'notification'],
+      18: ['bus.parameters', 'localization', 'multi_tab', 'notification'],
+      19: ['bus.parameters', 'localization', 'multi_tab', 'legacy_multi_tab', 'notification', 'worker_service'],
+    };
+    const eventName = (name) => (v >= 19 ? `BUS:${name.toUpperCase()}` : name);
+    const busService = {
+      dependencies: DEPENDENCIES[v] ?? DEPENDENCIES[19],
+      async: v >= 17 && v <= 18 ? true : undefined,
+      start(env, deps) {
+        const shared = deps[v >= 19 ? 'legacy_multi_tab' : 'multi_tab'];
+        const bus = new EventBus();
+        const notificationBus = new EventBus();
+        const channels = new Set();
+        let socket;
+        let last = shared.getSharedValue('last_notification_id', 0);
+        const subscribe = () => socket?.readyState === 1 && socket.send(JSON.stringify({ event_name: 'subscribe', data: { channels: [...channels], last } }));
+        const start = () => {
+          if (socket) return;
+          const version = session.websocket_worker_version ? `?version=${session.websocket_worker_version}` : '';
+          socket = new WebSocket(`${location.origin.replace('http', 'ws')}/websocket${version}`);
+          socket.onopen = () => {
+            subscribe();
+            bus.trigger(eventName('connect'));
+          };
+          socket.onmessage = ({ data }) => {
+            const messages = JSON.parse(data).map((n) => ({ ...n.message, id: n.id }));
+            last = messages.at(-1).id;
+            shared.setSharedValue('last_notification_id', last);
+            if (v <= 17) bus.trigger('notification', messages);
+            for (const m of messages) notificationBus.trigger(m.type, m);
+          };
+          socket.onclose = ({ code, reason }) => bus.trigger(eventName('disconnect'), { code, reason });
+        };
+        return {
+          addEventListener: bus.addEventListener.bind(bus),
+          removeEventListener: bus.removeEventListener.bind(bus),
+          addChannel(channel) {
+            channels.add(channel);
+            start();
+            subscribe();
+          },
+          deleteChannel(channel) {
+            channels.delete(channel);
+            subscribe();
+          },
+          forceUpdateChannels: subscribe,
+          send: (event_name, data) => socket?.send(JSON.stringify({ event_name, data })),
+          subscribe: (type, callback) => notificationBus.addEventListener(type, ({ detail }) => callback(detail.payload, { id: detail.id })),
+          start,
+          stop() {
+            socket?.close();
+            socket = undefined;
+          },
+          get isActive() {
+            return Boolean(socket);
+          },
+        };
+      },
+    };
+    require('@web/core/registry').registry.category('services').add('bus_service', busService);
+    return { busService };
+  });
+
+  odoo.define('@web/env', ['@web/core/registry'], function (require) {
+    const services = require('@web/core/registry').registry.category('services');
+    // The few services bus_service depends on that the stand-in has no other use for.
+    services.add('bus.parameters', { start: () => ({ serverURL: location.origin }) });
+    services.add('localization', { start: () => ({}) });
+    services.add('notification', {
+      start: () => ({ shown: [], add(message, options) { this.shown.push({ message, ...options }); } }),
+    });
+    /** Starts every service once its dependencies have started, as the web client does. */
+    async function startServices(env) {
+      const pending = new Map(services.getEntries());
+      while (pending.size) {
+        const ready = [...pending].filter(([, s]) => (s.dependencies ?? []).every((d) => d in env.services));
+        if (!ready.length) throw new Error(`stand-in: services waiting on missing dependencies: ${[...pending.keys()].join(', ')}`);
+        for (const [name, service] of ready) {
+          pending.delete(name);
+          const deps = Object.fromEntries((service.dependencies ?? []).map((d) => [d, env.services[d]]));
+          env.services[name] = await service.start(env, deps);
+        }
+      }
+    }
+    return { startServices };
+  });
+})();
