@@ -13,21 +13,29 @@ const source = resolve(pkg, 'addon');
 const built = resolve(pkg, 'dist/tabbus.global.min.js');
 if (!existsSync(built)) throw new Error(`build-addon: ${built} is missing; run rollup first`);
 
-/** Which adapter each series loads: the legacy service class (14, 15) or the services registry (16 to 19). */
+/**
+ * What each series loads besides the TabBus script: the session news (session_news.js, every series),
+ * the adapter (the legacy service class on 14 and 15, the services registry on 16 to 19), and the hook
+ * of the user menu's "Log out" (web.UserMenu on 14, the user_menuitems registry from 15).
+ */
 export const SERIES = {
-  '14.0': 'adapter_legacy.js',
-  '15.0': 'adapter_legacy.js',
-  '16.0': 'adapter_services.js',
-  '17.0': 'adapter_services.js',
-  '18.0': 'adapter_services.js',
-  '19.0': 'adapter_services.js',
+  '14.0': { adapter: 'adapter_legacy.js', logout: 'logout_legacy.js' },
+  '15.0': { adapter: 'adapter_legacy.js', logout: 'logout_menu.js' },
+  '16.0': { adapter: 'adapter_services.js', logout: 'logout_menu.js' },
+  '17.0': { adapter: 'adapter_services.js', logout: 'logout_menu.js' },
+  '18.0': { adapter: 'adapter_services.js', logout: 'logout_menu.js' },
+  '19.0': { adapter: 'adapter_services.js', logout: 'logout_menu.js' },
 };
 
 const SUMMARY = "One bus connection per browser under Odoo's own bus client: fast failover, slow polling while hidden, one sound";
 
 /** The manifest of one series: 14 loads its assets through an XML template, 15+ through `assets`. */
-function manifest(series, adapter) {
-  const scripts = ['tabbus_bus/static/lib/tabbus/tabbus.global.min.js', `tabbus_bus/static/src/js/${adapter}`];
+function manifest(series, { adapter, logout }) {
+  const js = (file) => `tabbus_bus/static/src/js/${file}`;
+  // The website and the login page: the bus (livechat) and the login form's news; the backend also the
+  // user menu's "Log out".
+  const frontend = ['tabbus_bus/static/lib/tabbus/tabbus.global.min.js', js('session_news.js'), js(adapter)];
+  const backend = [...frontend, js(logout)];
   const legacyAssets = series === '14.0';
   return {
     name: 'tabbus bus',
@@ -39,8 +47,8 @@ function manifest(series, adapter) {
     license: 'Other OSI approved licence',
     depends: ['bus'],
     data: legacyAssets ? ['views/assets.xml'] : [],
-    // After Odoo's bus files (this module depends on bus): the TabBus script, then the adapter.
-    ...(legacyAssets ? {} : { assets: { 'web.assets_backend': scripts, 'web.assets_frontend': scripts } }),
+    // After Odoo's bus files (this module depends on bus): the TabBus script, the session news, the adapter.
+    ...(legacyAssets ? {} : { assets: { 'web.assets_backend': backend, 'web.assets_frontend': frontend } }),
     installable: true,
     auto_install: false,
   };
@@ -58,15 +66,15 @@ function python(value, indent = '') {
 
 const out = resolve(pkg, 'dist/addon');
 rmSync(out, { recursive: true, force: true });
-for (const [series, adapter] of Object.entries(SERIES)) {
+for (const [series, files] of Object.entries(SERIES)) {
   const addon = resolve(out, series, 'tabbus_bus');
   mkdirSync(resolve(addon, 'static/src/js'), { recursive: true });
   mkdirSync(resolve(addon, 'static/lib/tabbus'), { recursive: true });
   cpSync(resolve(source, 'common'), addon, { recursive: true });
   if (existsSync(resolve(source, 'series', series))) cpSync(resolve(source, 'series', series), addon, { recursive: true });
-  writeFileSync(resolve(addon, '__manifest__.py'), `# Written by scripts/build-addon.mjs; do not edit.\n${python(manifest(series, adapter))}\n`);
+  writeFileSync(resolve(addon, '__manifest__.py'), `# Written by scripts/build-addon.mjs; do not edit.\n${python(manifest(series, files))}\n`);
   cpSync(resolve(source, 'README.md'), resolve(addon, 'README.md'));
-  cpSync(resolve(source, 'static', adapter), resolve(addon, 'static/src/js', adapter));
+  for (const file of ['session_news.js', files.adapter, files.logout]) cpSync(resolve(source, 'static', file), resolve(addon, 'static/src/js', file));
   cpSync(built, resolve(addon, 'static/lib/tabbus/tabbus.global.min.js'));
   writeFileSync(resolve(addon, 'static/lib/tabbus/README'), 'Copied from @tabbus/odoo dist/tabbus.global.min.js by the build; do not edit.\n');
 }

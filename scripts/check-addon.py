@@ -53,7 +53,8 @@ for series_dir in series_dirs:
         assets = manifest.get('assets', {})
         check('%s: assets in the manifest (15+)' % series, isinstance(assets, dict) and 'web.assets_backend' in assets)
         check('%s: no XML assets template (gone in 15)' % series, not any(str(d).startswith('views/') for d in manifest.get('data', [])))
-        paths = [p for bundle in assets.values() for p in bundle if isinstance(p, str)]
+        paths = [p for p in assets.get('web.assets_backend', []) if isinstance(p, str)]
+        paths += [p for name, bundle in assets.items() if name != 'web.assets_backend' for p in bundle if isinstance(p, str)]
     else:
         check('%s: no assets key (14 ignores it)' % series, 'assets' not in manifest)
         data = manifest.get('data', [])
@@ -63,8 +64,10 @@ for series_dir in series_dirs:
         xml = (addon / 'views/assets.xml').read_text()
         check('%s: assets.xml inherits web.assets_backend' % series, 'inherit_id="web.assets_backend"' in xml)
         paths = ['tabbus_bus' + src for src in re.findall(r'src="/tabbus_bus(/[^"]+)"', xml)]
-    check('%s: the backend bundle gets the TabBus script and then the %s' % (series, adapter),
-          [p.rsplit('/', 1)[-1] for p in paths[:2]] == ['tabbus.global.min.js', adapter], ', '.join(paths[:2]))
+    logout = 'logout_legacy.js' if major <= 14 else 'logout_menu.js'
+    backend = ['tabbus.global.min.js', 'session_news.js', adapter, logout]
+    check('%s: the backend bundle gets the TabBus script, the session news, the %s and the %s' % (series, adapter, logout),
+          [p.rsplit('/', 1)[-1] for p in paths[:4]] == backend, ', '.join(paths[:4]))
     for path in paths:
         check('%s: asset %s exists' % (series, path), path.startswith('tabbus_bus/') and (addon / path[len('tabbus_bus/'):]).is_file())
     script = (addon / 'static/src/js' / adapter).read_text()

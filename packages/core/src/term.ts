@@ -60,9 +60,11 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
     return false;
   };
   const campaign = (g: number) => election?.campaign(() => lead(g, 'elected'), () => lost(g));
+  // A steal can race a grant of the lock's queue (each renderer reads the stored epoch late): it counts two
+  // terms up, so the two never share an epoch (the newer one wins either way, by epoch or by tab id).
   const take = (reason: string) => {
     const g = gen;
-    election?.steal?.(() => lead(g, reason), () => lost(g));
+    election?.steal?.(() => lead(g, reason, 2), () => lost(g));
   };
   /** Another tab took the lock this tab held: a leader steps down; a tab that yielded queues again. */
   const lost = (g: number) => {
@@ -72,13 +74,13 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
     else campaign(g);
   };
   /** Leadership granted: a new term, announced to every tab; then the connection opens. */
-  const lead = (g: number, reason: string) => {
+  const lead = (g: number, reason: string, step = 1) => {
     const store = hub.store;
     if (g !== gen || !store) return;
     // Granted again while still leading (a forced or stolen term overlapped the queue): one connection only.
     if (machine.role === 'leader') hub.link.end();
     env.clearTimeout(yieldTimer);
-    term.epoch = Math.max(store.readEpoch(), term.epoch) + 1;
+    term.epoch = Math.max(store.readEpoch(), term.epoch) + step;
     term.leaderId = tabId;
     machine.to('leader', reason);
     if (!lifetimes) hub.roster.tabs.retainOnly(tabId);

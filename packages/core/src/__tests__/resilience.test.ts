@@ -138,13 +138,14 @@ describe('a frozen leader', () => {
     expect(b.bus.state().counters.steals).toBe(1);
     expect(c.bus.state().counters.steals).toBe(0);
     expect(framesOf(w, 'probe', c.tab)).toEqual([]);
-    expect(b.bus.state().epoch).toBe(2);
-    expect(storedEpoch(w)).toBe(2);
+    // A steal counts two terms up: it never shares an epoch with a grant it races.
+    expect(b.bus.state().epoch).toBe(3);
+    expect(storedEpoch(w)).toBe(3);
     expect(w.browser.locks.holders(`tabbus:${SCOPE}:leader`)).toEqual([b.tab.id]);
     const next = liveTransport(b);
     expect(next.sink!.cursor()).toBe(5);
     await w.clock.advanceAsync(10);
-    expect(c.bus.state()).toMatchObject({ leaderId: b.bus.tabId, epoch: 2 });
+    expect(c.bus.state()).toMatchObject({ leaderId: b.bus.tabId, epoch: 3 });
   });
 
   /** Three tabs (a leads, b visible, c hidden), ids 1–5 delivered, then a freezes and b steals. */
@@ -166,7 +167,7 @@ describe('a frozen leader', () => {
     expect(a.bus.state().role).toBe('leader'); // frozen: it knows nothing yet
     a.tab.thaw();
     await w.clock.advanceAsync(10);
-    expect(a.bus.state()).toMatchObject({ role: 'follower', epoch: 2, leaderId: b.bus.tabId });
+    expect(a.bus.state()).toMatchObject({ role: 'follower', epoch: 3, leaderId: b.bus.tabId });
     expect(old.closed).toBe(true);
     expect(openTransports(w)).toEqual([liveTransport(b)]);
     expect(leaders(hs)).toEqual([b]);

@@ -326,7 +326,7 @@ describe('hidden pacing', () => {
 // ---------------------------------------------------------------------------------------------------------
 
 describe('a hidden leader hands the connection to a visible tab (preferVisibleLeader)', () => {
-  it('the visible follower claims, the leader closes its transport then yields {to}, the follower steals with epoch + 1 from the cursor; never two transports', async () => {
+  it('the visible follower claims, the leader closes its transport then yields {to}, the follower steals with epoch + 2 (a steal counts two terms) from the cursor; never two transports', async () => {
     const w = world();
     const hs = [spawn(w), spawn(w), spawn(w, {}, { visible: false })];
     const [a, b, c] = hs as [Harness, Harness, Harness];
@@ -345,14 +345,14 @@ describe('a hidden leader hands the connection to a visible tab (preferVisibleLe
     expect(yields.map((f) => [f.from, f.data.to, f.data['cursor']])).toEqual([[a.tab.id, b.bus.tabId, 5]]);
     expect(closedWhenYielding).toBe(true);
     expect(first.closed).toBe(true);
-    expect(b.bus.state()).toMatchObject({ role: 'leader', epoch: 2, leaderId: b.bus.tabId, counters: { steals: 0 } });
-    expect(storedEpoch(w)).toBe(2);
+    expect(b.bus.state()).toMatchObject({ role: 'leader', epoch: 3, leaderId: b.bus.tabId, counters: { steals: 0 } });
+    expect(storedEpoch(w)).toBe(3);
     expect(w.browser.locks.holders(LEADER_LOCK)).toEqual([b.tab.id]);
     const next = liveTransport(b);
     expect(next.sink!.cursor()).toBe(5);
     expect(openTransports(w)).toEqual([next]);
     expect(w.maxOpen).toBe(1);
-    for (const h of [a, c]) expect(h.bus.state()).toMatchObject({ role: 'follower', epoch: 2, leaderId: b.bus.tabId });
+    for (const h of [a, c]) expect(h.bus.state()).toMatchObject({ role: 'follower', epoch: 3, leaderId: b.bus.tabId });
     // The old leader queues for the lock again (behind c, which queued at start).
     expect(w.browser.locks.query().pending.filter((l) => l.name === LEADER_LOCK).map((l) => l.clientId)).toEqual([c.tab.id, a.tab.id]);
 
@@ -402,7 +402,7 @@ describe('a hidden leader hands the connection to a visible tab (preferVisibleLe
     b.tab.setVisible(false);
     await settle(w);
     expect(leaders(hs)).toEqual([a]);
-    expect(a.bus.state().epoch).toBe(3);
+    expect(a.bus.state().epoch).toBe(5);
     expect(framesOf(w, 'yield', b.tab).map((f) => f.data.to)).toEqual([a.bus.tabId]);
 
     await w.clock.advanceAsync(CLAIM_INTERVAL); // b claimed less than a second ago
@@ -412,7 +412,7 @@ describe('a hidden leader hands the connection to a visible tab (preferVisibleLe
     expect(leaders(hs)).toEqual([b]);
     b.tab.crash();
     await advanceUntil(w, () => a.bus.state().role === 'leader', 1000);
-    expect(a.bus.state().epoch).toBe(5);
+    expect(a.bus.state().epoch).toBe(8);
     expect(openTransports(w)).toEqual([liveTransport(a)]);
     expect(w.maxOpen).toBe(1);
   });

@@ -79,6 +79,8 @@ describe('the term', () => {
     expect(hub.counters.steals).toBe(1);
     stolen[0]!();
     expect(hub.machine.last).toMatchObject({ to: 'leader', reason: 'leader silent' });
+    // Two terms up: a grant from the lock's queue racing this steal would take epoch 1.
+    expect(term.epoch).toBe(2);
     term.steal();
     expect(hub.counters.steals).toBe(1);
     const noSteal = follower({ steal: false });
