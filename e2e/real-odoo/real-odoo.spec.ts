@@ -336,3 +336,54 @@ test('4 tabs on the Discuss thread: connections, a message in every tab (steady,
     await context.close();
   }
 });
+
+// Issue 16, on a real Odoo: Odoo's own "Log out" (the user menu) in one tab stops the bus in every other tab
+// of the user at once (the addon's hook tells them before Odoo navigates to /web/session/logout), rather
+// than leave them polling as a public session until their next session check (5 minutes).
+test('Log out from the user menu in one tab: the bus stops in every other tab within a second', async ({ browser }, testInfo) => {
+  const server = testInfo.project.metadata['server'] as RealOdoo;
+  test.skip(!server.addon, 'the baseline has no tabbus to stop');
+  testInfo.setTimeout(300_000);
+  const db = await resolveDb(server.url, server.db);
+  const { login, password } = credentials();
+  const session = await new OdooSession(server.url, db).login(login, password);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    await context.addCookies([{ name: 'session_id', value: session.sessionId, url: server.url }]);
+    // 16+: the path tabbus takes (no SharedWorker); every tab records when its bus stopped.
+    await context.addInitScript((noSharedWorker: boolean) => {
+      if (noSharedWorker) (window as { SharedWorker?: unknown }).SharedWorker = undefined;
+      const w = window as unknown as { __tabbusStoppedAt?: number };
+      new MutationObserver(() => {
+        if (document.documentElement.dataset['tabbusRole'] === 'stopped' && w.__tabbusStoppedAt === undefined) w.__tabbusStoppedAt = Date.now();
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-tabbus-role'] });
+    }, server.series >= 16);
+    const pages: Page[] = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/web`);
+      await expect.poll(() => page.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null), { timeout: 180_000 }).toMatch(/leader|follower/);
+      pages.push(page);
+    }
+    const [clicking, ...others] = pages as [Page, ...Page[]];
+    await clicking.locator('.o_user_menu button, .o_user_menu .dropdown-toggle').first().click();
+    const item = clicking.locator('[data-menu="logout"], .dropdown-item:has-text("Log out")').first();
+    await item.waitFor({ state: 'visible' });
+    // The click's time in the page (the dropdown's opening is not the bus's business).
+    await clicking.evaluate(() => document.addEventListener('click', () => ((window as unknown as { __clickAt?: number }).__clickAt ??= Date.now()), true));
+    const clickAt = clicking.waitForEvent('framenavigated').then(() => undefined);
+    let clickedAt = Date.now();
+    await item.click({ noWaitAfter: true });
+    clickedAt = (await clicking.evaluate(() => (window as unknown as { __clickAt?: number }).__clickAt).catch(() => undefined)) ?? clickedAt;
+    await clickAt.catch(() => undefined);
+    await expect.poll(async () => (await Promise.all(others.map((p) => p.evaluate(() => document.documentElement.dataset['tabbusRole'])))).every((r) => r === 'stopped'), { timeout: 10_000 }).toBe(true);
+    const stops = await Promise.all(others.map((p) => p.evaluate(() => (window as unknown as { __tabbusStoppedAt?: number }).__tabbusStoppedAt ?? null)));
+    const ms = stops.map((t) => (t === null ? null : t - clickedAt));
+    const line = `odoo${server.series}+tabbus_bus: Log out in one tab; the other tabs' bus stopped after ${ms.map((m) => `${m} ms`).join(', ')}`;
+    console.log(line);
+    testInfo.annotations.push({ type: 'logout', description: line });
+    for (const m of ms) expect(m, 'stopped within a second of the click').toBeLessThanOrEqual(1000);
+  } finally {
+    await context.close();
+  }
+});
