@@ -66,7 +66,13 @@ for (const format of opts.formats) {
       output: { ...npmOutput(format === 'esm' ? 'mjs' : 'cjs', format === 'esm' ? 'es' : 'cjs'), banner, exports: 'named' },
     });
   } else if (format === 'dts') {
-    builds.push({ input: entries, external, plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), compilerOptions: { paths: {} } })], output: npmOutput('d.ts', 'es') });
+    // Declarations for each module format: `.d.ts` beside the `.mjs` (ESM, as the package is `"type":
+    // "module"`), and `.d.cts` beside the `.cjs`. A `require` condition typed by an ESM `.d.ts` makes
+    // TypeScript believe the CommonJS build is ESM ("masquerading as ESM"), so CJS consumers get wrong types.
+    const extensions = ['d.ts', ...(opts.formats.includes('cjs') ? ['d.cts'] : [])];
+    for (const extension of extensions) {
+      builds.push({ input: entries, external, plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), compilerOptions: { paths: {} } })], output: npmOutput(extension, 'es') });
+    }
   } else if (format === 'global') {
     // The script-tag builds: everything inlined, one global each, minified and not.
     const globals = [{ entry: opts.globalEntry, fileBase: opts.fileBase, name: opts.globalName }, ...(opts.globals ?? [])];
