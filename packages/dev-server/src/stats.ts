@@ -7,6 +7,7 @@
 export interface DevServerStats {
   /** Odoo version emulated. */
   odoo: number;
+  /** The database name. */
   db: string;
   /** The server clock (ms since the epoch, including every `advance`). */
   now: number;
@@ -46,7 +47,16 @@ export interface DevServerStats {
    * With `--pg`: NOTIFYs received, listener reconnects, and Odoo-style presence updates committed and
    * failed to serialize (concurrent polls of one user). `null` on the memory store.
    */
-  postgresql: { notifies: number; reconnects: number; presenceUpdates: number; presenceConflicts: number } | null;
+  postgresql: {
+    /** NOTIFY imbus messages received by this process's listener. */
+    notifies: number;
+    /** Times the listener lost the database and connected again. */
+    reconnects: number;
+    /** Presence rows written (one transaction per poll, as Odoo does). */
+    presenceUpdates: number;
+    /** Presence transactions that failed to serialize against a concurrent poll of the same user. */
+    presenceConflicts: number;
+  } | null;
 }
 
 export type CounterSnapshot = Pick<
