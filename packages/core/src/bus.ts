@@ -125,6 +125,10 @@ export interface BusState {
   readonly pace: number;
   /** Milliseconds since the latest user input in any tab of the scope (what the server is told). */
   readonly inactivity: number;
+  /** Every tab of the scope this tab knows of (itself included). */
+  readonly tabList: readonly TabInfo[];
+  /** This tab's latest role change, `at` on its clock (ms since the epoch); null before the first. */
+  readonly transition: { readonly from: Role; readonly to: Role; readonly reason: string; readonly at: number } | null;
 }
 
 /** A value every tab of the scope shares; the last write wins. */
@@ -207,6 +211,7 @@ export class TabBus<Item extends BusItem> {
   #registry = new TabRegistry();
   #delivery = new Delivery();
   #role: Role = 'stopped';
+  #transition: BusState['transition'] = null;
   #mode: Mode = 'solo';
   #modeReason = 'not started';
   #scope = '';
@@ -301,6 +306,8 @@ export class TabBus<Item extends BusItem> {
       lastError: this.#lastError,
       pace: this.#pace(),
       inactivity: this.#env.now() - this.#latestInput,
+      tabList: this.#registry.list(),
+      transition: this.#transition,
     };
   }
 
@@ -1072,6 +1079,8 @@ export class TabBus<Item extends BusItem> {
 
   /** Publishes the new state; also where the leader watch follows role and visibility. */
   #emitState(): void {
+    const from = this.#transition?.to ?? 'stopped';
+    if (from !== this.#role) this.#transition = { from, to: this.#role, reason: this.#role === 'solo' ? this.#modeReason : `epoch ${this.#epoch}`, at: this.#env.now() };
     this.#watch?.set(this.#running && this.#role === 'follower' && (this.#env.page?.visible() ?? true));
     this.#paceChanged();
     if (this.#events.count('state') > 0) this.#events.emit('state', this.state());
