@@ -58,6 +58,10 @@ export const coreAllowlist = [
   'testing.StorageChange.key',
   'testing.StorageChange.oldValue',
   'testing.StorageChange.newValue',
+  'index.BusState.transition.__type.from',
+  'index.BusState.transition.__type.to',
+  'index.BusState.transition.__type.reason',
+  'index.BusState.transition.__type.at',
   // referenced by an export but not exported itself
   'HelloFrame',
   'ByeFrame',

@@ -44,16 +44,16 @@ export interface DevServerStats {
   /** WebSocket data frames sent to clients (one per notification batch). */
   framesOut: number;
   /**
-   * With `--pg`: NOTIFYs received, listener reconnects, and Odoo-style presence updates committed and
-   * failed to serialize (concurrent polls of one user). `null` on the memory store.
-   */
-  /**
    * Only in the answer of GET /tabbus/stats: the caller's own session (the first 8 characters of the
    * `session_id` cookie it sent, when the server knows it), its key in `openPollsBySession` and
    * `openSocketsBySession`; `null` without a known cookie. A page can so show the connections the server
    * holds for its own browser.
    */
   session?: string | null;
+  /**
+   * With `--pg`: NOTIFYs received, listener reconnects, and Odoo-style presence updates committed and
+   * failed to serialize (concurrent polls of one user). `null` on the memory store.
+   */
   postgresql: {
     /** NOTIFY imbus messages received by this process's listener. */
     notifies: number;
