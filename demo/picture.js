@@ -86,8 +86,13 @@ export function showBrowser(bus, root, { odoo }) {
     }
   };
 
+  let drawn = '';
   const render = (s) => {
     follow(s);
+    // State events come with every batch; redraw only when what is drawn changed.
+    const key = JSON.stringify([s.tabList, s.leaderId, s.epoch, s.role, s.mode, s.transportName, s.transport, s.tabId]);
+    if (key === drawn) return;
+    drawn = key;
     const leader = s.tabList.find((t) => t.id === s.leaderId);
     $('#scope-line').textContent =
       `${s.tabList.length} tab${s.tabList.length === 1 ? '' : 's'} · epoch ${s.epoch} · leader ${short(s.leaderId)}` +
@@ -114,38 +119,50 @@ export function showBrowser(bus, root, { odoo }) {
     }
   };
 
-  // The server's side: how many connections it holds for this browser's session right now. Refreshed
-  // while this tab is visible (a hidden tab runs no timer) and at once when the leadership changes.
+  // The server's side: how many connections it holds for this browser's session right now. Asked when the
+  // connection changes (a new term, the transport opening) and every 3 s while this tab is visible (a hidden
+  // tab runs no timer); never while the browser is offline, where the request could only fail.
   let statsTimer;
-  let lastEpoch = -1;
+  let inFlight;
+  let lastConnection = '';
   const showServer = async () => {
+    if (!navigator.onLine) return;
+    inFlight?.abort();
+    const controller = (inFlight = new AbortController());
+    const node = $('#server-connections');
     try {
-      const stats = await (await fetch('/tabbus/stats', { cache: 'no-store' })).json();
+      const stats = await (await fetch('/tabbus/stats', { cache: 'no-store', signal: controller.signal })).json();
       const bySession = odoo >= 16 ? stats.openSocketsBySession : stats.openPollsBySession;
       const count = stats.session ? (bySession[stats.session] ?? 0) : 0;
       const kind = odoo >= 16 ? 'WebSocket' : 'held long-poll';
-      const node = $('#server-connections');
       node.dataset.count = String(count);
       node.textContent = `The server holds ${count} ${kind}${count === 1 ? '' : 's'} for this browser right now (${odoo >= 16 ? stats.openSockets : stats.openPolls} for all browsers).`;
       node.classList.toggle('more-than-one', count > 1);
     } catch {
-      $('#server-connections').textContent = 'The server: not reachable.';
+      if (!controller.signal.aborted) node.textContent = 'The server: not reachable.';
     }
   };
   const statsLoop = () => {
     clearTimeout(statsTimer);
     void showServer().finally(() => {
-      if (document.visibilityState === 'visible') statsTimer = setTimeout(statsLoop, 1000);
+      if (document.visibilityState === 'visible' && navigator.onLine) statsTimer = setTimeout(statsLoop, 3000);
     });
   };
-  document.addEventListener('visibilitychange', () => (document.visibilityState === 'visible' ? statsLoop() : clearTimeout(statsTimer)));
+  const pauseStats = () => {
+    clearTimeout(statsTimer);
+    inFlight?.abort();
+  };
+  document.addEventListener('visibilitychange', () => (document.visibilityState === 'visible' ? statsLoop() : pauseStats()));
+  window.addEventListener('offline', pauseStats);
+  window.addEventListener('online', () => document.visibilityState === 'visible' && statsLoop());
 
   $('#handoff').addEventListener('click', () => bus.handoff());
   bus.on('state', (s) => {
     render(s);
-    if (s.epoch === lastEpoch) return;
-    lastEpoch = s.epoch;
-    if (document.visibilityState === 'visible') void showServer();
+    const connection = `${s.epoch}:${s.transport}`;
+    if (connection === lastConnection) return;
+    lastConnection = connection;
+    if (s.transport === 'open' && document.visibilityState === 'visible') void showServer();
   });
   render(bus.state());
   statsLoop();
