@@ -60,30 +60,38 @@ export function showBrowser(bus, root, { odoo }) {
     }
     if (known.leaderId && known.leaderId !== s.tabId && goneAt === null && !s.tabList.some((t) => t.id === known.leaderId)) goneAt = now;
     if (s.leaderId && s.epoch > known.epoch) {
-      const previous = known.leaderId;
-      const stillOpen = previous !== null && s.tabList.some((t) => t.id === previous);
-      pending = {
-        epoch: s.epoch,
-        leaderId: s.leaderId,
-        previous,
-        // The previous leader still open: it gave the connection away (handoff, or a hidden leader yielding
-        // to a visible tab). Gone: a failover. No previous leader: the first election this tab saw.
-        kind: previous === null ? (known.epoch === 0 && s.role !== 'leader' ? 'joined' : 'elected') : previous === s.leaderId ? 'renewed' : stillOpen ? 'handoff' : 'failover',
-        since: goneAt ?? now,
-      };
+      pending = { epoch: s.epoch, leaderId: s.leaderId, previous: known.leaderId, first: known.epoch === 0, since: goneAt ?? now };
       known = { epoch: s.epoch, leaderId: s.leaderId };
       goneAt = null;
     }
     if (pending && s.epoch === pending.epoch && s.transport === 'open') {
-      const { kind, epoch, leaderId, previous, since } = pending;
+      const { epoch, leaderId, previous, first, since } = pending;
       pending = null;
-      const who = `tab ${short(leaderId)}${leaderId === s.tabId ? ' (this tab)' : ''}`;
-      const gap = now - since;
-      if (kind === 'failover') record({ kind, at: now, epoch, gap, title: `failover: ${who} leads epoch ${epoch}`, detail: `— tab ${short(previous)} is gone; ${gap} ms without a connection` });
-      else if (kind === 'handoff') record({ kind, at: now, epoch, gap, title: `handoff: ${who} leads epoch ${epoch}`, detail: `— tab ${short(previous)} gave it up; ${gap} ms` });
-      else if (kind === 'joined') record({ kind, at: now, epoch, title: `joined: ${who} leads epoch ${epoch}` });
-      else record({ kind, at: now, epoch, title: `${kind === 'renewed' ? 'renewed' : 'elected'}: ${who} leads epoch ${epoch}` });
+      const opened = { epoch, leaderId, previous, at: now, gap: now - since };
+      if (previous === null) record({ kind: first && s.role !== 'leader' ? 'joined' : 'elected', at: now, epoch, title: `${first && s.role !== 'leader' ? 'joined' : 'elected'}: ${who(opened, s)} leads epoch ${epoch}` });
+      else if (previous === leaderId) record({ kind: 'renewed', at: now, epoch, title: `renewed: ${who(opened, s)} leads epoch ${epoch}` });
+      else {
+        // A failover or a hand-off? The previous leader gone from the map: a failover. Still there: wait a
+        // little, since a crashed leader is dropped by the new one after it has opened its connection.
+        if (judging) judge(!s.tabList.some((t) => t.id === judging.previous));
+        judging = { ...opened, tabId: s.tabId, timer: setTimeout(() => judge(false), HANDOFF_AFTER) };
+      }
     }
+    if (judging && !s.tabList.some((t) => t.id === judging.previous)) judge(true);
+  };
+
+  // The previous leader still open this long after the new connection opened: it gave the connection away.
+  const HANDOFF_AFTER = 1500;
+  let judging = null;
+  const who = ({ leaderId }, { tabId }) => `tab ${short(leaderId)}${leaderId === tabId ? ' (this tab)' : ''}`;
+  const judge = (gone) => {
+    const { epoch, previous, at, gap, timer } = judging;
+    const name = who(judging, judging);
+    clearTimeout(timer);
+    judging = null;
+    if (gone) record({ kind: 'failover', at, epoch, gap, title: `failover: ${name} leads epoch ${epoch}`, detail: `— tab ${short(previous)} is gone; ${gap} ms without a connection` });
+    // (A hidden leader yielding to a visible tab is a hand-off too.)
+    else record({ kind: 'handoff', at, epoch, gap, title: `handoff: ${name} leads epoch ${epoch}`, detail: `— tab ${short(previous)} gave it up; ${gap} ms` });
   };
 
   let drawn = '';

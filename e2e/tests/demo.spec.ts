@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { controllableVisibility, expect, receivedIds, setVisibility, settledLeader, state, test, type DemoWindow } from '../support/fixtures';
+import { controllableVisibility, crash, expect, receivedIds, setVisibility, settledLeader, state, test, type DemoWindow } from '../support/fixtures';
 
 // The demo's picture of the browser (demo/picture.js): every tab draws the same tabs, leader and epoch, the
 // connections the server really holds for the browser, and a timeline in which a closed leader shows as a
@@ -105,4 +105,15 @@ test('every tab draws the same picture of the browser; a closed leader is drawn 
     await shown.screenshot({ path: screenshot });
     console.log(`demo screenshot saved to ${screenshot}`);
   }
+});
+
+test('a crashed leader is drawn as a failover too, and the picture drops it', async ({ context, openTabs }) => {
+  const pages = await openTabs(3);
+  const leader = await settledLeader(pages);
+  await crash(context, leader);
+  const rest = pages.filter((p) => p !== leader);
+  const next = await settledLeader(rest);
+  const epoch = (await state(next)).epoch;
+  await everyTabDraws(rest);
+  for (const page of rest) await expect.poll(async () => (await timeline(page)).find((e) => e.epoch === epoch && e.kind !== 'role')?.kind).toBe('failover');
 });
