@@ -127,12 +127,12 @@ export function showBrowser(bus, root, { odoo }) {
     }
   };
 
-  // The server's side: how many connections it holds for this browser's session right now. Asked when the
-  // connection changes (a new term, the transport opening) and every 3 s while this tab is visible (a hidden
-  // tab runs no timer); never while the browser is offline, where the request could only fail.
+  // The server's side: how many connections it holds for this browser's session right now. Asked every 3 s
+  // while this tab is visible (a hidden tab runs no timer), and not at each change of leader: every tab
+  // asking at the moment the new leader opens its connection would compete with it for the browser's few
+  // connections to the server. Never while the browser is offline, where the request could only fail.
   let statsTimer;
   let inFlight;
-  let lastConnection = '';
   const showServer = async () => {
     if (!navigator.onLine) return;
     inFlight?.abort();
@@ -165,13 +165,7 @@ export function showBrowser(bus, root, { odoo }) {
   window.addEventListener('online', () => document.visibilityState === 'visible' && statsLoop());
 
   $('#handoff').addEventListener('click', () => bus.handoff());
-  bus.on('state', (s) => {
-    render(s);
-    const connection = `${s.epoch}:${s.transport}`;
-    if (connection === lastConnection) return;
-    lastConnection = connection;
-    if (s.transport === 'open' && document.visibilityState === 'visible') void showServer();
-  });
+  bus.on('state', render);
   render(bus.state());
   statsLoop();
   return { timeline };
