@@ -1,6 +1,8 @@
 // The demo chat, shared by the script-tag page (index.html) and the ESM page (esm.html): each passes in
 // the tabbus API it loaded, so both builds run the same code. Served by @tabbus/dev-server.
 
+import { showBrowser } from './picture.js';
+
 const $ = (selector) => document.querySelector(selector);
 const params = new URLSearchParams(location.search);
 
@@ -42,6 +44,7 @@ const SHELL = `
   <p class="sub">Open this page in several tabs: one tab holds the connection (a long-poll, or a socket on Odoo 16+), every tab gets each message once.
     Build: <b id="build"></b> · <a id="other"></a> · signed in as <span id="user">…</span>
     <button type="button" id="logout" class="secondary">log out</button></p>
+  <section id="picture"></section>
   <div class="grid">
     <section id="state" data-role="stopped">
       <p><span id="role" class="badge">…</span></p>
@@ -263,6 +266,8 @@ export async function runDemo(api, buildName, other) {
   presenceLoop();
   bus.on('state', render);
   render(bus.state());
+  // The picture: every tab of this browser, the server's connections for it, the leadership timeline.
+  window.demo.picture = showBrowser(bus, $('#picture'), { odoo: server.odoo });
 
   $('#user').textContent = `${session.name ?? login} (uid ${session.uid}, ${db}, Odoo ${server.odoo})`;
   $('#send').addEventListener('submit', async (event) => {

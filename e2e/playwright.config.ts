@@ -25,6 +25,13 @@ const hasInitdb = (() => {
     return false;
   }
 })();
+// Firefox: Debian's stock firefox-esr (or FIREFOX_PATH), driven over WebDriver BiDi by puppeteer-core (see
+// e2e/firefox/fixtures.ts). Its specs re-run the core multi-tab scenarios; where Firefox is missing they
+// are skipped with the reason printed (.ci/run installs it).
+const firefox = process.env.FIREFOX_PATH ?? ['/usr/bin/firefox-esr', '/usr/bin/firefox'].find((p) => existsSync(p));
+/** The Firefox scenarios that apply to both transports run on Odoo 17's WebSocket too. */
+const FIREFOX_BOTH_TRANSPORTS = ['one-connection', 'delivery', 'failover'];
+if (!firefox) console.log('Firefox e2e SKIPPED: no firefox-esr at /usr/bin/firefox-esr and no FIREFOX_PATH (the firefox-esr projects need it)');
 if (!hasInitdb) console.log('PostgreSQL e2e SKIPPED: initdb is not on PATH (the longpolling-15-pg project and postgresql.spec.ts need a throwaway cluster)');
 
 export default defineConfig<object, { odoo: number; pg: boolean }>({
@@ -42,6 +49,12 @@ export default defineConfig<object, { odoo: number; pg: boolean }>({
     { name: 'longpolling-15', use: { odoo: 15 }, testIgnore: /websocket(-[a-z]+)?\.spec\.ts$/ },
     { name: 'websocket-17', use: { odoo: 17 }, testMatch: specs([...BOTH_TRANSPORTS, 'websocket', 'websocket-users']) },
     ...(hasInitdb ? [{ name: 'longpolling-15-pg', use: { odoo: 15, pg: true }, testMatch: specs(ON_POSTGRESQL) }] : []),
+    ...(firefox
+      ? [
+          { name: 'firefox-esr-longpolling-15', testDir: './firefox', use: { odoo: 15 } },
+          { name: 'firefox-esr-websocket-17', testDir: './firefox', use: { odoo: 17 }, testMatch: specs(FIREFOX_BOTH_TRANSPORTS) },
+        ]
+      : []),
   ],
   use: {
     browserName: 'chromium',

@@ -69,7 +69,9 @@ for (const [specifier, file, names] of [
   check(`${specifier} ESM has no stray default export`, !('default' in esm.names));
   for (const [mode, options, resolutionMode] of typeResolutions) {
     const resolved = ts.resolveModuleName(specifier, join(consumer, 'index.ts'), options, ts.sys, undefined, undefined, resolutionMode).resolvedModule?.resolvedFileName;
-    check(`${specifier} types resolve (${mode})`, resolved?.endsWith(`/dist/${file}.d.ts`) === true, resolved ?? 'unresolved');
+    // CommonJS resolutions get the `.d.cts` declarations (CJS types for the `.cjs` build), ESM ones the `.d.ts`.
+    const declarations = mode === 'node16 require' || mode === 'node10' ? 'd.cts' : 'd.ts';
+    check(`${specifier} types resolve (${mode}) to ${file}.${declarations}`, resolved?.endsWith(`/dist/${file}.${declarations}`) === true, resolved ?? 'unresolved');
   }
 }
 
@@ -104,7 +106,17 @@ if (typeof effectsGlobal?.createEffects === 'function') {
   const heard = await effectsGlobal.createEffects(soloBus).beep(8);
   check('TabBusEffects.beep plays through bus.once("sound:" + key)', heard === 'played' && claimed.join() === 'sound:8', `${heard}; ${claimed.join()}`);
 }
-check('@tabbus/odoo/effects-global resolves to the effects script tag', require.resolve('@tabbus/odoo/effects-global').endsWith('/dist/tabbus.effects.global.min.js'));
+// The script-tag files are scripts, not modules (an IIFE imported as a module would define no global): they
+// are reached by URL (unpkg, jsdelivr, the package's dist/), never through the exports map.
+for (const subpath of ['global', 'effects-global', 'jobs-global']) {
+  let resolved = null;
+  try {
+    resolved = require.resolve(`@tabbus/odoo/${subpath}`);
+  } catch {
+    // ERR_PACKAGE_PATH_NOT_EXPORTED: what we want.
+  }
+  check(`@tabbus/odoo/${subpath} is not exported as a module`, resolved === null, resolved ?? '');
+}
 check('TabBus global holds no effects', !('createEffects' in (sandbox.TabBus ?? {})));
 
 const browserEsm = await import(new URL('packages/odoo/dist/tabbus.browser.min.mjs', root).href);

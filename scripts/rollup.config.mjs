@@ -1,7 +1,7 @@
 // One rollup config for every package. Each package declares what it ships in the
 // `buildOptions` block of its package.json; this file turns that into rollup builds,
 // so formats and file names stay consistent across packages.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import esbuild from 'rollup-plugin-esbuild';
 import { dts } from 'rollup-plugin-dts';
@@ -10,6 +10,9 @@ import commonjs from '@rollup/plugin-commonjs';
 import terser from '@rollup/plugin-terser';
 
 const pkgDir = process.cwd();
+// Start from an empty dist/: chunk names carry a content hash, so files of an earlier build would linger
+// beside the new ones and be packed and published with them.
+rmSync(resolve(pkgDir, 'dist'), { recursive: true, force: true });
 const pkg = JSON.parse(readFileSync(resolve(pkgDir, 'package.json'), 'utf8'));
 const opts = pkg.buildOptions;
 const banner = `/*! ${pkg.name} v${pkg.version} | MIT */`;
@@ -66,7 +69,13 @@ for (const format of opts.formats) {
       output: { ...npmOutput(format === 'esm' ? 'mjs' : 'cjs', format === 'esm' ? 'es' : 'cjs'), banner, exports: 'named' },
     });
   } else if (format === 'dts') {
-    builds.push({ input: entries, external, plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), compilerOptions: { paths: {} } })], output: npmOutput('d.ts', 'es') });
+    // Declarations for each module format: `.d.ts` beside the `.mjs` (ESM, as the package is `"type":
+    // "module"`), and `.d.cts` beside the `.cjs`. A `require` condition typed by an ESM `.d.ts` makes
+    // TypeScript believe the CommonJS build is ESM ("masquerading as ESM"), so CJS consumers get wrong types.
+    const extensions = ['d.ts', ...(opts.formats.includes('cjs') ? ['d.cts'] : [])];
+    for (const extension of extensions) {
+      builds.push({ input: entries, external, plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json'), compilerOptions: { paths: {} } })], output: npmOutput(extension, 'es') });
+    }
   } else if (format === 'global') {
     // The script-tag builds: everything inlined, one global each, minified and not.
     const globals = [{ entry: opts.globalEntry, fileBase: opts.fileBase, name: opts.globalName }, ...(opts.globals ?? [])];

@@ -11,11 +11,13 @@ export interface TimerHandle {
   readonly due: number;
 }
 
+/** The server's clock: real time plus whatever tests added with `advance` (POST /tabbus/clock). */
 export interface Clock {
   /** Real time plus every offset added by `advance`, in ms since the epoch. */
   now(): number;
   /** Runs `fn` once when the clock reaches now() + ms (by real time passing or by `advance`). */
   setTimer(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer of `setTimer` (nothing happens if it already fired). */
   clearTimer(handle: TimerHandle): void;
   /** Moves the clock forward by `ms` and fires, in due order, every timer that is now due. */
   advance(ms: number): void;

@@ -3,6 +3,7 @@
 // HTML page, a worker killed mid-reply, a server error). Only the queue lives here; how each kind
 // is written is in fault-replies.ts.
 
+/** The bad replies POST /tabbus/fault can make the next requests get (see the README's dev routes). */
 export const FAULT_KINDS = [
   'invalid_json',
   'not_a_list',
@@ -14,6 +15,7 @@ export const FAULT_KINDS = [
   'rpc_error',
 ] as const;
 
+/** One of {@link FAULT_KINDS}. */
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const isFaultKind = (value: unknown): value is FaultKind => FAULT_KINDS.includes(value as FaultKind);

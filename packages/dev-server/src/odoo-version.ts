@@ -2,8 +2,10 @@
 // WebSocket).
 // Every version-dependent decision in the server goes through this module.
 
+/** An Odoo major version the dev server emulates: 8–15 long-poll, 16–19 speak WebSocket. */
 export type OdooVersion = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19;
 
+/** Every {@link OdooVersion}, oldest first. */
 export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
 
 export function isOdooVersion(value: unknown): value is OdooVersion {

@@ -2,6 +2,7 @@
 // compares these times with its own Date.now(), so they come from Date.now() and not from the
 // server's movable clock. Only the newest entries are kept.
 
+/** One long-poll (or, on 16+, one `subscribe` frame) as it reached the server: what GET /tabbus/polls lists. */
 export interface PollArrival {
   /** Date.now() when the request arrived (before its body was read). */
   readonly at: number;

@@ -19,6 +19,7 @@ import { presenceFlavour } from './odoo-version';
 import type { OdooVersion } from './odoo-version';
 import { pythonTruthy, pythonTypeName } from './python-values';
 
+/** A user's presence as Odoo's `im_status` reports it. */
 export type PresenceStatus = 'online' | 'away' | 'offline';
 
 /** One row of the presence table; times in clock ms. */

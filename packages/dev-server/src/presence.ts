@@ -10,9 +10,13 @@ import type { PresenceRow, PresenceRules, PresenceStatus } from './presence-rule
 
 /** One row of GET /tabbus/presence; times in clock ms. */
 export interface PresenceEntry {
+  /** The user. */
   uid: number;
+  /** What Odoo would report for the user now, by its rules for the emulated version. */
   status: PresenceStatus;
+  /** When the user's latest poll (or socket message) arrived. */
   lastPoll: number;
+  /** When the user was last active, as the clients reported it. */
   lastPresence: number;
 }
 

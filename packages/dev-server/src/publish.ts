@@ -10,7 +10,9 @@ import type { NewRow } from './store';
 
 /** A notification as Odoo 15 stores it (`_sendone(target, type, payload)`). */
 export interface TypedMessage {
+  /** The notification type, e.g. `mail.record/insert`. */
   type: string;
+  /** Its content. */
   payload: unknown;
 }
 

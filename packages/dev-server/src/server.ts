@@ -40,6 +40,7 @@ import { WebSocketHub } from './websocket';
 import type { WebSocketSessionCheck } from './websocket';
 import { socketCloseRoute } from './routes/dev-sockets';
 
+/** What {@link createDevServer} accepts; every field is optional (the CLI's flags map onto them). */
 export interface DevServerOptions {
   /** TCP port; 0 (the default) picks any free port. */
   port?: number;
@@ -100,17 +101,23 @@ export interface DevServerOptions {
   onWarning?: (message: string) => void;
 }
 
+/** A running dev server, as {@link createDevServer} resolves it. */
 export interface DevServer {
   /** `http://HOST:PORT`, with the real port when 0 was asked for. */
   readonly url: string;
+  /** The port it listens on (the one picked when 0 was asked for). */
   readonly port: number;
+  /** The Odoo version it emulates. */
   readonly odoo: OdooVersion;
+  /** The database name logins must give. */
   readonly db: string;
   /** Every database served, `db` first. */
   readonly databases: readonly string[];
   /** The server's clock: `advance(ms)` fires due holds and GC without waiting. */
   readonly clock: Clock;
+  /** The counters GET /tabbus/stats answers with. */
   stats(): DevServerStats;
+  /** Sets the counters back to zero (POST /tabbus/stats/reset), the peaks to what is open now. */
   resetStats(): void;
   /** The presence table, as GET /tabbus/presence answers it: one row per user who polled logged in. */
   presence(): PresenceEntry[];
@@ -201,6 +208,10 @@ function createSessionStore(
   });
 }
 
+/**
+ * Starts a dev server: listens, then resolves once it accepts connections. The `tabbus-dev-server` CLI is
+ * this call with its flags as options; `close()` stops it.
+ */
 export async function createDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const config = checkedOptions(options);
   const onError = options.onError ?? ((error: unknown, where: string) => console.error(`[tabbus dev-server] ${where}:`, error));

@@ -4,11 +4,17 @@
 // Logged-in sessions can outlive the process: `onLoggedInChange` lets sessions-file.ts save them.
 import { randomBytes } from 'node:crypto';
 
+/** A user who can log in to the dev server (`admin`/`admin` and `demo`/`demo` by default). */
 export interface DevUser {
+  /** The login name `/web/session/authenticate` expects. */
   readonly login: string;
+  /** The password, in clear: this is a development server. */
   readonly password: string;
+  /** The user id (`res.users`). */
   readonly uid: number;
+  /** The user's partner id (`res.partner`): presence and the partner channel go by it. */
   readonly partnerId: number;
+  /** The display name. */
   readonly name: string;
   /** Member of "Settings" (base.group_system); defaults to false. */
   readonly isSystem?: boolean;

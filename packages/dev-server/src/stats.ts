@@ -7,6 +7,7 @@
 export interface DevServerStats {
   /** Odoo version emulated. */
   odoo: number;
+  /** The database name. */
   db: string;
   /** The server clock (ms since the epoch, including every `advance`). */
   now: number;
@@ -43,10 +44,26 @@ export interface DevServerStats {
   /** WebSocket data frames sent to clients (one per notification batch). */
   framesOut: number;
   /**
+   * Only in the answer of GET /tabbus/stats: the caller's own session (the first 8 characters of the
+   * `session_id` cookie it sent, when the server knows it), its key in `openPollsBySession` and
+   * `openSocketsBySession`; `null` without a known cookie. A page can so show the connections the server
+   * holds for its own browser.
+   */
+  session?: string | null;
+  /**
    * With `--pg`: NOTIFYs received, listener reconnects, and Odoo-style presence updates committed and
    * failed to serialize (concurrent polls of one user). `null` on the memory store.
    */
-  postgresql: { notifies: number; reconnects: number; presenceUpdates: number; presenceConflicts: number } | null;
+  postgresql: {
+    /** NOTIFY imbus messages received by this process's listener. */
+    notifies: number;
+    /** Times the listener lost the database and connected again. */
+    reconnects: number;
+    /** Presence rows written (one transaction per poll, as Odoo does). */
+    presenceUpdates: number;
+    /** Presence transactions that failed to serialize against a concurrent poll of the same user. */
+    presenceConflicts: number;
+  } | null;
 }
 
 export type CounterSnapshot = Pick<

@@ -7,6 +7,7 @@ import { hearSessions, type SessionNews } from './sessions';
 import { checkVersion, speaksWebsocket, type OdooVersion } from './versions';
 import { WebsocketTransport } from './websocket';
 
+/** What `createOdooBus` accepts; every field is optional (the README's option table says more). */
 export interface OdooBusOptions {
   /** Where Odoo is: origin plus optional path prefix. Default: this page's origin. */
   serverUrl?: string;

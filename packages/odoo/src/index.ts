@@ -1,3 +1,10 @@
+/**
+ * `@tabbus/odoo`: the Odoo bus shared by every tab of a browser. {@link createOdooBus} is the entry point;
+ * the transports (long-polling for Odoo 8–15, WebSocket for 16–18) are exported for those who build a bus
+ * with `createBus` from `@tabbus/core` themselves.
+ *
+ * @module
+ */
 export { createOdooBus } from './create-odoo-bus';
 export type { OdooBus, OdooBusOptions } from './create-odoo-bus';
 export { authenticate, logout } from './auth';

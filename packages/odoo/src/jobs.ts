@@ -1,32 +1,42 @@
-import type { TabBus } from '@tabbus/core';
-import type { OdooNotification } from './notifications';
-
 /**
  * `@tabbus/odoo/jobs`: background jobs as the browser sees them. A queue_job-style runner publishes every
  * state change and progress step of a user's jobs on the bus channel `tabbus.jobs.<uid>` (the dev server's
  * jobs exchange does); `watchJobs` joins that channel and turns the notifications into typed job events,
  * each once and in order per job (every update carries a `seq`; an older or repeated one is dropped, as
  * after a replay), and keeps the latest state of every job.
+ *
+ * @module
  */
 
+import type { TabBus } from '@tabbus/core';
+import type { OdooNotification } from './notifications';
+
+/** Where a job is: `pending` → `enqueued` → `started` → `done` or `failed`. */
 export type JobState = 'pending' | 'enqueued' | 'started' | 'done' | 'failed';
 
+/** One change of a background job, as the runner published it. */
 export interface JobUpdate {
+  /** The job's id, unique on the server. */
   readonly uuid: string;
+  /** What the job is called, for display. */
   readonly name: string;
   /** The runner's channel (`root`, `root.import`…), not the bus channel. */
   readonly channel: string;
+  /** Where the job is now. */
   readonly state: JobState;
   /** 0–100. */
   readonly progress: number;
   /** Increases with every change of the job. */
   readonly seq: number;
+  /** What the job returned (`done`) or why it failed (`failed`); `null` before it ends. */
   readonly result: string | null;
 }
 
+/** What {@link watchJobs} returns: the jobs seen so far, and their updates as they come. */
 export interface JobWatcher {
   /** The latest state of every job seen, oldest first. */
   jobs(): JobUpdate[];
+  /** The latest state of one job, if it was seen. */
   get(uuid: string): JobUpdate | undefined;
   /** Calls `listener` with each new update (never twice for one `seq`); returns the unsubscriber. */
   on(listener: (update: JobUpdate) => void): () => void;

@@ -3,9 +3,11 @@ import { callJsonRpc } from './jsonrpc';
 import { parsePollResult, type OdooNotification } from './notifications';
 import { presenceOptions, type OdooVersion } from './versions';
 
+/** How a {@link LongpollingTransport} reaches Odoo 8–15 (`createOdooBus` fills these from its own options). */
 export interface LongpollingOptions {
   /** Server origin and path prefix, without a trailing slash ('' = this page's origin). */
   readonly serverUrl: string;
+  /** The Odoo major version: the route's parameters and the shape of the items depend on it. */
   readonly version: OdooVersion;
   /** Client-side timeout of one poll, in ms. Odoo holds a poll 50 s; default 60 000. */
   readonly pollTimeout?: number;
@@ -13,14 +15,18 @@ export interface LongpollingOptions {
   readonly backoff?: BackoffOptions;
   /** Largest reply accepted, in bytes. Default 16 MiB. */
   readonly maxReplyBytes?: number;
+  /** The `fetch` to send polls with (to instrument requests). Default: `globalThis.fetch`. */
   readonly fetch?: typeof fetch;
+  /** Whether polls carry cookies: `'include'` for a cross-origin Odoo that allows it. Default `'same-origin'`. */
   readonly credentials?: RequestCredentials;
   /**
    * Asked before each poll: a promise to wait for first (undefined: nothing to wait for). A rejection is
    * the poll's error (the session changed: a fatal one).
    */
   readonly gate?: () => Promise<void> | undefined;
+  /** Timer functions (for tests). Default: the global ones. */
   readonly setTimeout?: (fn: () => void, ms: number) => unknown;
+  /** Cancels a timer of {@link LongpollingOptions.setTimeout}. */
   readonly clearTimeout?: (handle: unknown) => void;
 }
 

@@ -3,18 +3,25 @@ import { hasTypedMessages, type OdooVersion } from './versions';
 
 /** A notification as Odoo 8–14 send it: the channel (as the client spelled it, or a server tuple) and the raw message. */
 export interface ChannelNotification {
+  /** The notification's id on the server (`bus.bus`): increasing, each delivered once. */
   readonly id: number;
+  /** The channel it was sent on: a string, or Odoo's `[db, model, id]` tuple. */
   readonly channel: unknown;
+  /** What the server sent, as is. */
   readonly message: unknown;
 }
 
 /** A notification as Odoo 15+ send it: a type and its payload. */
 export interface TypedNotification {
+  /** The notification's id on the server (`bus.bus`): increasing, each delivered once. */
   readonly id: number;
+  /** What kind of notification it is (`mail.record/insert`, `bus/im_status`, …). */
   readonly type: string;
+  /** Its content, whose shape depends on the type. */
   readonly payload: unknown;
 }
 
+/** One notification as the bus delivers it: {@link ChannelNotification} on Odoo 8–14, {@link TypedNotification} on 15+. */
 export type OdooNotification = ChannelNotification | TypedNotification;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

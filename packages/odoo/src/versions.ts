@@ -4,6 +4,7 @@ import { TabBusError } from '@tabbus/core';
 export type LongpollingVersion = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15;
 /** Odoo versions whose bus is a WebSocket on `/websocket`. */
 export type WebsocketVersion = 16 | 17 | 18 | 19;
+/** An Odoo major version tabbus speaks to, 8–19. */
 export type OdooVersion = LongpollingVersion | WebsocketVersion;
 
 export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];

@@ -3,9 +3,11 @@ import { parsePollResult, type OdooNotification } from './notifications';
 import { RATE_LIMIT_WINDOW, SendQueue } from './send-queue';
 import { websocketPresence, type WebsocketVersion } from './versions';
 
+/** How a {@link WebsocketTransport} reaches Odoo 16–18 (`createOdooBus` fills these from its own options). */
 export interface WebsocketOptions {
   /** Server origin and path prefix, without a trailing slash ('' = this page's origin). */
   readonly serverUrl: string;
+  /** The Odoo major version (16–18): 17+ sends `?version=` and may answer `OUTDATED_VERSION`. */
   readonly version: WebsocketVersion;
   /**
    * The server's `websocket_worker_version` (Odoo 17+ session info), sent as `?version=`: Odoo closes a
@@ -28,9 +30,13 @@ export interface WebsocketOptions {
   readonly presenceInterval?: number;
   /** Odoo 16–18: the `im_status_ids_by_model` sent with each presence update (default `{}`; 19 has no such field). */
   readonly imStatusIds?: () => Record<string, number[]> | undefined;
+  /** The WebSocket constructor (for tests, or Node's `ws`). Default: `globalThis.WebSocket`. */
   readonly WebSocket?: typeof WebSocket;
+  /** Timer functions (for tests). Default: the global ones. */
   readonly setTimeout?: (fn: () => void, ms: number) => unknown;
+  /** Cancels a timer of {@link WebsocketOptions.setTimeout}. */
   readonly clearTimeout?: (handle: unknown) => void;
+  /** The clock, in ms since the epoch (for tests). Default: `Date.now`. */
   readonly now?: () => number;
 }
 

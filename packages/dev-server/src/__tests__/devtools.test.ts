@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDevServer } from '../server';
-import { postJson, startPoll, startServer, untilOpenPolls } from './helpers';
+import type { DevServerStats } from '../stats';
+import { login, postJson, startPoll, startServer, untilOpenPolls } from './helpers';
 
 describe('/tabbus/* dev routes', () => {
   it('/tabbus/send inserts one notification or a batch and answers the ids', async () => {
@@ -63,13 +64,29 @@ describe('/tabbus/* dev routes', () => {
         'postgresql',
         'requests',
         'rows',
+        'session',
       ].sort(),
     );
     expect(stats['postgresql']).toBeNull();
+    expect(stats['session'], 'no cookie sent').toBeNull();
     expect(stats).toMatchObject({ odoo: 13, db: 'statsdb', lastId: 1, rows: 1, notifications: 1, polls: 0, openPolls: 0, faults: 0, presenceWrites: 0 });
     expect(stats['presenceWritesByUser']).toEqual({});
     expect(stats['requests']).toEqual({ '/tabbus/stats': 1 });
     expect(Math.abs((stats['now'] as number) - server.clock.now())).toBeLessThan(1000);
+  });
+
+  it("GET /tabbus/stats names the caller's session: its key in openPollsBySession", async () => {
+    const server = await startServer();
+    const sessionId = await login(server);
+    const poll = startPoll(server, { channels: [], last: 0 }, { sessionId });
+    await untilOpenPolls(server, 1);
+    const stats = (await (await fetch(server.url + '/tabbus/stats', { headers: { Cookie: `session_id=${sessionId}` } })).json()) as DevServerStats;
+    expect(stats.session).toBe(sessionId.slice(0, 8));
+    expect(stats.openPollsBySession).toEqual({ [stats.session!]: 1 });
+    const stranger = (await (await fetch(server.url + '/tabbus/stats', { headers: { Cookie: 'session_id=unknown' } })).json()) as DevServerStats;
+    expect(stranger.session).toBeNull();
+    await server.close();
+    await poll;
   });
 
   it('/tabbus/clock moves the clock and fires due holds; GET reads it', async () => {

@@ -10,15 +10,19 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** A throwaway PostgreSQL cluster (initdb in a temporary directory), as {@link startTempCluster} made it. */
 export interface TempCluster {
   /** `postgresql://postgres@/postgres?host=<socket dir>&port=<port>`: the socket, no TCP. */
   readonly connectionString: string;
+  /** The temporary directory: data, log and the Unix socket. */
   readonly dir: string;
+  /** The port in the socket's name (no TCP listener). */
   readonly port: number;
   /** Stops PostgreSQL at once (`immediate`, as a crash would) and starts it again on the same port. */
   restart(): Promise<void>;
   /** Stops it (`-m stop` mode) without starting it again; `start()` brings it back. */
   stopServer(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Starts PostgreSQL again after `stopServer()`. */
   startServer(): Promise<void>;
   /** Stops PostgreSQL and deletes the cluster. */
   stop(): Promise<void>;
@@ -45,6 +49,10 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Makes and starts a throwaway cluster (`initdb`, then `pg_ctl start`; as root, as the `postgres` user), for
+ * `--pg-temp` and tests. `stop()` removes it. Needs `initdb` on PATH (see {@link canMakeCluster}).
+ */
 export async function startTempCluster(): Promise<TempCluster> {
   const asRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), 'tabbus-pg-'));

@@ -6,7 +6,8 @@ import { isPlainObject } from '../jsonrpc';
 import { hasTypedMessages, hasWebSocket } from '../odoo-version';
 import { isRecordChannel, publishAsync } from '../publish';
 import type { ChannelNotification, Notification } from '../publish';
-import type { DevServerStats } from '../stats';
+import { sessionIdFromCookie } from '../sessions';
+import { sessionLabel, type DevServerStats } from '../stats';
 import { faultRoute } from './dev-faults';
 import { BadRequest, guarded, readJson } from './dev-http';
 import { pollLogRoute } from './dev-polls';
@@ -73,7 +74,10 @@ export function devRoutes(ctx: ServerContext, deps: DevToolsDeps): HttpRoute[] {
     {
       path: '/tabbus/stats',
       methods: ['GET'],
-      handle: (_req, res) => sendJson(res, 200, deps.stats(), { 'Cache-Control': 'no-store' }),
+      handle: (req, res) => {
+        const caller = ctx.sessions.get(sessionIdFromCookie(req.headers.cookie));
+        sendJson(res, 200, { ...deps.stats(), session: caller ? sessionLabel(caller.id) : null }, { 'Cache-Control': 'no-store' });
+      },
     },
     {
       path: '/tabbus/stats/reset',
