@@ -10,6 +10,7 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
+/** The delays between attempts after failures (see {@link createBackoff}). */
 export interface Backoff {
   /** The delay to wait before the next attempt; each call counts one failure. */
   next(): number;
@@ -19,6 +20,7 @@ export interface Backoff {
   readonly attempts: number;
 }
 
+/** A backoff of `options` (`random` for tests: a function like `Math.random`). */
 export function createBackoff(options: BackoffOptions = {}, random: () => number = Math.random): Backoff {
   const { initial = 1000, factor = 1.5, max = 60_000, jitter = 0.3 } = options;
   let attempts = 0;

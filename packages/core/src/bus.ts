@@ -3,7 +3,7 @@ import { Emitter } from './emitter';
 import { browserEnv, type FrameChannel } from './env';
 import { plainData, TabBusError } from './errors';
 import type { BusEvents } from './events';
-import { need, type BusFeatures } from './features';
+import { buildFeatures, need, type BusFeatures } from './features';
 import { FRAME_VERSION } from './frames';
 import type { Hub } from './hub';
 import { duties, LeaderWatch } from './leader-watch';
@@ -77,9 +77,7 @@ export class TabBus<Item extends BusItem> {
       term: createTerm(hub),
       link: createLink(hub),
       delivery: createDelivery(hub),
-      activity: features.presence?.(hub),
-      once: features.once?.(hub),
-      shared: features.shared?.(hub),
+      ...buildFeatures(features, hub),
     };
     Object.assign(hub, parts);
     this.#receive = createRouter(hub, Object.values(parts), (error) => this.#fail(error));
@@ -146,7 +144,12 @@ export class TabBus<Item extends BusItem> {
   }
 
   /** Test hooks: `forceLead()` makes this tab lead without the election (two leaders at once); `sizes()` counts what the bus holds. */
-  get [TEST_HOOKS](): { forceLead(): void; sizes(): Record<string, number> } {
+  get [TEST_HOOKS](): {
+    /** Makes this tab lead now, without the election. */
+    forceLead(): void;
+    /** How many entries each of the bus's own collections holds (a leak check). */
+    sizes(): Record<string, number>;
+  } {
     const { machine, term, roster, once, shared, joined } = this.#hub;
     const sizes = () => ({ tabs: roster.tabs.size, once: once?.size ?? 0, shared: shared?.size ?? 0, joined: joined.size, listeners: this.#events.total });
     return { forceLead: () => machine.role !== 'stopped' && term.force(), sizes };

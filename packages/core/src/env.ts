@@ -5,8 +5,11 @@ import { storageChannel } from './storage-channel';
 export interface FrameChannel {
   /** Which mechanism carries the frames (`native`, `localstorage`, …), for `state().mode`. */
   readonly kind: string;
+  /** Sends a frame to every other listener of the channel (not back to this one). */
   post(frame: unknown): void;
+  /** Calls `listener` with each frame another page posts. */
   listen(listener: (data: unknown) => void): void;
+  /** Stops listening and posting. */
   close(): void;
 }
 
@@ -15,8 +18,11 @@ export type KeyValueStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'
 
 /** What the page tells the bus about itself. */
 export interface PageHandlers {
+  /** The page became visible or hidden. */
   visibility(): void;
+  /** `pagehide`: the page is leaving; `persisted`: into the back/forward cache. */
   hide(persisted: boolean): void;
+  /** `pageshow`: `persisted`: back from the back/forward cache. */
   show(persisted: boolean): void;
   /** The browser went offline (`false`) or came back (`true`). */
   network(online: boolean): void;
@@ -26,6 +32,7 @@ export interface PageHandlers {
 
 /** Page lifecycle signals. */
 export interface PageLifecycle {
+  /** Whether the page is visible now. */
   visible(): boolean;
   /** `false` when the browser knows it is offline (`navigator.onLine`); `true` when it may be online. */
   online(): boolean;
@@ -38,12 +45,19 @@ export interface PageLifecycle {
  * A missing capability is `undefined`, and the bus says in `state().mode` what it fell back to.
  */
 export interface BusEnv {
+  /** The time in ms since the epoch (`Date.now`). */
   now(): number;
+  /** Runs `fn` after `ms`; returns a handle for `clearTimeout`. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a `setTimeout`. */
   clearTimeout(handle: unknown): void;
+  /** A number in [0, 1) (`Math.random`). */
   random(): number;
+  /** Web Locks (`navigator.locks`), where there are. */
   locks: LockManager | undefined;
+  /** localStorage, where it can be used. */
   storage: KeyValueStorage | undefined;
+  /** The page's lifecycle, where there is a page. */
   page: PageLifecycle | undefined;
   /** Opens the cross-tab channel; throws when there is none. */
   openChannel(name: string): FrameChannel;

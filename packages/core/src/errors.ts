@@ -28,6 +28,7 @@ export type ErrorCode =
 
 /** The one error class tabbus throws or emits. Use `code` to tell failures apart. */
 export class TabBusError extends Error {
+  /** Always `TabBusError` (what `error.name` says in logs). */
   override readonly name = 'TabBusError';
   /** Machine-readable cause. */
   readonly code: ErrorCode;

@@ -2,6 +2,7 @@ import type { TabBusError } from './errors';
 import type { BusState } from './state';
 import type { BusItem } from './transport';
 
+/** Notifications may have been lost (the `gap` event). */
 export interface GapEvent {
   /** The cursor the bus had when it noticed. */
   readonly cursor: number;
@@ -14,10 +15,13 @@ export interface GapEvent {
   readonly reason: 'retention' | 'reset';
 }
 
+/** The events of a bus and what each listener gets (`bus.on(event, listener)`). */
 export interface BusEvents<Item extends BusItem> {
   /** Notifications for this tab, each id once, in id order. */
   notification: readonly Item[];
+  /** Something `state()` shows changed: the new snapshot. */
   state: BusState;
+  /** An error; `fatal` ones stopped the bus (see TabBusError). */
   error: TabBusError;
   /** Notifications may have been lost: reload the application's state. */
   gap: GapEvent;

@@ -4,7 +4,8 @@ import type { BusItem, TransportState } from './transport';
 /** Version of the frames tabs exchange. A tab ignores (and reports) frames of another version. */
 export const FRAME_VERSION = 1;
 
-interface FrameBase {
+/** What every frame carries. */
+export interface FrameBase {
   /** Frame protocol version. */
   readonly v: typeof FRAME_VERSION;
   /** The scope (server + database + user) the frame belongs to. */
@@ -16,22 +17,48 @@ interface FrameBase {
 }
 
 /** A tab says who it is and what it wants; `join` asks the leader for a `welcome`. */
-export interface HelloFrame extends FrameBase { readonly type: 'hello'; readonly tab: TabInfo; readonly join?: boolean }
+export interface HelloFrame extends FrameBase {
+  /** Always `hello`. */
+  readonly type: 'hello';
+  /** The sender's channels and visibility. */
+  readonly tab: TabInfo;
+  /** The sender is new (or lost track): the leader answers with a `welcome`. */
+  readonly join?: boolean;
+}
 /** A tab is gone: sent by the tab as it leaves, or by the leader when the tab's lifetime lock frees. */
-export interface ByeFrame extends FrameBase { readonly type: 'bye'; readonly tab: string }
+export interface ByeFrame extends FrameBase {
+  /** Always `bye`. */
+  readonly type: 'bye';
+  /** The id of the tab that is gone. */
+  readonly tab: string;
+}
 /** A new leadership term begins, with the leader's own info; every tab answers with a `hello`. */
-export interface LeadFrame extends FrameBase { readonly type: 'lead'; readonly cursor: number; readonly tab: TabInfo }
+export interface LeadFrame extends FrameBase {
+  /** Always `lead`. */
+  readonly type: 'lead';
+  /** Where the new term starts from. */
+  readonly cursor: number;
+  /** The leader's own entry. */
+  readonly tab: TabInfo;
+}
 /** The leader's answer to a joining tab: the tabs it knows and the connection's state. */
 export interface WelcomeFrame extends FrameBase {
+  /** Always `welcome`. */
   readonly type: 'welcome';
+  /** The joining tab (no other tab reads it). */
   readonly to: string;
+  /** Every tab the leader knows. */
   readonly tabs: readonly TabInfo[];
+  /** The leader's connection state. */
   readonly transport: TransportState;
+  /** The leader's cursor: a tab below it missed batches. */
   readonly cursor: number;
 }
 /** Notifications from the server, in id order, fanned out by the leader. */
 export interface BatchFrame<Item extends BusItem = BusItem> extends FrameBase {
+  /** Always `batch`. */
   readonly type: 'batch';
+  /** The notifications. */
   readonly items: readonly Item[];
   /** The cursor after these items. */
   readonly cursor: number;
@@ -39,45 +66,102 @@ export interface BatchFrame<Item extends BusItem = BusItem> extends FrameBase {
   readonly after: number;
 }
 /** A tab missed batches (its watermark is below a batch's `after`): the leader polls again from `cursor`. */
-export interface ResyncFrame extends FrameBase { readonly type: 'resync'; readonly cursor: number }
+export interface ResyncFrame extends FrameBase {
+  /** Always `resync`. */
+  readonly type: 'resync';
+  /** The asking tab's watermark. */
+  readonly cursor: number;
+}
 /** The leader's connection changed state. */
-export interface StatusFrame extends FrameBase { readonly type: 'status'; readonly transport: TransportState }
+export interface StatusFrame extends FrameBase {
+  /** Always `status`. */
+  readonly type: 'status';
+  /** The new state. */
+  readonly transport: TransportState;
+}
 /**
  * Notifications may have been lost: the cursor outlived the server's retention, or the server's ids
  * restarted below it (`reset`: every tab must forget the ids it delivered).
  */
 export interface GapFrame extends FrameBase {
+  /** Always `gap`. */
   readonly type: 'gap';
+  /** The cursor when it was noticed. */
   readonly cursor: number;
+  /** How long the server had not been heard, in ms. */
   readonly age: number;
+  /** Why (see GapEvent). */
   readonly reason: 'retention' | 'reset';
 }
-/** A visible follower asks the leader for a sign of life (the leader may be frozen). */
-export interface ProbeFrame extends FrameBase { readonly type: 'probe' }
+/** The watcher asks the leader for a sign of life (the leader may be frozen). */
+export interface ProbeFrame extends FrameBase {
+  /** Always `probe`. */
+  readonly type: 'probe';
+}
 /** A visible follower asks a hidden leader for the connection. */
-export interface ClaimFrame extends FrameBase { readonly type: 'claim' }
+export interface ClaimFrame extends FrameBase {
+  /** Always `claim`. */
+  readonly type: 'claim';
+}
 /** The leader closed its connection for `to`, which takes the lock over and resumes from the cursor. */
-export interface YieldFrame extends FrameBase { readonly type: 'yield'; readonly to: string; readonly cursor: number }
+export interface YieldFrame extends FrameBase {
+  /** Always `yield`. */
+  readonly type: 'yield';
+  /** The tab that takes over. */
+  readonly to: string;
+  /** The leader's cursor. */
+  readonly cursor: number;
+}
 /** A tab saw user input at `at` (ms since epoch); sent at most every few seconds per tab. */
-export interface ActivityFrame extends FrameBase { readonly type: 'activity'; readonly at: number }
+export interface ActivityFrame extends FrameBase {
+  /** Always `activity`. */
+  readonly type: 'activity';
+  /** When the input happened. */
+  readonly at: number;
+}
 /** `once(key)` ran in the sending tab. */
-export interface OnceFrame extends FrameBase { readonly type: 'once'; readonly key: string }
+export interface OnceFrame extends FrameBase {
+  /** Always `once`. */
+  readonly type: 'once';
+  /** The key. */
+  readonly key: string;
+}
 /** A shared value changed (last writer wins by `at`, then by tab id). */
-export interface SharedFrame extends FrameBase { readonly type: 'shared'; readonly key: string; readonly value: unknown; readonly at: number }
-/**
- * The leader's answer to a probe, with its cursor (a tab behind it missed batches) and when it last heard
- * from the server (a later leader tells a gap from a quiet spell by it; absent from tabbus before 0.2).
- */
-export interface AliveFrame extends FrameBase { readonly type: 'alive'; readonly cursor: number; readonly heard?: number }
+export interface SharedFrame extends FrameBase {
+  /** Always `shared`. */
+  readonly type: 'shared';
+  /** The value's key. */
+  readonly key: string;
+  /** The new value. */
+  readonly value: unknown;
+  /** When it was set (ms since epoch). */
+  readonly at: number;
+}
+/** The leader's answer to a probe. */
+export interface AliveFrame extends FrameBase {
+  /** Always `alive`. */
+  readonly type: 'alive';
+  /** The leader's cursor: a tab behind it missed batches. */
+  readonly cursor: number;
+  /**
+   * When the leader last heard from the server: a later leader tells a gap from a quiet spell by it
+   * (absent from tabbus before 0.2).
+   */
+  readonly heard?: number;
+}
 /** A fatal error (from the leader's connection, or a tab told that the session expired): every tab stops. */
 export interface HaltFrame extends FrameBase {
+  /** Always `halt`. */
   readonly type: 'halt';
+  /** The error's code. */
   readonly code: string;
+  /** The error's message. */
   readonly message: string;
   /** Why, where it says more than the code (`{ reason: 'logout' }`); absent from tabbus before 0.2. */
   readonly context?: Record<string, unknown>;
 }
 
+/** Every frame tabs exchange; `type` tells them apart (see docs/architecture.md). */
 export type Frame<Item extends BusItem = BusItem> =
   | HelloFrame
   | ByeFrame

@@ -19,8 +19,11 @@ export type Role = 'stopped' | 'joining' | 'follower' | 'leader' | 'solo';
  * `newer term`, `handoff`, `forced` (a test hook), or the code of the fatal error that stopped the bus.
  */
 export interface Transition {
+  /** The role before. */
   readonly from: Role;
+  /** The role after. */
   readonly to: Role;
+  /** Why (see above). */
   readonly reason: string;
   /** When it happened (ms since epoch). */
   readonly at: number;

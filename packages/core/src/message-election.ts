@@ -23,7 +23,7 @@ const REAPPLY_JITTER = 50;
 /**
  * The election where Web Locks are missing, by messages on a cross-tab channel.
  *
- * A candidate says `apply` and leads if nobody objects within {@link APPLY_WINDOW}: a leader objects by
+ * A candidate says `apply` and leads if nobody objects within 250 ms (`APPLY_WINDOW`): a leader objects by
  * answering `lead`, and of two applicants the lower id wins. A tab that lost waits, with no timer, for a
  * `bye` from the tab that beat it. A leader that dies without a `bye` (a crash) is noticed by the bus's
  * leader watch in a visible tab, which then `steal`s: it leads at once with a newer term, and a leader

@@ -1,6 +1,7 @@
 import type { BusEnv } from './env';
 import type { BusItem, TransportFactory } from './transport';
 
+/** What `createBus` and `new TabBus` take. */
 export interface BusOptions<Item extends BusItem> {
   /**
    * What tabs must agree on to share a connection: server URL + database + user. Tabs of two scopes never

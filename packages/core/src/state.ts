@@ -5,6 +5,7 @@ import type { Mode } from './mode';
 import type { TabInfo } from './tabs';
 import type { BusItem, TransportState } from './transport';
 
+/** What this tab counted since it was created (`state().counters`). */
 export interface BusCounters {
   /** Requests this tab's transport sent. */
   readonly requests: number;
@@ -22,7 +23,9 @@ export interface BusCounters {
 
 /** The last error this tab saw, for status displays. */
 export interface LastError {
+  /** The error's code. */
   readonly code: TabBusError['code'];
+  /** The error's message. */
   readonly message: string;
   /** When it happened (ms since epoch). */
   readonly at: number;
@@ -30,9 +33,11 @@ export interface LastError {
 
 /** A snapshot of the bus as this tab sees it. */
 export interface BusState {
+  /** What this tab does for its scope (see Role). */
   readonly role: Role;
   /** The latest change of role and why it happened (`null` before the first start). */
   readonly transition: Transition | null;
+  /** This tab's id. */
   readonly tabId: string;
   /** The tab that owns the connection, when known. */
   readonly leaderId: string | null;
@@ -44,10 +49,13 @@ export interface BusState {
   readonly tabs: number;
   /** Those tabs: id, channels and visibility of each, this tab included. */
   readonly tabList: readonly TabInfo[];
+  /** How many of them are visible. */
   readonly visibleTabs: number;
+  /** How tabs coordinate here. */
   readonly mode: Mode;
   /** Why this mode: the cross-tab channel in use, or what was missing. */
   readonly modeReason: string;
+  /** The resolved scope ('' before the first start). */
   readonly scope: string;
   /** Channels this tab joined. */
   readonly channels: readonly string[];
@@ -57,7 +65,9 @@ export interface BusState {
   readonly transport: TransportState;
   /** Which kind of connection the scope uses (`longpolling`, `websocket`), once known (`options.transportName`). */
   readonly transportName: string | undefined;
+  /** What this tab counted. */
   readonly counters: BusCounters;
+  /** The latest error this tab saw, or null. */
   readonly lastError: LastError | null;
   /** The pause between two requests: 0 while a tab of the scope is visible, `hiddenPace` when none is. */
   readonly pace: number;

@@ -1,5 +1,6 @@
 /** What every tab announces about itself, kept by every tab so a new leader knows the union at once. */
 export interface TabInfo {
+  /** The tab's id (`bus.tabId`). */
   readonly id: string;
   /** Channels this tab joined, sorted. */
   readonly channels: readonly string[];

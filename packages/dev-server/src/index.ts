@@ -12,6 +12,7 @@ export { SessionsFileError } from './sessions-file';
 export { FAULT_KINDS } from './faults';
 export type { FaultKind } from './faults';
 export type { PollArrival } from './poll-log';
+export type { WebSocketSessionCheck } from './websocket';
 export type { PresenceEntry } from './presence';
 export type { PresenceStatus } from './presence-rules';
 export { ODOO_VERSIONS } from './odoo-version';

@@ -1,9 +1,11 @@
 import { TabBusError } from '@tabbus/core';
 import { callJsonRpc } from './jsonrpc';
 
+/** Who is logged in, as Odoo's session routes say. */
 export interface SessionInfo {
   /** The logged-in user's id; `null`/`false` for a public (anonymous) session. */
   readonly uid: number | null | false;
+  /** The session's database. */
   readonly db: string;
   /** Odoo 17+: what the bus client sends as `/websocket?version=`. */
   readonly websocketWorkerVersion?: string;

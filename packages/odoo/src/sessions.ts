@@ -7,11 +7,43 @@ import { browserEnv, type BusEnv, type FrameChannel } from '@tabbus/core';
  * - `login`: a login is `pending` (the cookie is about to change), `done` (as `uid` of `db`) or `failed`;
  * - `logout`: the session was ended.
  */
-export type SessionNews =
-  | { readonly kind: 'scope'; readonly db: string; readonly uid: number }
-  | { readonly kind: 'login'; readonly state: 'pending' | 'failed' }
-  | { readonly kind: 'login'; readonly state: 'done'; readonly db: string; readonly uid: number }
-  | { readonly kind: 'logout' };
+export type SessionNews = ScopeNews | LoginNews | LoginDoneNews | LogoutNews;
+
+/** A bus started for this user of this database. */
+export interface ScopeNews {
+  /** Always `scope`. */
+  readonly kind: 'scope';
+  /** The database. */
+  readonly db: string;
+  /** The user's id. */
+  readonly uid: number;
+}
+
+/** A login is under way (`pending`: the cookie is about to change) or `failed` (nothing changed). */
+export interface LoginNews {
+  /** Always `login`. */
+  readonly kind: 'login';
+  /** Where the login stands. */
+  readonly state: 'pending' | 'failed';
+}
+
+/** A login is over: the session now belongs to `uid` of `db`. */
+export interface LoginDoneNews {
+  /** Always `login`. */
+  readonly kind: 'login';
+  /** Always `done`. */
+  readonly state: 'done';
+  /** The database logged into. */
+  readonly db: string;
+  /** The user logged in. */
+  readonly uid: number;
+}
+
+/** The session was ended. */
+export interface LogoutNews {
+  /** Always `logout`. */
+  readonly kind: 'logout';
+}
 
 const isNews = (data: unknown): data is SessionNews => {
   const n = data as Partial<Record<'kind' | 'state' | 'db' | 'uid', unknown>> | null;
@@ -52,6 +84,7 @@ export interface SessionEar {
   readonly checking: Promise<void> | undefined;
   /** Tells the other tabs of the origin. */
   announce(news: SessionNews): void;
+  /** Stops listening. */
   close(): void;
 }
 

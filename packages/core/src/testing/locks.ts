@@ -20,7 +20,9 @@ interface HeldLock {
 
 /** One held or waiting lock, as {@link FakeLockManager.query} and `navigator.locks.query()` report it. */
 export interface FakeLockInfo {
+  /** The lock's name. */
   readonly name: string;
+  /** `exclusive` or `shared`. */
   readonly mode: LockMode;
   /** The id of the page that holds or wants it. */
   readonly clientId: string;
@@ -28,7 +30,9 @@ export interface FakeLockInfo {
 
 /** What the fake lock manager holds and queues, oldest first. */
 export interface FakeLockSnapshot {
+  /** Granted locks. */
   readonly held: FakeLockInfo[];
+  /** Requests still waiting. */
   readonly pending: FakeLockInfo[];
 }
 

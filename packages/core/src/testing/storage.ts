@@ -7,8 +7,11 @@ export type StorageFailure = 'denied' | 'quota';
 
 /** One change of a storage area, as a `storage` event describes it (`key: null` for `clear()`). */
 export interface StorageChange {
+  /** The key that changed (`null` for `clear()`). */
   readonly key: string | null;
+  /** Its value before (`null`: it had none). */
   readonly oldValue: string | null;
+  /** Its value after (`null`: removed). */
   readonly newValue: string | null;
 }
 
@@ -45,6 +48,7 @@ export class MemoryStorage implements StorageArea {
   get throws(): boolean {
     return this.fail !== undefined;
   }
+  /** `true`: every access fails (`fail = 'denied'`); `false`: none does. */
   set throws(value: boolean) {
     this.fail = value ? 'denied' : undefined;
   }
