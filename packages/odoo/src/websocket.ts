@@ -112,14 +112,17 @@ export class WebsocketTransport implements Transport<OdooNotification> {
   }
 
   /**
-   * The channels changed, or the bus moved the cursor back (a tab missed batches and asked for a replay):
-   * re-subscribe, debounced. Or a tab became visible: reopen a resting socket.
+   * The channels changed: re-subscribe, debounced. Or the bus moved the cursor back (a tab missed batches
+   * and asked for a replay): a new connection, which subscribes from it. Or a tab became visible: reopen a
+   * resting socket.
    */
   refresh(): void {
     if (this.#resting || this.#closed) return this.paceChanged();
     this.#timers.clearTimeout(this.#subscribeTimer);
-    // A replay at once: the cursor must be read now, before the next frame moves it forward again.
-    if ((this.#sink?.cursor() ?? 0) < this.#seen) return this.#subscribe(true);
+    // A replay, on a fresh socket: frames the server sent on this one before it reads a new `subscribe`
+    // carry ids above the replayed cursor, and the bus would take them as following it (a tab that missed
+    // batches would then skip for good what the replay was for). A new socket has no such frames in flight.
+    if ((this.#sink?.cursor() ?? 0) < this.#seen) return this.#replay();
     // Tabs join in bursts (a page load adds several channels): one subscribe for the burst.
     this.#subscribeTimer = this.#timers.setTimeout(() => this.#subscribe(false), 50);
   }
@@ -223,6 +226,13 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     this.#subscribe(true);
     this.#sendPresence();
     this.paceChanged();
+  }
+
+  /** Reconnects, so the next `subscribe` (from the sink's cursor, as on every connection) is the only one. */
+  #replay(): void {
+    this.#drop(CLEAN);
+    this.#subscribedKey = '';
+    void this.#connect();
   }
 
   #subscribe(force: boolean): void {

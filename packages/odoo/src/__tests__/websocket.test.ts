@@ -106,7 +106,7 @@ describe('WebsocketTransport against the dev server', () => {
     await eventually(() => ids(sink)).toEqual([c]);
   });
 
-  it('a cursor moved back (a replay asked by a tab that missed batches) re-subscribes from it; the same channels and cursor do not', async () => {
+  it('a cursor moved back (a replay asked by a tab that missed batches) subscribes from it on a new socket; the same channels and cursor do not', async () => {
     const server = await startServer({ odoo: 17 });
     const log: string[] = [];
     const sink = new RecordingSink({ channels: ['chat'] });
@@ -123,7 +123,10 @@ describe('WebsocketTransport against the dev server', () => {
     t.refresh();
     await eventually(() => ids(sink)).toEqual([a, b, b]);
     expect(sent(log).filter((m) => m.event_name === 'subscribe').map((m) => m.data['last'])).toEqual([0, a]);
+    expect(log.filter((l) => l.startsWith('ws')), 'one socket per subscribe').toHaveLength(2);
+    await eventually(() => server.stats().openSockets).toBe(1);
     expect(sink.resets).toBe(0);
+    expect(sink.errors).toEqual([]);
   });
 
   it('4002 (the age limit): reconnects at once and subscribes from the cursor; nothing published meanwhile is lost', async () => {
@@ -343,6 +346,26 @@ describe('WebsocketTransport with a scripted socket', () => {
     expect(sink.errors.map((e) => e.code)).toEqual(['protocol']);
     expect(first.closedWith).toBe(4000);
     expect(sink.items).toEqual([]);
+    await eventually(() => ScriptedSocket.count).toBe(2);
+    ScriptedSocket.last!.open();
+    expect(JSON.parse(ScriptedSocket.last!.sent[0]!)).toEqual({ event_name: 'subscribe', data: { channels: ['c'], last: 2 } });
+  });
+
+  it('a replay never takes a frame of the old subscription as following the replayed cursor', async () => {
+    // The bus moved its cursor back to 2 for a tab that missed 3..9 while the server was already sending 10
+    // on the open socket: were 10 delivered before the replay, the tab would take it as following 2.
+    const sink = new RecordingSink({ channels: ['c'], cursor: 2 });
+    const t = make();
+    t.open(sink);
+    await eventually(() => ScriptedSocket.count).toBe(1);
+    const first = ScriptedSocket.last!;
+    first.open();
+    first.message('[{"id": 9, "message": {"type": "t", "payload": 9}}]');
+    sink.cursorValue = 2;
+    t.refresh();
+    expect(first.closedWith).toBe(1000);
+    first.message('[{"id": 10, "message": {"type": "t", "payload": 10}}]');
+    expect(ids(sink)).toEqual([9]);
     await eventually(() => ScriptedSocket.count).toBe(2);
     ScriptedSocket.last!.open();
     expect(JSON.parse(ScriptedSocket.last!.sent[0]!)).toEqual({ event_name: 'subscribe', data: { channels: ['c'], last: 2 } });
