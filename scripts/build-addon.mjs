@@ -15,27 +15,28 @@ if (!existsSync(built)) throw new Error(`build-addon: ${built} is missing; run r
 
 /**
  * What each series loads besides the TabBus script: the session news (session_news.js, every series),
- * the adapter (the legacy service class on 14 and 15, the services registry on 16 to 19), and the hook
- * of the user menu's "Log out" (web.UserMenu on 14, the user_menuitems registry from 15).
+ * the adapter (the legacy service class on 14 and 15, the services registry on 16 to 19), and in the web
+ * client the page's own news: whose session it is, and the user menu's "Log out" (`news`: web.UserMenu
+ * on 14, the user_menuitems registry from 15).
  */
 export const SERIES = {
-  '14.0': { adapter: 'adapter_legacy.js', logout: 'logout_legacy.js' },
-  '15.0': { adapter: 'adapter_legacy.js', logout: 'logout_menu.js' },
-  '16.0': { adapter: 'adapter_services.js', logout: 'logout_menu.js' },
-  '17.0': { adapter: 'adapter_services.js', logout: 'logout_menu.js' },
-  '18.0': { adapter: 'adapter_services.js', logout: 'logout_menu.js' },
-  '19.0': { adapter: 'adapter_services.js', logout: 'logout_menu.js' },
+  '14.0': { adapter: 'adapter_legacy.js', news: 'client_news_legacy.js' },
+  '15.0': { adapter: 'adapter_legacy.js', news: 'client_news.js' },
+  '16.0': { adapter: 'adapter_services.js', news: 'client_news.js' },
+  '17.0': { adapter: 'adapter_services.js', news: 'client_news.js' },
+  '18.0': { adapter: 'adapter_services.js', news: 'client_news.js' },
+  '19.0': { adapter: 'adapter_services.js', news: 'client_news.js' },
 };
 
 const SUMMARY = "One bus connection per browser under Odoo's own bus client: fast failover, slow polling while hidden, one sound";
 
 /** The manifest of one series: 14 loads its assets through an XML template, 15+ through `assets`. */
-function manifest(series, { adapter, logout }) {
+function manifest(series, { adapter, news }) {
   const js = (file) => `tabbus_bus/static/src/js/${file}`;
-  // The website and the login page: the bus (livechat) and the login form's news; the backend also the
-  // user menu's "Log out".
+  // The website and the login page: the bus (livechat) and the login form's news; the web client also its
+  // own news (whose session it is, and the user menu's "Log out").
   const frontend = ['tabbus_bus/static/lib/tabbus/tabbus.global.min.js', js('session_news.js'), js(adapter)];
-  const backend = [...frontend, js(logout)];
+  const backend = [...frontend, js(news)];
   const legacyAssets = series === '14.0';
   return {
     name: 'tabbus bus',
@@ -74,7 +75,7 @@ for (const [series, files] of Object.entries(SERIES)) {
   if (existsSync(resolve(source, 'series', series))) cpSync(resolve(source, 'series', series), addon, { recursive: true });
   writeFileSync(resolve(addon, '__manifest__.py'), `# Written by scripts/build-addon.mjs; do not edit.\n${python(manifest(series, files))}\n`);
   cpSync(resolve(source, 'README.md'), resolve(addon, 'README.md'));
-  for (const file of ['session_news.js', files.adapter, files.logout]) cpSync(resolve(source, 'static', file), resolve(addon, 'static/src/js', file));
+  for (const file of ['session_news.js', files.adapter, files.news]) cpSync(resolve(source, 'static', file), resolve(addon, 'static/src/js', file));
   cpSync(built, resolve(addon, 'static/lib/tabbus/tabbus.global.min.js'));
   writeFileSync(resolve(addon, 'static/lib/tabbus/README'), 'Copied from @tabbus/odoo dist/tabbus.global.min.js by the build; do not edit.\n');
 }

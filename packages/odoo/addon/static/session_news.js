@@ -4,7 +4,7 @@
 // request. Plain script, no TabBus needed: Odoo's login page loads no bus.
 // - On the login form: a login is under way (the leaders hold their next request until the new user's
 //   first page says who is logged in), or, shown again with an error, it failed (nothing changed).
-// - `window.tabbusSessionNews(news)`: for the user menu's "Log out" (logout_menu.js, logout_legacy.js).
+// - `window.tabbusSessionNews(news)`: for the user menu's "Log out" (client_news.js, client_news_legacy.js).
 (function () {
   'use strict';
   var name = 'tabbus:' + location.origin + ':sessions';
