@@ -67,7 +67,7 @@ if (check) {
   const differing = [...new Set([...built, ...have])].filter(
     (file) => !built.includes(file) || !have.includes(file) || readFileSync(join(out, file), 'utf8') !== readFileSync(join(committed, file), 'utf8'),
   );
-  if (differing.length) problems.push(`docs/api/ is not what the code documents (${differing.join(', ')}): run pnpm docs and commit docs/api/`);
+  if (differing.length) problems.push(`docs/api/ is not what the code documents (${differing.join(', ')}): run pnpm api-docs and commit docs/api/`);
   rmSync(out, { recursive: true, force: true });
 }
 

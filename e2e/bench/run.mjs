@@ -38,19 +38,19 @@ const PHASES = ['load', 'idle', 'fanout', 'failover'];
 const MODES = {
   full: {
     sizes: [1, 5, 10, 20, 50], window0: 3000, window2: 6000, longHidden: { tabs: 10, window: 35_000 },
-    idleWindow: 20_000, idleTabs: 3, idleBrowserTabs: 5,
+    idleWindow: 20_000, idleTabs: 3, idleBrowserTabs: 5, idleBrowserWindow: 60_000,
     fanoutSizes: [5, 20], fanoutCount: 20,
     perKind: 20, lanes: { 'odoo-crosstab': 5, tabex: 5 }, failoverRate: 5, failoverTabs: 4,
   },
   quick: {
     sizes: [1, 5, 10], window0: 1000, window2: 2000,
-    idleWindow: 5000, idleTabs: 3, idleBrowserTabs: 5,
+    idleWindow: 5000, idleTabs: 3, idleBrowserTabs: 5, idleBrowserWindow: 15_000,
     fanoutSizes: [5, 20], fanoutCount: 6,
     perKind: 5, lanes: { 'odoo-crosstab': 5, tabex: 5 }, failoverRate: 5, failoverTabs: 4,
   },
   smoke: {
     sizes: [2], window0: 300, window2: 600,
-    idleWindow: 500, idleTabs: 2, idleBrowserTabs: 2,
+    idleWindow: 500, idleTabs: 2, idleBrowserTabs: 2, idleBrowserWindow: 500,
     fanoutSizes: [2], fanoutCount: 3,
     perKind: 1, kinds: ['close'], lanes: {}, failoverRate: 5, failoverTabs: 2,
   },
@@ -186,7 +186,7 @@ const browser = await launch();
 results.machine = machine(`Chromium ${browser.version()}`);
 const phase = {
   load: (contender) => measureLoad({ browser, contender, sizes: params.sizes, window0: params.window0, window2: params.window2, longHidden: params.longHidden ?? null, log }),
-  idle: (contender) => measureIdle({ browser, contender, window: params.idleWindow, tabs: params.idleTabs, browserTabs: params.idleBrowserTabs }),
+  idle: (contender) => measureIdle({ browser, contender, window: params.idleWindow, tabs: params.idleTabs, browserTabs: params.idleBrowserTabs, browserWindow: params.idleBrowserWindow }),
   fanout: async (contender) => {
     const r = await measureFanout({ browser, contender, sizes: params.fanoutSizes, count: params.fanoutCount });
     log(`fan-out ${contender}: ${Object.entries(r.sizes).map(([n, s]) => `${n} tabs p50 ${s.p50} p99 ${s.p99} ms`).join(', ')}`);

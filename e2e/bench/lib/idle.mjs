@@ -34,7 +34,9 @@ async function idleBrowser({ browser, server, contender, window, tabs }) {
   }
 }
 
-export async function measureIdle({ browser, contender, window, tabs = 3, browserTabs = 5 }) {
+// The whole browser's window is longer than the followers' own: the one watcher wakes once per
+// \`leaderTimeout\` (3 s), so a 20 s window counts 6 or 7 of them (18 or 21/min) by phase alone.
+export async function measureIdle({ browser, contender, window, tabs = 3, browserTabs = 5, browserWindow = window }) {
   const server = await BenchServer.start();
   const b = await newBrowser(browser, server, { costs: true });
   try {
@@ -49,7 +51,7 @@ export async function measureIdle({ browser, contender, window, tabs = 3, browse
     await sleep(500);
     const hidden = await perMinute(followers, leader, window);
     await b.context.close();
-    const whole = await idleBrowser({ browser, server, contender, window, tabs: browserTabs });
+    const whole = await idleBrowser({ browser, server, contender, window: browserWindow, tabs: browserTabs });
     return { visible, hidden, browser: whole, problems: [...b.problems, ...whole.problems], ...(settled ? {} : { noLeader: true }) };
   } finally {
     await b.context.close().catch(() => undefined);

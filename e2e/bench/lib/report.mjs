@@ -201,7 +201,7 @@ export function markdown(results) {
       `${laned.map(([c, n]) => `${c}: ${n} browsers side by side (its takeovers take seconds), `).join('')}${laned.length ? 'the others' : 'every contender'} one trial at a time. ` +
       `Lost/duplicated: over every tab alive at the end, ids published after the tab was ready. Requests/min: every bus route (polls and session checks). ` +
       `Idle: mean over the follower tabs of a ${results.params.idleTabs}-tab browser (${results.params.idleWindow / 1000} s windows), the leader visible; tabex's timers run in a Web Worker and are counted as the worker's messages. ` +
-      `Idle browser: ${results.params.idleBrowserTabs ?? 5} visible tabs of one more browser, every tab summed (leader included), and the followers that ran any timer. ` +
+      `Idle browser: ${results.params.idleBrowserTabs ?? 5} visible tabs of one more browser (${(results.params.idleBrowserWindow ?? results.params.idleWindow) / 1000} s window), every tab summed (leader included), and the followers that ran any timer. ` +
       `Bytes, min+gzip (gzip -9): what the page loads for the contender, its package plus the bench's glue (and, but for tabbus, the bench's poll loop); ` +
       `odoo-crosstab is this bench's reimplementation (Odoo's own CrossTabBus runs on its web client's class system and RPC layer); naive loads the tabbus bundle.`,
     '',

@@ -49,10 +49,7 @@ export class TabBus<Item extends BusItem> {
 
   constructor(options: BusOptions<Item>, features: BusFeatures = {}) {
     const env = { ...browserEnv(), ...options.env };
-    const events = (this.#events = new Emitter<BusEvents<Item>>((error) => setTimeout(() => {
-      // A listener's bug belongs to the application: surface it like a DOM listener's would be.
-      throw error;
-    })));
+    const events = (this.#events = new Emitter<BusEvents<Item>>());
     const tabId = newTabId();
     const hub = (this.#hub = {
       env, options, tabId,
@@ -60,15 +57,11 @@ export class TabBus<Item extends BusItem> {
       counters: { requests: 0, batches: 0, delivered: 0, fenced: 0, ignored: 0, steals: 0 },
       retention: options.retention ?? 100_000,
       joined: new Set<string>(),
-      scope: '',
-      store: undefined,
-      startedAt: 0,
-      watch: undefined,
+      // Set by each start; the watch only where a frozen leader can be replaced.
+      scope: '', store: undefined, startedAt: 0, watch: undefined,
       post: (body) => this.#channel?.post({ v: FRAME_VERSION, scope: hub.scope, epoch: hub.term.epoch, from: tabId, ...body }),
       emit: (event, value) => events.emit(event, value),
-      report: (error) => this.#report(error),
-      halt: (error) => this.#halt(error),
-      changed: () => this.#changed(),
+      report: (error) => this.#report(error), halt: (error) => this.#halt(error), changed: () => this.#changed(),
       visible: () => env.page?.visible() ?? true,
       self: () => ({ id: tabId, channels: this.channels(), visible: hub.visible() }),
     } as Omit<Hub<Item>, 'roster' | 'term' | 'link' | 'delivery' | 'activity' | 'once' | 'shared'> as Hub<Item>);
@@ -89,7 +82,11 @@ export class TabBus<Item extends BusItem> {
       },
       input: () => hub.activity?.input(),
       network: (online) => hub.link.network(online),
-      leave: () => this.#shutdown(true, 'pagehide'),
+      leave: () => {
+        // The leader lock alone first, so the goodbye queued behind its release does not delay the next tab.
+        hub.term.leave();
+        queueMicrotask(() => this.#shutdown(true, 'pagehide'));
+      },
       back: () => void this.start().catch(() => undefined),
     });
     for (const channel of options.channels ?? []) this.#join(channel);
@@ -143,13 +140,12 @@ export class TabBus<Item extends BusItem> {
     if (this.#hub.machine.role !== 'stopped') this.#halt(new TabBusError('session_expired', detail, { fatal: true, context }));
   }
 
-  /** Test hooks: `forceLead()` makes this tab lead without the election (two leaders at once); `sizes()` counts what the bus holds. */
-  get [TEST_HOOKS](): {
-    /** Makes this tab lead now, without the election. */
-    forceLead(): void;
-    /** How many entries each of the bus's own collections holds (a leak check). */
-    sizes(): Record<string, number>;
-  } {
+  /**
+   * Test hooks, not part of the API: `forceLead()` makes this tab lead now, without the election (two leaders
+   * at once); `sizes()` counts the entries of the bus's own collections (a leak check).
+   * @internal
+   */
+  get [TEST_HOOKS](): { forceLead(): void; sizes(): Record<string, number> } {
     const { machine, term, roster, once, shared, joined } = this.#hub;
     const sizes = () => ({ tabs: roster.tabs.size, once: once?.size ?? 0, shared: shared?.size ?? 0, joined: joined.size, listeners: this.#events.total });
     return { forceLead: () => machine.role !== 'stopped' && term.force(), sizes };
@@ -263,10 +259,12 @@ export class TabBus<Item extends BusItem> {
     const hub = this.#hub;
     this.#generation++;
     this.#stoppedAt = hub.env.now();
-    if (sayBye) hub.post({ type: 'bye', tab: hub.tabId });
+    // The connection and the leader lock go first: the next tab in line is granted the lock by the
+    // browser while this one still says goodbye, and a failover's gap is the time to its first request.
     hub.link.end();
-    hub.roster.release();
     hub.term.leave();
+    if (sayBye) hub.post({ type: 'bye', tab: hub.tabId });
+    hub.roster.release();
     this.#channel?.close();
     this.#channel = undefined;
     hub.watch?.set(false);

@@ -1,13 +1,17 @@
 /**
  * Typed events; `Events` maps each event name to its listener's argument. `on` returns the function that
  * removes the listener. A listener that throws does not break the bus: the exception goes to
- * `onListenerError`. (Small on purpose: an event library would cost more bytes than this whole file.)
+ * `onListenerError`, by default thrown again from a timer: a listener's bug belongs to the application and
+ * surfaces like a DOM listener's would. (Small on purpose: an event library would cost more bytes than this
+ * whole file.)
  */
 export class Emitter<Events extends object> {
   readonly #listeners = new Map<keyof Events, Set<(value: never) => void>>();
   readonly #onListenerError: (error: unknown) => void;
 
-  constructor(onListenerError: (error: unknown) => void) {
+  constructor(onListenerError: (error: unknown) => void = (error) => setTimeout(() => {
+    throw error;
+  })) {
     this.#onListenerError = onListenerError;
   }
 

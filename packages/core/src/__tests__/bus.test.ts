@@ -132,6 +132,33 @@ describe('failover', () => {
     const other = hs.find((h) => h !== old)!;
     await vi.waitFor(() => expect(other.bus.state()).toMatchObject({ role: 'leader', tabs: 1 }));
   });
+
+  it('a closing leader frees the leader lock before it says goodbye (the next tab is granted it sooner)', async () => {
+    const browser = new FakeBrowser();
+    const leaderLock = `tabbus:${SCOPE}:leader`;
+    // What the leader lock's holders were when each frame left the closing tab.
+    const sent: { type: string; holders: string[] }[] = [];
+    const closing = browser.tab();
+    const spy = (name: string) => {
+      const channel = closing.openChannel(name);
+      const post = channel.post.bind(channel);
+      channel.post = (frame: unknown) => {
+        sent.push({ type: (frame as { type: string }).type, holders: browser.locks.holders(leaderLock) });
+        post(frame);
+      };
+      return channel;
+    };
+    const a = spawn(browser, { tab: closing, env: { openChannel: spy } });
+    await startAll([a]);
+    const b = spawn(browser);
+    await startAll([a, b]);
+    expect(a.bus.state().role).toBe('leader');
+    closing.close();
+    await vi.waitFor(() => expect(sent.map((frame) => frame.type)).toContain('bye'));
+    const bye = sent.find((frame) => frame.type === 'bye');
+    expect(bye!.holders).not.toContain(closing.id);
+    await vi.waitFor(() => expect(b.bus.state().role).toBe('leader'));
+  });
 });
 
 describe('channels', () => {
