@@ -1,11 +1,8 @@
 import { defineConfig } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { chromiumUse } from './support/browsers';
 
-// The system Chromium (Debian's `chromium`) unless CHROMIUM_PATH says otherwise; where neither exists,
-// Playwright's own browser (for machines that can run `playwright install`).
-const systemChromium = ['/usr/bin/chromium', '/usr/lib/chromium/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const executablePath = process.env.CHROMIUM_PATH ?? systemChromium;
 
 /**
  * The multi-tab scenarios that apply to both transports run twice: against Odoo 15's long-polling and
@@ -56,12 +53,5 @@ export default defineConfig<object, { odoo: number; pg: boolean }>({
         ]
       : []),
   ],
-  use: {
-    browserName: 'chromium',
-    headless: true,
-    launchOptions: {
-      ...(executablePath ? { executablePath } : {}),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    },
-  },
+  use: chromiumUse(),
 });

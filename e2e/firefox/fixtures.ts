@@ -2,6 +2,7 @@ import { test as base, expect } from '@playwright/test';
 import { existsSync } from 'node:fs';
 import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
 import type { BusState } from '@tabbus/core';
+import { visibilityControl } from '../support/browsers';
 import { DevServer } from '../support/dev-server';
 import type { DemoWindow } from '../support/fixtures';
 
@@ -51,19 +52,6 @@ export class FirefoxTab {
   async close(): Promise<void> {
     await this.page.close({ runBeforeUnload: true });
   }
-}
-
-/** Every page starts visible and lets the test hide it: headless Firefox calls every background tab hidden. */
-function controllableVisibility(): void {
-  let vis: DocumentVisibilityState = 'visible';
-  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => vis });
-  Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => vis === 'hidden' });
-  (window as unknown as { __setVisibility(v: DocumentVisibilityState): void }).__setVisibility = (v) => {
-    if (v !== vis) {
-      vis = v;
-      document.dispatchEvent(new Event('visibilitychange'));
-    }
-  };
 }
 
 interface Tabs {
@@ -117,7 +105,7 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
             if (message.type() === 'error') problems.push(`console.error on ${page.url()}: ${message.text()}`);
           });
           page.on('pageerror', (error) => problems.push(`uncaught on ${page.url()}: ${error instanceof Error ? error.message : String(error)}`));
-          for (const script of [controllableVisibility, ...init]) await page.evaluateOnNewDocument(script);
+          for (const script of [visibilityControl, ...init]) await page.evaluateOnNewDocument(script);
           await page.goto(`${server.url}/index.html${query}`);
           await page.waitForSelector('body[data-ready="true"]');
           opened.push(new FirefoxTab(page));

@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { existsSync } from 'node:fs';
+import { chromiumUse } from '../support/browsers';
 import { serversFromEnv } from './servers';
 
 // `pnpm test:real-odoo`: tabbus_bus in the real Odoo web client, one project per server named in
@@ -10,8 +10,6 @@ if (servers.length === 0) {
   console.log('SKIPPED: no real Odoo (set TABBUS_REAL_ODOO=<series>=<url>,… to check tabbus_bus on running Odoo servers; see packages/odoo/addon/README.md)');
 }
 
-const systemChromium = ['/usr/bin/chromium', '/usr/lib/chromium/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const executablePath = process.env.CHROMIUM_PATH ?? systemChromium;
 
 export default defineConfig({
   testDir: '.',
@@ -24,12 +22,5 @@ export default defineConfig({
   retries: 0,
   reporter: [['list']],
   projects: servers.map((server) => ({ name: `odoo${server.series}${server.addon ? '' : '-plain'}`, metadata: { server } })),
-  use: {
-    browserName: 'chromium',
-    headless: true,
-    launchOptions: {
-      ...(executablePath ? { executablePath } : {}),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    },
-  },
+  use: chromiumUse(),
 });

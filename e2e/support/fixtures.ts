@@ -1,4 +1,5 @@
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
+import { visibilityControl } from './browsers';
 import type { BusState } from '@tabbus/core';
 import { DevServer } from './dev-server';
 
@@ -209,18 +210,7 @@ export async function expectDelivered(page: Page, sent: number[], timeout = 15_0
 }
 
 /** Lets a test hide and show tabs (headless pages are always visible): install before the pages load. */
-export const controllableVisibility = (context: BrowserContext) =>
-  context.addInitScript(() => {
-    let vis: DocumentVisibilityState = 'visible';
-    Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => vis });
-    Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => vis === 'hidden' });
-    (window as unknown as { __setVisibility(v: DocumentVisibilityState): void }).__setVisibility = (v) => {
-      if (v !== vis) {
-        vis = v;
-        document.dispatchEvent(new Event('visibilitychange'));
-      }
-    };
-  });
+export const controllableVisibility = (context: BrowserContext) => context.addInitScript(visibilityControl);
 
 export const setVisibility = (page: Page, visibility: DocumentVisibilityState) =>
   page.evaluate((v) => (window as unknown as { __setVisibility(v: DocumentVisibilityState): void }).__setVisibility(v), visibility);

@@ -167,8 +167,17 @@ export class JobRunner {
       result: null,
       createdAt: this.#options.clock.now(),
     };
-    await this.#options.table.insert(job);
+    // Announced before the row exists: once it does, any runner (of any process) may take the job and
+    // announce `enqueued`, and the tabs drop an update older than one they have (`pending` after
+    // `enqueued` would be lost). Published first, `pending` always has the lower id.
     await this.#announce(job);
+    try {
+      await this.#options.table.insert(job);
+    } catch (error) {
+      // The tabs heard of a job that will never run: they hear that it failed.
+      await this.#announce({ ...job, state: 'failed', seq: job.seq + 1, result: 'the job could not be stored' }).catch(() => undefined);
+      throw error;
+    }
     this.wake();
     return job;
   }

@@ -1,7 +1,8 @@
 // The jobs exchange on the memory store: states and progress published in order on the user's channel,
 // channel capacities, failures, the dev route; and the capacity parser.
 import { describe, expect, it } from 'vitest';
-import { parseCapacities } from '../jobs';
+import { createClock } from '../clock';
+import { JobRunner, MemoryJobTable, parseCapacities, type Job, type JobTable, type JobUpdate } from '../jobs';
 import type { DevServer } from '../server';
 import { login, postJson, rpc, startServer } from './helpers';
 
@@ -95,5 +96,64 @@ describe('parseCapacities', () => {
     expect(parseCapacities('root:2, root.import:1')).toEqual(new Map([['root', 2], ['root.import', 1]]));
     expect(parseCapacities('')).toEqual(new Map([['root', 1]]));
     expect(() => parseCapacities('root')).toThrow(/name:N/);
+  });
+});
+
+describe('job runner, in isolation', () => {
+  /** The memory table with its `insert` replaced (its other methods bound to it: they use private fields). */
+  const withInsert = (memory: MemoryJobTable, insert: JobTable['insert']): JobTable => ({
+    insert,
+    update: (job, expected) => memory.update(job, expected),
+    notDone: () => memory.notDone(),
+    requeueStale: () => memory.requeueStale(),
+    all: () => memory.all(),
+  });
+
+  /** Two runners on one table, as two server processes on one database; what each publishes, in order. */
+  function twoRunners(table: JobTable) {
+    const published: JobUpdate[] = [];
+    const options = {
+      table,
+      clock: createClock(),
+      capacities: new Map([['root', 1]]),
+      publish: async (_uid: number, update: JobUpdate) => void published.push(update),
+      onError: (error: unknown) => {
+        throw error;
+      },
+      onWarning: (message: string) => {
+        throw new Error(message);
+      },
+    };
+    return { published, creator: new JobRunner(options), other: new JobRunner(options) };
+  }
+
+  it("`pending` is published before any runner can see the job, so another process's `enqueued` never comes first", async () => {
+    const memory = new MemoryJobTable();
+    let other: JobRunner | undefined;
+    // The other process is woken by the row's NOTIFY the moment it is stored, before `create()` goes on.
+    const table = withInsert(memory, async (job: Job) => {
+      await memory.insert(job);
+      other!.wake();
+      await new Promise((r) => setTimeout(r, 20));
+    });
+    const runners = twoRunners(table);
+    other = runners.other;
+    const job = await runners.creator.create({ name: 'a', uid: 2, steps: 2, stepMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 20));
+    const states = runners.published.filter((u) => u.uuid === job.uuid).map((u) => [u.state, u.seq]);
+    expect(states.slice(0, 3)).toEqual([['pending', 1], ['enqueued', 2], ['started', 3]]);
+    runners.creator.stop();
+    runners.other.stop();
+  });
+
+  it('a job whose row cannot be stored is announced as failed after its `pending`, and create() rejects', async () => {
+    const memory = new MemoryJobTable();
+    const table = withInsert(memory, async () => {
+      throw new Error('database away');
+    });
+    const runners = twoRunners(table);
+    await expect(runners.creator.create({ name: 'a', uid: 2 })).rejects.toThrow('database away');
+    expect(runners.published.map((u) => [u.state, u.seq, u.result])).toEqual([['pending', 1, null], ['failed', 2, 'the job could not be stored']]);
+    runners.creator.stop();
   });
 });
