@@ -75,6 +75,20 @@ describe.skipIf(!hasInitdb)('the PostgreSQL store', () => {
     await expect.poll(async () => ((await rpc(a, '/longpolling/poll', { channels: ['chat'], last, options: {} }, { sessionId })).body.result as { id: number }[]).map((r) => r.id)).toEqual(ids);
   });
 
+  it('a NOTIFY that fails after the commit does not fail the publish: its rows are committed and delivered', async () => {
+    const a = await pgServer();
+    // A channel name NOTIFY cannot carry (its payload limit is 8000 bytes): the insert commits, pg_notify fails.
+    const channel = `long-${'x'.repeat(NOTIFY_MAX_BYTES)}`;
+    const before = warnings.length;
+    const reply = await postJson(a, '/tabbus/send', { channel, type: 't', payload: 'committed' });
+    expect(reply.status).toBe(200);
+    const id = (reply.body as { ids: number[] }).ids[0]!;
+    expect(warnings.slice(before).some((w) => w.includes('notify after commit'))).toBe(true);
+    // The row is in the table: the next NOTIFY (any channel) makes every process read it.
+    await send(a, 'next');
+    await expect.poll(() => a.stats().lastId).toBeGreaterThan(id);
+  });
+
   it('with --pg, server.publish refuses (it cannot be synchronous) and publishAsync works', async () => {
     const a = await pgServer();
     expect(() => a.publish('chat', { type: 't', payload: 1 })).toThrow(/publishAsync/);

@@ -171,8 +171,13 @@ export class PgBus {
     try {
       // After the commit, as Odoo's postcommit hook does: a listener woken earlier would not see the rows.
       for (const payload of notifyPayloads([...new Set(rows.map((r) => r.channel))])) await client.query('SELECT pg_notify($1, $2)', ['imbus', payload]);
-    } finally {
       client.release();
+    } catch (error) {
+      // The rows are committed (the database went away right after): the publish succeeded, and saying
+      // otherwise would make the caller publish again or count them lost. Listeners that missed the
+      // NOTIFY read them when they reconnect.
+      client.release(true);
+      (this.#options.onWarning ?? console.warn)(`[tabbus dev-server] postgresql notify after commit: ${error instanceof Error ? error.message : String(error)}`);
     }
     return ids;
   }
