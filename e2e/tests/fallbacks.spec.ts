@@ -21,9 +21,11 @@ test('without Web Locks: the message election still gives one leader, one poll a
   for (const page of pages) expect(await state(page)).toMatchObject({ mode: 'elector', modeReason: expect.stringMatching(/no Web Locks/) });
   const ids = [await publish('chat', 'one'), await publish('chat', 'two')];
   for (const page of pages) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= ids[0]!)).toEqual(ids);
-  // The message election can crown two tabs for a moment while they start together (broadcast-channel
-  // resolves it; tabbus's epochs then close the loser's poll): one poll once it settles.
-  expect((await server.stats()).peakOpenPollsPerSession).toBeLessThanOrEqual(2);
+  // The message election can crown several tabs for a moment while they start together: an applicant
+  // leads if nobody objects within 250 ms, and a tab still busy loading its page may answer later than
+  // that (seen once with all 3 on a loaded CI machine). tabbus's epochs then close the losers' polls, and
+  // no id is delivered twice (checked above): never more polls than tabs, and one once it settles.
+  expect((await server.stats()).peakOpenPollsPerSession).toBeLessThanOrEqual(pages.length);
   await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
   // Failover without locks: the elector notices the leader's goodbye.
   const closed = leader.waitForEvent('close');
