@@ -35,7 +35,7 @@ async function idleBrowser({ browser, server, contender, window, tabs }) {
 }
 
 // The whole browser's window is longer than the followers' own: the one watcher wakes once per
-// \`leaderTimeout\` (3 s), so a 20 s window counts 6 or 7 of them (18 or 21/min) by phase alone.
+// `leaderTimeout` (3 s), so a 20 s window counts 6 or 7 of them (18 or 21/min) by phase alone.
 export async function measureIdle({ browser, contender, window, tabs = 3, browserTabs = 5, browserWindow = window }) {
   const server = await BenchServer.start();
   const b = await newBrowser(browser, server, { costs: true });

@@ -53,7 +53,7 @@ const isNews = (data: unknown): data is SessionNews => {
 };
 
 /** The channel every tabbus page of `origin` shares, whoever is logged in: `tabbus:<origin>:sessions`. */
-export function sessionsChannel(origin: string, env: Pick<BusEnv, 'openChannel'> = browserEnv()): FrameChannel | undefined {
+function sessionsChannel(origin: string, env: Pick<BusEnv, 'openChannel'> = browserEnv()): FrameChannel | undefined {
   try {
     return env.openChannel(`tabbus:${origin}:sessions`);
   } catch {

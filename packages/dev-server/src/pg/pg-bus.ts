@@ -173,9 +173,9 @@ export class PgBus {
       for (const payload of notifyPayloads([...new Set(rows.map((r) => r.channel))])) await client.query('SELECT pg_notify($1, $2)', ['imbus', payload]);
       client.release();
     } catch (error) {
-      // The rows are committed (the database went away right after): the publish succeeded, and saying
-      // otherwise would make the caller publish again or count them lost. Listeners that missed the
-      // NOTIFY read them when they reconnect.
+      // The rows are committed (the database went away right after, or the NOTIFY itself was refused):
+      // the publish succeeded, and saying otherwise would make the caller publish again or count them
+      // lost. Listeners that missed the NOTIFY read them at their next one, idle check or reconnect.
       client.release(true);
       (this.#options.onWarning ?? console.warn)(`[tabbus dev-server] postgresql notify after commit: ${error instanceof Error ? error.message : String(error)}`);
     }
