@@ -134,13 +134,15 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
           scopeDb = db ?? info.db;
           return scopeOf(scopeDb, scopeUid);
         };
+  /** An error's message as its detail (TabBusError adds the `tabbus: ` prefix again). */
+  const detailOf = (error: TabBusError) => error.message.replace(/^tabbus: /, '');
   const checkSession = async (): Promise<void> => {
     let info: SessionInfo;
     try {
       info = await fetchSessionInfo(server);
     } catch (error) {
       // The session route wants a login: the session ended (a logout, here or elsewhere).
-      if (isSessionExpired(error)) throw new TabBusError('session_expired', (error as TabBusError).message.replace(/^tabbus: /, ''), { fatal: true, context: { ...(error as TabBusError).context, reason: 'logout' } });
+      if (isSessionExpired(error)) throw new TabBusError('session_expired', detailOf(error as TabBusError), { fatal: true, context: { ...(error as TabBusError).context, reason: 'logout' } });
       throw error;
     }
     if (info.uid !== scopeUid || (scopeDb !== undefined && info.db !== scopeDb)) {
@@ -167,7 +169,7 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     if (news.kind === 'scope' && (news.db !== me.db || news.uid !== me.uid)) {
       // A tab of another user started: the cookie changed, unless that page is stale. The session says;
       // meanwhile the leader holds its next request.
-      ear.verify(checkSession).catch((error: unknown) => isSessionExpired(error) && end((error as TabBusError).message.replace(/^tabbus: /, ''), { ...(error as TabBusError).context }));
+      ear.verify(checkSession).catch((error: unknown) => isSessionExpired(error) && end(detailOf(error as TabBusError), { ...(error as TabBusError).context }));
     }
   });
   /**
