@@ -38,11 +38,6 @@ export interface PageLifecycle {
   online(): boolean;
   /** Subscribes to visibility, bfcache (pagehide/pageshow) and online/offline changes; returns the unsubscriber. */
   watch(handlers: PageHandlers): () => void;
-  /**
-   * Calls `listener` on `beforeunload` until the returned function is called. Only a leader listens, and
-   * only while it leads: it hands the connection on before the page goes (see `createLink`).
-   */
-  beforeUnload?(listener: () => void): () => void;
 }
 
 /**
@@ -89,8 +84,8 @@ function browserPage(): PageLifecycle | undefined {
     visible: () => document.visibilityState !== 'hidden',
     online: () => navigator.onLine !== false,
     watch(h) {
-      // No `unload` listener, which keeps the page out of the bfcache (`beforeunload` only while leading,
-      // see below). One abort signal takes every listener off at once.
+      // No `unload`/`beforeunload` listener: either would keep the page out of the bfcache. One abort
+      // signal takes every listener off at once.
       const off = new AbortController();
       const input = () => h.input();
       const listeners: [EventTarget, string, (event: never) => void][] = [
@@ -103,16 +98,6 @@ function browserPage(): PageLifecycle | undefined {
       ];
       for (const [target, type, listener] of listeners) target.addEventListener(type, listener as EventListener, { capture: true, passive: true, signal: off.signal });
       return () => off.abort();
-    },
-    beforeUnload(listener) {
-      // Taken off as it runs: a page that goes on into the bfcache has no such listener left by then.
-      const off = () => removeEventListener('beforeunload', run, true);
-      const run = () => {
-        off();
-        listener();
-      };
-      addEventListener('beforeunload', run, true);
-      return off;
     },
   };
 }

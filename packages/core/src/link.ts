@@ -4,8 +4,6 @@ import type { BusItem, Transport, TransportState } from './transport';
 
 /** While nothing arrives, the leader refreshes the stored cursor's timestamp this often, in ms. */
 export const CURSOR_TOUCH_INTERVAL = 10_000;
-/** A leader that stepped down on `beforeunload` queues for the lock again after this long if the page stayed, in ms. */
-export const UNLOAD_PAUSE = 1000;
 
 /** The connection, in the tab that owns it; elsewhere, the copy of the leader's connection state. */
 export interface Link extends Part {
@@ -47,8 +45,6 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   /** Leader: the last probe from a watcher. While they come, every tab hears of the server contact from the answers. */
   let probedAt = -Infinity;
   let session: SessionWatch | undefined;
-  /** Takes the leader's `beforeunload` listener off (set while this tab leads). */
-  let unlistenUnload: (() => void) | undefined;
   const leading = () => machine.role === 'leader';
   const gap = (at: number, age: number, reason: 'retention' | 'reset' = 'retention') => hub.delivery.raiseGap({ cursor: at, age, reason });
 
@@ -138,19 +134,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       // The connection first (the failover gap is the time to this request), then the session check.
       open();
       watchSession();
-      // A closing tab fires `beforeunload` a browser round trip before `pagehide`: a leader that steps down
-      // then frees its lock that much sooner, and the next tab's first request leaves that much sooner.
-      // Alone, it has nobody to hand over to. If the page stays after all (another listener asked the
-      // user, who stayed), it queues for the lock again after the pause: a failover, nothing lost.
-      if (leading()) {
-        unlistenUnload = env.page?.beforeUnload?.(() => {
-          if (leading() && hub.roster.tabs.size > 1) hub.term.stepDown('unloading', UNLOAD_PAUSE);
-        });
-      }
     },
     end(state = 'idle') {
-      unlistenUnload?.();
-      unlistenUnload = undefined;
       const t = transport;
       transport = undefined;
       env.clearTimeout(unionTimer);

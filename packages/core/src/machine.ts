@@ -16,8 +16,7 @@ export type Role = 'stopped' | 'joining' | 'follower' | 'leader' | 'solo';
  * `joined` (the election), the mode's reason (solo), `elected`, `leader silent` (stolen from a leader
  * that stopped answering), `claimed` (taken from a hidden leader that yielded), `yielded` (to a visible
  * tab), `yield not taken` (that tab never took over), `lock taken` (another tab stole the lock),
- * `newer term`, `handoff`, `unloading` (a leader's page fired `beforeunload`: it hands over), `forced` (a
- * test hook), or the code of the fatal error that stopped the bus.
+ * `newer term`, `handoff`, `forced` (a test hook), or the code of the fatal error that stopped the bus.
  */
 export interface Transition {
   /** The role before. */

@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBus, type TabBus } from '../index';
 import type { TabBusError } from '../errors';
 import { FRAME_VERSION } from '../frames';
-import { UNLOAD_PAUSE } from '../link';
 import { FakeBrowser, FakeTransport, ManualElection, settle, type FakeTab } from '../testing';
 
 interface Note {
@@ -154,75 +153,11 @@ describe('failover', () => {
     const b = spawn(browser);
     await startAll([a, b]);
     expect(a.bus.state().role).toBe('leader');
-    // The `pagehide` path alone (a browser may skip `beforeunload`; that path has tests of its own below).
-    closing.close({ beforeUnload: false });
+    closing.close();
     await vi.waitFor(() => expect(sent.map((frame) => frame.type)).toContain('bye'));
     const bye = sent.find((frame) => frame.type === 'bye');
     expect(bye!.holders).not.toContain(closing.id);
     await vi.waitFor(() => expect(b.bus.state().role).toBe('leader'));
-  });
-});
-
-describe('beforeunload', () => {
-  it('only the leader listens, and only while it leads', async () => {
-    const browser = new FakeBrowser();
-    const a = spawn(browser);
-    await startAll([a]);
-    const b = spawn(browser);
-    await startAll([a, b]);
-    expect([a.tab.page.beforeUnloadListeners, b.tab.page.beforeUnloadListeners]).toEqual([1, 0]);
-    a.bus.handoff();
-    await vi.waitFor(() => expect(b.bus.state().role).toBe('leader'));
-    expect([a.tab.page.beforeUnloadListeners, b.tab.page.beforeUnloadListeners]).toEqual([0, 1]);
-    await b.bus.stop();
-    await vi.waitFor(() => expect(a.bus.state().role).toBe('leader'));
-    expect([a.tab.page.beforeUnloadListeners, b.tab.page.beforeUnloadListeners]).toEqual([1, 0]);
-  });
-
-  it('a leader hands over on beforeunload, before pagehide: the next tab leads and connects from the cursor', async () => {
-    const browser = new FakeBrowser();
-    const a = spawn(browser);
-    await startAll([a]);
-    const b = spawn(browser);
-    await startAll([a, b]);
-    liveTransport(a)!.push(ids(1, 3));
-    await vi.waitFor(() => expect(b.received).toEqual([1, 2, 3]));
-    a.tab.page.unloading();
-    // Stepped down at once; the next tab leads with no `pagehide` yet.
-    expect(a.bus.state()).toMatchObject({ role: 'follower', transition: { from: 'leader', to: 'follower', reason: 'unloading' } });
-    expect(a.transports.every((t) => t.closed)).toBe(true);
-    await vi.waitFor(() => expect(b.bus.state().role).toBe('leader'));
-    expect(liveTransport(b)!.sink!.cursor()).toBe(3);
-    a.tab.close({ beforeUnload: false });
-    liveTransport(b)!.push(ids(4, 4));
-    await vi.waitFor(() => expect(b.received).toEqual([1, 2, 3, 4]));
-  });
-
-  it('a leader whose page stays after beforeunload (the user chose to stay) follows, then queues again: nothing lost', async () => {
-    const browser = new FakeBrowser();
-    const a = spawn(browser);
-    await startAll([a]);
-    const b = spawn(browser);
-    await startAll([a, b]);
-    a.tab.page.unloading();
-    await vi.waitFor(() => expect(b.bus.state().role).toBe('leader'));
-    liveTransport(b)!.push(ids(1, 2));
-    await vi.waitFor(() => expect(a.received).toEqual([1, 2]));
-    // Back in the queue after the pause: when the new leader goes, it leads again.
-    await new Promise((resolve) => setTimeout(resolve, UNLOAD_PAUSE + 50));
-    b.tab.crash();
-    await vi.waitFor(() => expect(a.bus.state().role).toBe('leader'));
-    expect(liveTransport(a)!.sink!.cursor()).toBe(2);
-    expect(a.tab.page.beforeUnloadListeners).toBe(1);
-  });
-
-  it('a leader alone keeps its connection on beforeunload (nobody to hand over to)', async () => {
-    const browser = new FakeBrowser();
-    const a = spawn(browser);
-    await startAll([a]);
-    a.tab.page.unloading();
-    expect(a.bus.state().role).toBe('leader');
-    expect(liveTransport(a)).toBeDefined();
   });
 });
 

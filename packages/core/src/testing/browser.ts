@@ -175,12 +175,11 @@ export class FakeTab implements TaskHost {
   }
 
   /**
-   * The user navigates away: `beforeunload`, `pagehide`, then hidden. With `persisted` the page enters the
-   * back/forward cache and is frozen until {@link FakeTab.pageShow}.
+   * The user navigates away: `pagehide`, then hidden. With `persisted` the page enters the back/forward
+   * cache and is frozen until {@link FakeTab.pageShow}.
    */
   pageHide(persisted = false): void {
     if (this.#dead) return;
-    this.page.unloading();
     this.page.hide(persisted);
     if (persisted) this.freeze();
   }
@@ -223,15 +222,10 @@ export class FakeTab implements TaskHost {
     this.browser.locks.dropClient(this);
   }
 
-  /**
-   * The user closes the tab: `beforeunload` (unless `beforeUnload: false`: a browser may skip it, as
-   * Playwright's `page.close()` does by default), `pagehide` and hidden (the page's last chance to say
-   * goodbye), then it is gone.
-   */
-  close({ beforeUnload = true }: { beforeUnload?: boolean } = {}): void {
+  /** The user closes the tab: `pagehide` and hidden (the page's last chance to say goodbye), then it is gone. */
+  close(): void {
     if (this.#dead) return;
     this.#frozen = false;
-    if (beforeUnload) this.page.unloading();
     this.page.hide(false);
     this.crash();
   }

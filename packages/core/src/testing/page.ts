@@ -20,7 +20,6 @@ function dispatch<T>(targets: Iterable<T>, fn: (target: T) => void): void {
 export class FakePage implements PageLifecycle {
   readonly #subscriptions = new Set<{ readonly handlers: PageHandlers }>();
   readonly #online: () => boolean;
-  readonly #beforeUnload = new Set<() => void>();
   #visible: boolean;
 
   /** `online` reads the browser's connectivity (default: always online). */
@@ -44,26 +43,6 @@ export class FakePage implements PageLifecycle {
     const subscription = { handlers };
     this.#subscriptions.add(subscription);
     return () => void this.#subscriptions.delete(subscription);
-  }
-
-  /** Calls `listener` on {@link FakePage.beforeUnload} until the returned function is called. */
-  beforeUnload(listener: () => void): () => void {
-    // A wrapper per call, so the same function given twice is two listeners, as with addEventListener calls.
-    const entry = () => listener();
-    this.#beforeUnload.add(entry);
-    return () => void this.#beforeUnload.delete(entry);
-  }
-
-  /** How many `beforeunload` listeners are set (the bus sets one while it leads). */
-  get beforeUnloadListeners(): number {
-    return this.#beforeUnload.size;
-  }
-
-  /** The page is about to unload (a tab closing, a navigation): `beforeunload`; each listener runs once. */
-  unloading(): void {
-    const listeners = [...this.#beforeUnload];
-    this.#beforeUnload.clear();
-    dispatch(listeners, (listener) => listener());
   }
 
   /** How many subscriptions are active (to check that code unsubscribes). */
@@ -106,6 +85,5 @@ export class FakePage implements PageLifecycle {
   /** Drops every subscription (the page is gone). */
   reset(): void {
     this.#subscriptions.clear();
-    this.#beforeUnload.clear();
   }
 }
