@@ -94,6 +94,25 @@ test('an outdated page (another worker version): every tab hears `outdated` once
   expect((await server.connections()).open).toBe(0);
 });
 
+test('17+: the worker version is learned once per browser; a new leader opens its socket without asking for it', async ({ openTabs, server, publish }) => {
+  // The demo passes no websocketWorkerVersion: the first leader asks the session info and shares the answer.
+  const pages = await openTabs(3);
+  const leader = await settledLeader(pages);
+  await expect.poll(async () => (await server.connections()).open).toBe(1);
+  await server.resetStats();
+  const survivors = pages.filter((p) => p !== leader);
+  await leader.close({ runBeforeUnload: true });
+  const next = await settledLeader(survivors);
+  await expect.poll(async () => (await state(next)).transport).toBe('open');
+  const id = await publish('chat', 'through the new leader');
+  for (const page of survivors) await expect.poll(() => receivedIds(page)).toContain(id);
+  // The new leader's one session-info request is its session check at term start; without the shared
+  // version it would ask a second time, before its socket.
+  await new Promise((r) => setTimeout(r, 300));
+  expect((await server.stats()).requests['/web/session/get_session_info'] ?? 0).toBe(1);
+  for (const page of survivors) expect(await outdatedOf(page)).toEqual([]);
+});
+
 test("an idle socket lives on: the server pings after 45 s of silence, the browser answers, and nothing reconnects", async ({ openTabs, server, publish }) => {
   const pages = await openTabs(2);
   const leader = await settledLeader(pages);

@@ -106,7 +106,7 @@ function browserPage(): PageLifecycle | undefined {
 export function browserEnv(): BusEnv {
   const locks = typeof navigator !== 'undefined' && typeof navigator.locks?.request === 'function' ? navigator.locks : undefined;
   return {
-    now: () => Date.now(),
+    now: Date.now,
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
     random: Math.random,

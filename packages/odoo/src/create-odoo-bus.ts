@@ -22,8 +22,10 @@ export interface OdooBusOptions {
   version?: OdooVersion | 'auto';
   /**
    * Odoo 17+: the server's `websocket_worker_version` (Odoo pages know it as `session.websocket_worker_version`),
-   * sent as `/websocket?version=`; without the right one Odoo closes the socket as outdated. Default: asked
-   * from the session info once per tab. A public page cannot ask: give it here.
+   * sent as `/websocket?version=`; without the right one Odoo closes the socket as outdated. Default: the
+   * first tab to lead asks the session info and shares the answer with the other tabs (and the pages opened
+   * later), so a new leader connects without asking; a learned version the server refuses is asked afresh
+   * once. A public page cannot ask: give it here. Given, a refusal is the `outdated` error at once.
    */
   websocketWorkerVersion?: string;
   /**
@@ -91,6 +93,9 @@ export type OdooBus = TabBus<OdooNotification> & {
    */
   sendPresence(): boolean;
 };
+
+/** The shared value (see `bus.shared`) that holds the server's learned `websocket_worker_version`. */
+export const WORKER_VERSION_KEY = 'tabbus:workerVersion';
 
 /**
  * Creates the bus for one Odoo: every tab of the same server, database and user shares one long-poll.
@@ -182,11 +187,19 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     if (!ear.pending) return ear.checking;
     return ear.settled().then((outcome) => (outcome === 'timeout' ? ear.verify(checkSession) : ear.checking));
   };
-  const workerVersion = async (): Promise<string | undefined> => {
+  const workerVersion = async (refused?: string): Promise<string | undefined> => {
     if (options.websocketWorkerVersion !== undefined) return options.websocketWorkerVersion;
     // Odoo 16 has no `?version=`; a public page cannot ask (and connects without it).
     if ((version ?? 0) < 17 || uid === false) return undefined;
-    return (await sessionInfo()).websocketWorkerVersion;
+    // Learned once per browser: a failover then opens its socket without a request first.
+    const shared = bus.shared<string>(WORKER_VERSION_KEY);
+    const known = shared.get();
+    if (known && known !== refused) return known;
+    // Refused: the server was upgraded since it was learned (the tab's own answer may be as old).
+    if (refused) session = undefined;
+    const learned = (await sessionInfo()).websocketWorkerVersion;
+    if (learned && learned !== known) shared.set(learned);
+    return learned;
   };
   /** This tab's socket, while it leads on a WebSocket (each term makes a new one). */
   let socket: WebsocketTransport | undefined;

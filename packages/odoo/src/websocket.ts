@@ -12,8 +12,10 @@ export interface WebsocketOptions {
   /**
    * The server's `websocket_worker_version` (Odoo 17+ session info), sent as `?version=`: Odoo closes a
    * socket without the right one with `OUTDATED_VERSION`. Asked before each connection, so it may fetch.
+   * After such a close it is asked once more, with the refused version: another answer (a version learned
+   * afresh from the server) is tried at once; the same one is the fatal `outdated` error.
    */
-  readonly workerVersion?: () => Promise<string | undefined>;
+  readonly workerVersion?: (refused?: string) => Promise<string | undefined>;
   /** Asked before each connection: a promise to wait for first, if any; a rejection is the connection's error. */
   readonly gate?: () => Promise<void> | undefined;
   /** Delays between attempts after errors. Default: 1 s × 1.5 up to 60 s, plus jitter (Odoo's worker). */
@@ -52,6 +54,9 @@ const PRESENCE_DEBOUNCE = 300;
 /** A socket that stayed up this long was a success: the next failure backs off from the start again. */
 const STABLE_AFTER = 10_000;
 
+/** Odoo refused this page's worker version (1000 `OUTDATED_VERSION`): only a reload helps. */
+const outdated = (context: Record<string, unknown>) => new TabBusError('outdated', 'the server runs a newer version of the bus than this page; reload it', { fatal: true, context });
+
 /** The socket's URL: `ws(s)://host[/prefix]/websocket[?version=…]`. */
 export function websocketUrl(serverUrl: string, workerVersion: string | undefined): string {
   const base = serverUrl || (typeof location === 'undefined' ? '' : location.origin);
@@ -87,6 +92,10 @@ export class WebsocketTransport implements Transport<OdooNotification> {
   #subscribeTimer: unknown;
   #presenceTimer: unknown;
   #hiddenTimer: unknown;
+  /** The `?version=` of the current connection. */
+  #version: string | undefined;
+  /** A version the server closed as outdated in this transport's life: asked about once, never tried again. */
+  #refused: string | undefined;
   /** Closed on purpose because every tab was hidden; reopens when one is shown. */
   #resting = false;
   #closed = false;
@@ -192,14 +201,19 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     const sink = this.#sink;
     if (this.#closed || this.#resting || !sink) return;
     sink.status('connecting');
-    let url: string;
+    let version: string | undefined;
     try {
       await this.#options.gate?.();
-      url = websocketUrl(this.#options.serverUrl, await this.#options.workerVersion?.());
+      version = await this.#options.workerVersion?.(this.#refused);
     } catch (cause) {
       return this.#failed(cause instanceof TabBusError ? cause : new TabBusError('network', `could not ask the server's bus version: ${String(cause)}`, { cause }));
     }
     if (this.#closed || this.#resting) return;
+    if (this.#refused !== undefined && version === this.#refused) {
+      return sink.fail(outdated({ code: CLEAN, reason: 'OUTDATED_VERSION' }));
+    }
+    this.#version = version;
+    const url = websocketUrl(this.#options.serverUrl, version);
     const Socket = this.#options.WebSocket ?? globalThis.WebSocket;
     let socket: WebSocket;
     try {
@@ -297,9 +311,13 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       return void this.#connect();
     }
     if (code === SESSION_EXPIRED) return sink.fail(new TabBusError('session_expired', 'the server closed the socket: the session expired; log in again', { fatal: true, context }));
-    if (code === CLEAN && reason === 'OUTDATED_VERSION') {
-      return sink.fail(new TabBusError('outdated', 'the server runs a newer version of the bus than this page; reload it', { fatal: true, context }));
+    if (code === CLEAN && reason === 'OUTDATED_VERSION' && this.#refused === undefined && this.#version !== undefined) {
+      // The version may be one learned earlier (shared by the tabs, kept across pages) from a server that
+      // was upgraded since: ask again; #connect reports `outdated` if the answer is the same.
+      this.#refused = this.#version;
+      return void this.#connect();
     }
+    if (code === CLEAN && reason === 'OUTDATED_VERSION') return sink.fail(outdated(context));
     if (code === CLEAN) {
       return sink.fail(new TabBusError('server', 'the server closed the socket normally (1000): Odoo clients do not reconnect after that', { fatal: true, context }));
     }

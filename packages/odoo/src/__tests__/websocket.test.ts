@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import WS from 'ws';
 import { FakeBrowser } from '@tabbus/core/testing';
 import type { TabBusError } from '@tabbus/core';
-import { createOdooBus, type OdooBus, type OdooBusOptions } from '../create-odoo-bus';
+import { createOdooBus, WORKER_VERSION_KEY, type OdooBus, type OdooBusOptions } from '../create-odoo-bus';
 import { RATE_LIMIT_FRAMES, RATE_LIMIT_WINDOW, SendQueue } from '../send-queue';
 import { WebsocketTransport, websocketUrl, type WebsocketOptions } from '../websocket';
 import type { DevServer } from '../../../dev-server/src/index';
@@ -508,6 +508,79 @@ describe('createOdooBus on 16+', () => {
     await eventually(() => outdated.length).toBe(1);
     expect(outdated[0]).toMatchObject({ code: 'outdated', fatal: true });
     expect(b.state().role).toBe('stopped');
+  });
+
+  it('17 without websocketWorkerVersion: the first leader learns it from the session info and shares it; the next leader connects without asking', async () => {
+    const server = await startServer({ odoo: 17 });
+    const session = await login(server);
+    const browser = new FakeBrowser();
+    const log: string[] = [];
+    const make = () => {
+      const created = createOdooBus({ env: browser.tab().env(), channels: ['chat'], version: 17, uid: 2, db: server.db, serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie, log) });
+      onCleanup(() => created.stop());
+      return created;
+    };
+    const sessionInfos = () => server.stats().requests['/web/session/get_session_info'] ?? 0;
+    const a = make();
+    await eventually(() => a.state().transport).toBe('open');
+    // The worker version, and the leader's session check at term start.
+    await eventually(sessionInfos).toBe(2);
+    expect(a.shared(WORKER_VERSION_KEY).get()).toBe('17.0-1');
+    const b = make();
+    await eventually(() => b.state().role).toBe('follower');
+    expect(b.shared(WORKER_VERSION_KEY).get()).toBe('17.0-1');
+    await a.stop();
+    await eventually(() => b.state()).toMatchObject({ role: 'leader', transport: 'open' });
+    expect(log.filter((l) => l.startsWith('ws')).slice(-1)).toEqual([`${server.url.replace('http', 'ws')}/websocket?version=17.0-1`]);
+    // Only the new leader's session check: the version came from the first tab.
+    await sleep(50);
+    expect(sessionInfos()).toBe(3);
+  });
+
+  /** The session's fetch, with the first `count` session-info answers telling `worker` as the worker version. */
+  const staleInfo = (fetchImpl: typeof fetch, worker: string, count: number): typeof fetch => {
+    let served = 0;
+    return async (input, init) => {
+      const response = await fetchImpl(input, init);
+      if (!String(input).includes('/web/session/get_session_info') || served++ >= count) return response;
+      const body = (await response.json()) as { result: Record<string, unknown> };
+      body.result['websocket_worker_version'] = worker;
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+    };
+  };
+
+  it('a learned worker version the server refuses (upgraded since) is asked afresh once, and the socket opens with the new one', async () => {
+    const server = await startServer({ odoo: 17 });
+    const session = await login(server);
+    const log: string[] = [];
+    const errors: TabBusError[] = [];
+    // Both requests of the term's start (the session check and the version) answer the old version.
+    const b = bus({ version: 17, uid: 2, db: server.db, serverUrl: server.url, fetch: staleInfo(session.fetch, '17.0-0', 2), WebSocket: browserSocket(server, session.cookie, log) });
+    b.on('error', (e) => errors.push(e));
+    await eventually(() => log.filter((l) => l.startsWith('ws'))).toEqual([
+      `${server.url.replace('http', 'ws')}/websocket?version=17.0-0`,
+      `${server.url.replace('http', 'ws')}/websocket?version=17.0-1`,
+    ]);
+    await eventually(() => b.state().transport).toBe('open');
+    expect(b.shared(WORKER_VERSION_KEY).get()).toBe('17.0-1');
+    expect(errors).toEqual([]);
+    const received: number[] = [];
+    b.on('notification', (items) => received.push(...items.map((i) => i.id)));
+    const id = server.publish('chat', { type: 'demo/message', payload: 'after the upgrade' });
+    await eventually(() => received).toEqual([id]);
+  });
+
+  it('a worker version refused again after asking afresh is the fatal `outdated` error, with no second socket', async () => {
+    const server = await startServer({ odoo: 17 });
+    const session = await login(server);
+    const log: string[] = [];
+    const b = bus({ version: 17, uid: 2, db: server.db, serverUrl: server.url, fetch: staleInfo(session.fetch, '17.0-0', Infinity), WebSocket: browserSocket(server, session.cookie, log) });
+    const outdated: TabBusError[] = [];
+    b.on('outdated', (e) => outdated.push(e));
+    await eventually(() => outdated.length).toBe(1);
+    expect(outdated[0]).toMatchObject({ code: 'outdated', fatal: true, context: { code: 1000, reason: 'OUTDATED_VERSION' } });
+    expect(b.state().role).toBe('stopped');
+    expect(log.filter((l) => l.startsWith('ws'))).toEqual([`${server.url.replace('http', 'ws')}/websocket?version=17.0-0`]);
   });
 
   it('sendPresence(): one update for several asks in a row, in the leader; false in a follower and on long-polling', async () => {
