@@ -37,5 +37,9 @@ test('a crashed leader is replaced at once, up to 8 times, under a stream: nothi
   const report = `failover after crash (death → new leader's first poll at the server), ${gaps.length} rounds: p50 ${percentile(gaps, 50)} ms, max ${Math.max(...gaps)} ms (${gaps.join(', ')})`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
-  expect(Math.max(...gaps)).toBeLessThan(2000);
+  // Sooner than any steal could be: a leader that kept its lock would be replaced only after the watcher
+  // heard nothing for the whole `leaderTimeout` (the demo's default, 3 s), so every gap below it is the
+  // browser freeing the crashed tab's lock. (A looser bound than the figures above: on a slow, shared
+  // machine a WebSocket takeover has taken 2.3–2.9 s.)
+  expect(Math.max(...gaps)).toBeLessThan(3000);
 });
