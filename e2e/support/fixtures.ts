@@ -143,7 +143,9 @@ export async function settledLeader(pages: Page[]): Promise<Page> {
         leader = agreed ? pages[states.indexOf(leaders[0]!)] : undefined;
         return agreed;
       },
-      { message: 'one leader, known by every tab, with an open transport' },
+      // Longer than the default 10 s: settling is what is checked here, not how fast (the gaps are measured
+      // apart); ten tabs on a slowed 2-core machine have taken over 10 s to answer one round of state().
+      { message: 'one leader, known by every tab, with an open transport', timeout: 30_000 },
     )
     .toBe(true)
     .catch((error: Error) => {
