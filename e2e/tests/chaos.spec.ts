@@ -26,6 +26,8 @@ test('chaos: 10 tabs, 50 notifications/s, 100 leader failovers by close, crash a
     }
   };
   const gaps: Record<Kind, number[]> = { close: [], crash: [], handoff: [] };
+  /** Handoff rounds tried again because leadership had moved on by itself before the call. */
+  let retried = 0;
   const stream = publishStream(publish, 20);
 
   for (let round = 0; round < ROUNDS; round++) {
@@ -35,7 +37,14 @@ test('chaos: 10 tabs, 50 notifications/s, 100 leader failovers by close, crash a
     const before = await leaderSince(leader);
     const t0 = Date.now();
     if (kind === 'handoff') {
-      expect(await leader.evaluate(() => (window as unknown as DemoWindow).demo.bus.handoff())).toBe(true);
+      // False when this tab no longer leads: on a starved machine the watcher may have taken over from it
+      // since it settled (a leader silent for `leaderTimeout` looks frozen). That was a failover of its own;
+      // this round is tried again on the next settled leader.
+      if (!(await leader.evaluate(() => (window as unknown as DemoWindow).demo.bus.handoff()))) {
+        retried++;
+        round--;
+        continue;
+      }
     } else {
       tabs.delete(leader);
       if (kind === 'close') await leader.close({ runBeforeUnload: true });
@@ -81,7 +90,7 @@ test('chaos: 10 tabs, 50 notifications/s, 100 leader failovers by close, crash a
 
   const line = (kind: Kind) =>
     `${kind} (${gaps[kind].length}): p50 ${percentile(gaps[kind], 50)} ms, p99 ${percentile(gaps[kind], 99)} ms, max ${Math.max(...gaps[kind])} ms`;
-  const report = `chaos, ${sent.length} notifications, failover gap (death → new leader's first poll at the server): ${KINDS.map(line).join('; ')}`;
+  const report = `chaos, ${sent.length} notifications, failover gap (death → new leader's first poll at the server): ${KINDS.map(line).join('; ')}${retried ? `; ${retried} handoff round(s) tried again (leadership had moved on by itself)` : ''}`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
 });
