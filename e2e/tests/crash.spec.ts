@@ -1,10 +1,12 @@
 import type { Page } from '@playwright/test';
-import { expectDelivered, crash, expect, leaderSince, percentile, publishStream, receivedIds, settledLeader, test } from '../support/fixtures';
+import { expectDelivered, crash, expect, leaderSince, percentile, publishStream, receivedIds, settledLeader, state, test } from '../support/fixtures';
 
 // Web Locks free a crashed holder's lock at once, so the next tab in line polls again within
 // milliseconds; the dead leader's poll may still be answered by the server, but nobody reads that reply,
 // and the new leader resumes from the cursor the dead one persisted before it fanned out its last batch.
 test('a crashed leader is replaced at once, up to 8 times, under a stream: nothing lost, nothing twice', async ({ context, openTabs, server, publish }) => {
+  // 15–25 s on the 2-core machine; twice that when its CPU is slowed and ten tabs take a stream.
+  test.setTimeout(120_000);
   let live: Page[] = await openTabs(10);
   // Chromium may host several tabs of one site in one renderer process on a small machine: a crash then
   // takes them all. Whatever died leaves the list.
@@ -20,6 +22,9 @@ test('a crashed leader is replaced at once, up to 8 times, under a stream: nothi
     const crashedAt = Date.now();
     await crash(context, leader);
     const next = await settledLeader(live);
+    // Granted the lock the browser took from the dead tab, not a steal: a leader that kept its lock is
+    // replaced only after a tab heard nothing from it for the whole `leaderTimeout`, and says so.
+    expect((await state(next)).transition, 'the new leader was elected, not a thief').toMatchObject({ to: 'leader', reason: 'elected' });
     const since = await leaderSince(next);
     const [first] = await server.polls(since);
     expect(first, 'the new leader polled').toBeDefined();
@@ -37,9 +42,7 @@ test('a crashed leader is replaced at once, up to 8 times, under a stream: nothi
   const report = `failover after crash (death → new leader's first poll at the server), ${gaps.length} rounds: p50 ${percentile(gaps, 50)} ms, max ${Math.max(...gaps)} ms (${gaps.join(', ')})`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
-  // Sooner than any steal could be: a leader that kept its lock would be replaced only after the watcher
-  // heard nothing for the whole `leaderTimeout` (the demo's default, 3 s), so every gap below it is the
-  // browser freeing the crashed tab's lock. (A looser bound than the figures above: on a slow, shared
-  // machine a WebSocket takeover has taken 2.3–2.9 s.)
-  expect(Math.max(...gaps)).toBeLessThan(3000);
+  // No bound on the gaps: they are wall-clock figures of a shared machine (on a slowed one, ten tabs under
+  // the stream stall for seconds at a time, and so does the lock's grant). What proves the browser freed the
+  // dead tab's lock is how each new leader got it: elected, never by a steal.
 });

@@ -63,7 +63,8 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
         return true;
       };
       const locks = hub.env.locks;
-      if (!locks || !hub.scope || !hub.store?.usable) return Promise.resolve(go());
+      // A key this tab was told of (a frame of the tab that ran it) asks for no lock: go() says no.
+      if (!locks || !hub.scope || !hub.store?.usable || done.has(key)) return Promise.resolve(go());
       // Taken only if free, and held for a while: a tab that gets the same notification meanwhile (a
       // replay, a second leader) finds it taken. The storage record covers later.
       return new Promise<boolean>((resolve) => {

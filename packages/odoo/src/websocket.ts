@@ -319,7 +319,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     }
     if (code === CLEAN && reason === 'OUTDATED_VERSION') return sink.fail(outdated(context));
     if (code === CLEAN) {
-      return sink.fail(new TabBusError('server', 'the server closed the socket normally (1000): Odoo clients do not reconnect after that', { fatal: true, context }));
+      return sink.fail(new TabBusError('server', 'the server closed the socket (1000): Odoo clients do not reconnect after that', { fatal: true, context }));
     }
     this.#failed(new TabBusError('network', `/websocket closed with ${code}${reason ? ` (${reason})` : ''}`, { context }), code === TRY_LATER ? RATE_LIMIT_WINDOW : 0);
   }

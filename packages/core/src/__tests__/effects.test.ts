@@ -535,6 +535,54 @@ describe('createEffects with any bus', () => {
   });
 });
 
+describe('desktopPermission', () => {
+  /** A fresh copy of the module (it asks the Permissions API once per page) with `navigator` as given. */
+  async function load(permissions: { query: (descriptor: { name: string }) => Promise<PermissionStatus> } | undefined) {
+    vi.stubGlobal('navigator', permissions ? { permissions } : {});
+    vi.resetModules();
+    return (await import('../effects/desktop')).desktopPermission;
+  }
+  /** Counts the reads of `Notification.permission`: in Chromium each is a synchronous trip to the browser process. */
+  function countReads(permission: NotificationPermission) {
+    installNotification(permission);
+    const reads = { count: 0 };
+    Object.defineProperty(globalThis.Notification, 'permission', { get: () => (reads.count++, permission) });
+    return reads;
+  }
+
+  it('reads the PermissionStatus the Permissions API keeps current, asked for once, not Notification.permission per message', async () => {
+    const reads = countReads('granted');
+    const status = Object.assign(new EventTarget(), { state: 'granted' as PermissionState });
+    const query = vi.fn(() => Promise.resolve(status as unknown as PermissionStatus));
+    const desktopPermission = await load({ query });
+    // Until the query answers: Notification.permission.
+    expect(desktopPermission()).toBe('granted');
+    expect(reads.count).toBe(1);
+    await Promise.resolve();
+    for (let i = 0; i < 5; i++) expect(desktopPermission()).toBe('granted');
+    // The browser updates the status object when the user changes the permission.
+    status.state = 'denied';
+    expect(desktopPermission()).toBe('denied');
+    status.state = 'prompt';
+    expect(desktopPermission()).toBe('denied');
+    expect(reads.count).toBe(1);
+    expect(query.mock.calls).toEqual([[{ name: 'notifications' }]]);
+  });
+
+  it.each([
+    ['rejects the name', { query: () => Promise.reject(new TypeError('unknown permission name')) }],
+    ['throws', { query: () => { throw new TypeError('old implementation'); } }],
+    ['is missing', undefined],
+  ])('where the Permissions API %s: Notification.permission, every time', async (_, permissions) => {
+    const reads = countReads('granted');
+    const desktopPermission = await load(permissions);
+    expect(desktopPermission()).toBe('granted');
+    await Promise.resolve();
+    expect(desktopPermission()).toBe('granted');
+    expect(reads.count).toBe(2);
+  });
+});
+
 describe('requestDesktopPermission', () => {
   it('asks the browser and resolves with its answer', async () => {
     const desktop = installNotification('default', { answer: 'granted' });

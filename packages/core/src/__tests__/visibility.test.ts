@@ -2,7 +2,7 @@
 // TransportSink.pace(), refresh when the first tab turns visible), the hand-over from a hidden leader to a
 // visible tab (claim / yield / steal), browser-wide inactivity (activity frames), bus.once(), bus.shared(),
 // and what an idle hidden follower costs (timers, frames, storage writes).
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBus, type BusOptions, type TabBus } from '../index';
 import type { BusEnv, FrameChannel } from '../env';
 import type { TabBusError } from '../errors';
@@ -722,6 +722,22 @@ describe('once(key, fn)', () => {
     expect(w.browser.locks.holders(onceLock('k'))).toEqual([]);
     expect(await callAll(w, [b], 'k', runs)).toEqual([false]);
     expect(runs).toEqual([a.tab.id]);
+  });
+
+  it('a tab told by a frame that a key ran asks no lock for it (a lock request is a trip to the browser process, per key and tab)', async () => {
+    const w = world();
+    const [a, b] = [spawn(w), spawn(w)] as [Harness, Harness];
+    await startAll(w, [a, b]);
+    const runs: string[] = [];
+    expect(await callAll(w, [a], 'k', runs)).toEqual([true]);
+    await settle(w);
+    const asked = vi.spyOn(w.browser.locks, 'request');
+    expect(await callAll(w, [b], 'k', runs)).toEqual([false]);
+    expect(asked.mock.calls.filter(([, name]) => name === onceLock('k'))).toEqual([]);
+    expect(runs).toEqual([a.tab.id]);
+    // A key it was not told of is still asked for.
+    expect(await callAll(w, [b], 'j', runs)).toEqual([true]);
+    expect(asked.mock.calls.filter(([, name]) => name === onceLock('j'))).toHaveLength(1);
   });
 
   it('a tab opened after the hold (never told by a frame) skips thanks to the storage record; after the 5-minute TTL a new tab runs it again', async () => {

@@ -5,10 +5,30 @@
  */
 export type DesktopResult = 'shown' | 'denied' | 'unsupported';
 
+/**
+ * The page's notifications permission as the Permissions API keeps it, current through its change events.
+ * Read per message, and Chromium answers `Notification.permission` with a synchronous round trip to the
+ * browser process: under a stream of messages that stalled every tab. Asked for once per page.
+ */
+let watched: PermissionStatus | undefined;
+let watching = false;
+const watchedPermission = (): PermissionState | undefined => {
+  if (!watching) {
+    watching = true;
+    // Not every browser knows the 'notifications' name (or the API): then Notification.permission it is.
+    try {
+      globalThis.navigator?.permissions?.query({ name: 'notifications' }).then((status) => (watched = status), () => undefined);
+    } catch {
+      // An old implementation that throws instead of rejecting.
+    }
+  }
+  return watched?.state;
+};
+
 /** Whether this page may show a desktop notification now. Never asks: only a user gesture should. */
 export function desktopPermission(): 'granted' | 'denied' | 'unsupported' {
   if (typeof Notification !== 'function') return 'unsupported';
-  return Notification.permission === 'granted' ? 'granted' : 'denied';
+  return (watchedPermission() ?? Notification.permission) === 'granted' ? 'granted' : 'denied';
 }
 
 /** Shows a desktop notification; call it only after {@link desktopPermission} said `'granted'`. */
