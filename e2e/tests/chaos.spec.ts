@@ -10,7 +10,7 @@ const ROUNDS = 100;
  * slowed they took 6 s each, past the CI budget. Past this room (and at least MIN_ROUNDS) the test stops
  * failing over and checks what ran, and the report says how many rounds that was.
  */
-const ROOM_MINUTES = Number(process.env.TABBUS_CHAOS_MINUTES ?? 3);
+const ROOM_MINUTES = Number(process.env.TABBUS_CHAOS_MINUTES ?? 2);
 const ROUND_BUDGET_MS = ROOM_MINUTES > 0 ? ROOM_MINUTES * 60_000 : Infinity;
 const MIN_ROUNDS = 30;
 const TABS = 10;

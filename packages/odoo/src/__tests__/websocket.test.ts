@@ -458,8 +458,9 @@ describe('SendQueue', () => {
 });
 
 describe('createOdooBus on 16+', () => {
-  function bus(options: OdooBusOptions): OdooBus {
-    const created = createOdooBus({ env: new FakeBrowser().tab().env(), channels: ['chat'], ...options });
+  /** A bus in a new tab of `browser` (by default a browser of its own), stopped after the test. */
+  function bus(options: OdooBusOptions, browser = new FakeBrowser()): OdooBus {
+    const created = createOdooBus({ env: browser.tab().env(), channels: ['chat'], ...options });
     onCleanup(() => created.stop());
     return created;
   }
@@ -515,11 +516,7 @@ describe('createOdooBus on 16+', () => {
     const session = await login(server);
     const browser = new FakeBrowser();
     const log: string[] = [];
-    const make = () => {
-      const created = createOdooBus({ env: browser.tab().env(), channels: ['chat'], version: 17, uid: 2, db: server.db, serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie, log) });
-      onCleanup(() => created.stop());
-      return created;
-    };
+    const make = () => bus({ version: 17, uid: 2, db: server.db, serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie, log) }, browser);
     const sessionInfos = () => server.stats().requests['/web/session/get_session_info'] ?? 0;
     const a = make();
     await eventually(() => a.state().transport).toBe('open');
@@ -588,11 +585,7 @@ describe('createOdooBus on 16+', () => {
     const session = await login(server);
     const browser = new FakeBrowser();
     const log: string[] = [];
-    const make = () => {
-      const created = createOdooBus({ env: browser.tab().env(), channels: ['chat'], version: 19, uid: 2, db: server.db, websocketWorkerVersion: '19.0-2', serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie, log) });
-      onCleanup(() => created.stop());
-      return created;
-    };
+    const make = () => bus({ version: 19, uid: 2, db: server.db, websocketWorkerVersion: '19.0-2', serverUrl: server.url, fetch: session.fetch, WebSocket: browserSocket(server, session.cookie, log) }, browser);
     const leader = make();
     await eventually(() => leader.state().transport).toBe('open');
     const follower = make();
