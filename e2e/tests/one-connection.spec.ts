@@ -12,7 +12,8 @@ for (const tabs of [1, 5, 10]) {
     for (const page of pages) await expect.poll(() => receivedIds(page)).toEqual(expect.arrayContaining(ids));
     const connections = await server.connections();
     expect(connections.peakPerSession).toBe(1);
-    expect(connections.open).toBe(1);
+    // The leader's next poll may be a moment away from the last reply on a loaded machine: wait for it.
+    await expect.poll(async () => (await server.connections()).open).toBe(1);
     const roles = await Promise.all(pages.map(async (p) => (await state(p)).role));
     expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
     expect(roles.filter((r) => r === 'follower')).toHaveLength(tabs - 1);
