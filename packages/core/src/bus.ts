@@ -136,7 +136,7 @@ export class TabBus<Item extends BusItem> {
    * or the user logged out): each emits `session_expired` once and stops. `context` goes with the error
    * to every tab, e.g. `{ reason: 'logout' }`. Call `start()` after logging in again.
    */
-  sessionExpired(detail = 'the application reported that the session expired; log in again', context: Record<string, unknown> = {}): void {
+  sessionExpired(detail = 'the application saw the session expire; log in again', context: Record<string, unknown> = {}): void {
     if (this.#hub.machine.role !== 'stopped') this.#halt(new TabBusError('session_expired', detail, { fatal: true, context }));
   }
 
@@ -207,7 +207,7 @@ export class TabBus<Item extends BusItem> {
     hub.scope = scope;
     hub.startedAt = env.now();
     const prefix = `tabbus:${scope}:`;
-    const broken = (cause: unknown) => this.#report(new TabBusError('storage', 'localStorage is not usable; the cursor is kept in memory only', { cause }));
+    const broken = (cause: unknown) => this.#report(new TabBusError('storage', 'localStorage failed; the cursor is kept in memory only', { cause }));
     hub.store = new SharedStore(env.storage, prefix, broken);
     hub.delivery.restore(hub.store.readCursor()?.id ?? 0, this.#stoppedAt);
     hub.roster.reset();

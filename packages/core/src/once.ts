@@ -11,6 +11,13 @@ export const ONCE_HOLD = 30_000;
 export const ONCE_TTL = 150_000;
 /** How many keys a tab remembers in memory; the oldest go first. */
 export const ONCE_MEMORY = 5000;
+/**
+ * How long a follower's call waits for another tab's claim before it asks for the key's lock, in ms.
+ * Every tab usually calls for the same notification at once, and the leader has it first: its `once`
+ * frame then settles the key in the followers, which ask the browser nothing (a lock request is a trip to
+ * the browser process, per key and tab: the most costly step of a follower's delivery under a stream).
+ */
+export const FOLLOWER_WAIT = 50;
 
 /** `bus.once()`. */
 export interface OnceKeys extends Part {
@@ -51,31 +58,35 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
     }
     return claimed;
   };
+  /** Whether a call for `key` asks for its lock: a key this tab was told of (a frame of the tab that ran it) does not, go() says no. */
+  const asks = (key: string) => hub.env.locks && hub.scope && hub.store?.usable && !done.has(key);
+  const compete = (key: string, fn: () => void): Promise<boolean> => {
+    const go = (): boolean => {
+      if (!claim(key)) return false;
+      try {
+        fn();
+      } catch (error) {
+        hub.report(new TabBusError('handler', `once(${JSON.stringify(key)}) threw`, { cause: error }));
+      }
+      return true;
+    };
+    if (!asks(key)) return Promise.resolve(go());
+    // Taken only if free, and held for a while: a tab that gets the same notification meanwhile (a
+    // replay, a second leader) finds it taken. The storage record covers later.
+    return new Promise<boolean>((resolve) => {
+      hub.env.locks!
+        .request(`tabbus:${hub.scope}:once:${key}`, { ifAvailable: true }, (lock) => {
+          const won = !!lock && go();
+          resolve(won);
+          return won ? new Promise<void>((release) => hub.env.setTimeout(release, ONCE_HOLD)) : undefined;
+        })
+        .catch(() => resolve(go()));
+    });
+  };
   return {
     run(key, fn) {
-      const go = (): boolean => {
-        if (!claim(key)) return false;
-        try {
-          fn();
-        } catch (error) {
-          hub.report(new TabBusError('handler', `once(${JSON.stringify(key)}) threw`, { cause: error }));
-        }
-        return true;
-      };
-      const locks = hub.env.locks;
-      // A key this tab was told of (a frame of the tab that ran it) asks for no lock: go() says no.
-      if (!locks || !hub.scope || !hub.store?.usable || done.has(key)) return Promise.resolve(go());
-      // Taken only if free, and held for a while: a tab that gets the same notification meanwhile (a
-      // replay, a second leader) finds it taken. The storage record covers later.
-      return new Promise<boolean>((resolve) => {
-        locks
-          .request(`tabbus:${hub.scope}:once:${key}`, { ifAvailable: true }, (lock) => {
-            const won = !!lock && go();
-            resolve(won);
-            return won ? new Promise<void>((release) => hub.env.setTimeout(release, ONCE_HOLD)) : undefined;
-          })
-          .catch(() => resolve(go()));
-      });
+      if (hub.machine.role !== 'follower' || !asks(key)) return compete(key, fn);
+      return new Promise<boolean>((resolve) => hub.env.setTimeout(() => void compete(key, fn).then(resolve), FOLLOWER_WAIT));
     },
     get size() {
       return done.size;

@@ -31,7 +31,7 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: request.params, id: nextId++ }),
       credentials: request.credentials,
-      ...(request.signal ? { signal: request.signal } : {}),
+      signal: request.signal ?? null,
     });
   } catch (cause) {
     throw noAnswer(request, cause);

@@ -224,7 +224,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     sink.request();
     this.#socket = socket;
     this.#queue.reconnected();
-    this.#connectTimer = this.#timers.setTimeout(() => this.#onClose(socket, 1006, 'no connection within the connect timeout'), this.#options.connectTimeout ?? 15_000);
+    this.#connectTimer = this.#timers.setTimeout(() => this.#onClose(socket, 1006, 'no connection within connectTimeout'), this.#options.connectTimeout ?? 15_000);
     socket.onopen = () => this.#onOpen(socket);
     socket.onmessage = (event) => this.#onMessage(socket, event.data);
     socket.onclose = (event) => this.#onClose(socket, event.code, event.reason);
@@ -319,7 +319,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     }
     if (code === CLEAN && reason === 'OUTDATED_VERSION') return sink.fail(outdated(context));
     if (code === CLEAN) {
-      return sink.fail(new TabBusError('server', 'the server closed the socket (1000): Odoo clients do not reconnect after that', { fatal: true, context }));
+      return sink.fail(new TabBusError('server', 'the server closed the socket (1000); Odoo never reconnects then', { fatal: true, context }));
     }
     this.#failed(new TabBusError('network', `/websocket closed with ${code}${reason ? ` (${reason})` : ''}`, { context }), code === TRY_LATER ? RATE_LIMIT_WINDOW : 0);
   }

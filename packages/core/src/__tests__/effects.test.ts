@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBus, type TabBus } from '../index';
 import { createEffects, createSound, requestDesktopPermission, type Effects, type EffectsOptions, type SoundResult } from '@tabbus/core/effects';
+import { FOLLOWER_WAIT } from '../once';
 import { FakeBrowser, FakeServer, VirtualClock, type FakeTab } from '../testing';
 
 const domError = (name: string) => new DOMException(`fake ${name}`, name);
@@ -403,10 +404,10 @@ describe('createEffects: one tab per key', () => {
     return buses.map((bus, i) => createEffects(bus, Array.isArray(options) ? options[i]! : options));
   }
 
-  /** Runs `calls` at the same moment in every tab, and lets the browser answer them. */
+  /** Runs `calls` at the same moment in every tab, and lets the browser answer them (after a follower's wait). */
   async function together<T>(calls: Promise<T>[]): Promise<T[]> {
     const all = Promise.all(calls);
-    await clock.advanceAsync(10);
+    await clock.advanceAsync(FOLLOWER_WAIT + 10);
     return all;
   }
 

@@ -21,6 +21,7 @@ const YIELD_TIMEOUT = 2000;
 const INPUT_POST_INTERVAL = 5000;
 const ONCE_HOLD = 30_000;
 const ONCE_TTL = 150_000;
+const FOLLOWER_WAIT = 50;
 
 interface World {
   clock: VirtualClock;
@@ -677,30 +678,32 @@ describe('once(key, fn)', () => {
   const onceLock = (key: string) => `${PREFIX}once:${key}`;
   const onceRecord = (key: string) => `${PREFIX}once:${key}`;
 
-  /** Calls once(key) in every tab (same task), lets the locks answer, returns what each resolved. */
+  /** Calls once(key) in every tab (same task), lets the locks answer (after a follower's wait), returns what each resolved. */
   async function callAll(w: World, hs: Harness[], key: string, runs: string[]): Promise<boolean[]> {
     const pending = hs.map((h) => h.bus.once(key, () => runs.push(h.tab.id)));
-    await settle(w);
+    await w.clock.advanceAsync(FOLLOWER_WAIT + 10);
     return Promise.all(pending);
   }
 
-  it('several tabs, one key: fn runs in exactly one tab, which alone resolves true, holds the key lock 60 s and records the key', async () => {
+  it('several tabs, one key: fn runs in exactly one tab, which alone resolves true, holds the key lock for ONCE_HOLD and records the key', async () => {
     const w = world();
     const hs = [spawn(w), spawn(w), spawn(w, {}, { visible: false })];
     await startAll(w, hs);
+    const leader = hs.find((h) => h.bus.state().role === 'leader')!;
     const runs: string[] = [];
     const t0 = w.clock.now();
-    const results = await callAll(w, [hs[2]!, hs[0]!, hs[1]!], 'sound:1', runs);
-    expect(runs).toEqual([hs[2]!.tab.id]);
-    expect(results).toEqual([true, false, false]);
-    expect(w.browser.locks.holders(onceLock('sound:1'))).toEqual([hs[2]!.tab.id]);
+    // The followers call first, in the same task: the leader, which has a notification first, still runs it.
+    const results = await callAll(w, [...hs.filter((h) => h !== leader), leader], 'sound:1', runs);
+    expect(runs).toEqual([leader.tab.id]);
+    expect(results).toEqual([false, false, true]);
+    expect(w.browser.locks.holders(onceLock('sound:1'))).toEqual([leader.tab.id]);
     expect(w.browser.storage.map.get(onceRecord('sound:1'))).toBe(String(t0));
     // Another key is another claim.
     const other: string[] = [];
-    expect(await callAll(w, hs, 'sound:2', other)).toEqual([true, false, false]);
-    expect(other).toEqual([hs[0]!.tab.id]);
+    expect(await callAll(w, hs, 'sound:2', other)).toEqual(hs.map((h) => h === leader));
+    expect(other).toEqual([leader.tab.id]);
     await w.clock.advanceAsync(t0 + ONCE_HOLD - 1 - w.clock.now());
-    expect(w.browser.locks.holders(onceLock('sound:1'))).toEqual([hs[2]!.tab.id]);
+    expect(w.browser.locks.holders(onceLock('sound:1'))).toEqual([leader.tab.id]);
     await w.clock.advanceAsync(1);
     expect(w.browser.locks.holders(onceLock('sound:1'))).toEqual([]);
   });
@@ -722,6 +725,40 @@ describe('once(key, fn)', () => {
     expect(w.browser.locks.holders(onceLock('k'))).toEqual([]);
     expect(await callAll(w, [b], 'k', runs)).toEqual([false]);
     expect(runs).toEqual([a.tab.id]);
+  });
+
+  it('a follower waits FOLLOWER_WAIT for another tab to claim the key, and then asks no lock; alone, it runs the key after the wait', async () => {
+    const w = world();
+    const [a, b, c] = [spawn(w), spawn(w), spawn(w)] as [Harness, Harness, Harness];
+    await startAll(w, [a, b, c]);
+    expect(a.bus.state().role).toBe('leader');
+    const asked = vi.spyOn(w.browser.locks, 'request');
+    const runs: string[] = [];
+    // The followers call first; the leader calls a little later (its claim reaches them within the wait).
+    const followers = [b, c].map((h) => h.bus.once('k', () => runs.push(h.tab.id)));
+    await w.clock.advanceAsync(FOLLOWER_WAIT / 2);
+    const first = a.bus.once('k', () => runs.push(a.tab.id));
+    await w.clock.advanceAsync(FOLLOWER_WAIT);
+    expect(await Promise.all([first, ...followers])).toEqual([true, false, false]);
+    expect(asked.mock.calls.filter(([, name]) => name === onceLock('k'))).toHaveLength(1);
+    expect(runs).toEqual([a.tab.id]);
+    // A key only a follower calls for: it runs there, once the wait is over and not before.
+    let ran = false;
+    const alone = b.bus.once('j', () => void (ran = true));
+    await w.clock.advanceAsync(FOLLOWER_WAIT - 1);
+    expect(ran).toBe(false);
+    await w.clock.advanceAsync(11);
+    expect(ran).toBe(true);
+    expect(await alone).toBe(true);
+    // Keys called for at different moments each wait their own FOLLOWER_WAIT.
+    const x = c.bus.once('x', () => runs.push('x'));
+    await w.clock.advanceAsync(FOLLOWER_WAIT - 10);
+    const y = c.bus.once('y', () => runs.push('y'));
+    await w.clock.advanceAsync(15);
+    expect(runs.slice(-1)).toEqual(['x']);
+    await w.clock.advanceAsync(FOLLOWER_WAIT - 15);
+    expect(runs.slice(-2)).toEqual(['x', 'y']);
+    expect(await Promise.all([x, y])).toEqual([true, true]);
   });
 
   it('a tab told by a frame that a key ran asks no lock for it (a lock request is a trip to the browser process, per key and tab)', async () => {
@@ -753,7 +790,7 @@ describe('once(key, fn)', () => {
     expect(await callAll(w, [a], 'k', runs)).toEqual([false]);
     const c = spawn(w);
     await startLate(w, c);
-    await w.clock.advanceAsync(ranAt + ONCE_TTL - 20 - w.clock.now());
+    await w.clock.advanceAsync(ranAt + ONCE_TTL - FOLLOWER_WAIT - 20 - w.clock.now());
     expect(await callAll(w, [c], 'k', runs)).toEqual([false]);
     await w.clock.advanceAsync(ONCE_HOLD); // past the TTL, and past any hold
     const d = spawn(w);
