@@ -150,6 +150,10 @@ export async function runDemo(api, buildName, other) {
 
   bus.on('notification', (items) => {
     const now = Date.now();
+    // The leader counts (it sees every message first, and its own count is always current); a message
+    // that arrives while some tab is visible has been seen. One snapshot per batch: state() builds a copy.
+    const { role, visibleTabs } = bus.state();
+    const counts = (role === 'leader' || role === 'solo') && visibleTabs === 0;
     for (const item of items) {
       // Job updates have their own display (above), not a chat line and a beep each.
       if (isJobUpdate(item)) continue;
@@ -168,10 +172,7 @@ export async function runDemo(api, buildName, other) {
       void bus.once(`message:${item.id}`, () => window.demo.effects.push(item.id));
       void effects?.beep(item.id).then((result) => result === 'played' && window.demo.sounded.push(item.id));
       void effects?.notify(item.id, `tabbus demo: ${channelOf(item)}`, { body: textOf(item) });
-      // The leader counts (it sees every message first, and its own count is always current); a message
-      // that arrives while some tab is visible has been seen.
-      const { role, visibleTabs } = bus.state();
-      if ((role === 'leader' || role === 'solo') && visibleTabs === 0) unread.set((unread.get() ?? 0) + 1);
+      if (counts) unread.set((unread.get() ?? 0) + 1);
     }
   });
   bus.on('error', (error) => {
