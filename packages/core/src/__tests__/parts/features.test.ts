@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createActivity, INPUT_POST_INTERVAL } from '../../activity';
 import { need } from '../../features';
-import { createOnce, ONCE_MEMORY } from '../../once';
+import { createOnce, FOLLOWER_WAIT, ONCE_MEMORY } from '../../once';
 import { createShared } from '../../shared';
 import { testHub } from './hub';
 
@@ -36,6 +36,29 @@ describe('once', () => {
     expect(hub.posted).toEqual([{ type: 'once', key: 'a' }]);
     for (let i = 0; i < ONCE_MEMORY + 10; i++) once.frames!.once!(hub.frame('once', { epoch: 0, from: 'x', key: `k${i}` }));
     expect(once.size).toBe(ONCE_MEMORY);
+  });
+
+  it('a follower waits FOLLOWER_WAIT for another tab to claim a key before it asks for the lock; the leader asks at once', async () => {
+    // A lock manager that grants every free name at once (what the part needs of Web Locks).
+    const request = vi.fn((_name: string, _options: LockOptions, grant: (lock: Lock | null) => unknown) => Promise.resolve(grant({ name: _name, mode: 'exclusive' })));
+    const hub = testHub({}, { locks: { request } as unknown as LockManager });
+    const once = createOnce(hub);
+    hub.become('follower');
+    const told = once.run('k', vi.fn());
+    const alone = vi.fn();
+    const mine = once.run('j', alone);
+    hub.clock.advance(FOLLOWER_WAIT - 1);
+    once.frames!.once!(hub.frame('once', { epoch: 0, from: 'leader', key: 'k' }));
+    expect(request).not.toHaveBeenCalled();
+    hub.clock.advance(1);
+    expect(await told).toBe(false);
+    expect(await mine).toBe(true);
+    expect(alone).toHaveBeenCalledOnce();
+    expect(request.mock.calls.map(([name]) => name)).toEqual(['tabbus:test:once:j']);
+    hub.become('leader');
+    const led = once.run('l', vi.fn());
+    expect(request).toHaveBeenCalledTimes(2);
+    expect(await led).toBe(true);
   });
 
   it('without storage only the tab with the connection runs it', async () => {
