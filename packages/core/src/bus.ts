@@ -6,7 +6,7 @@ import type { BusEvents } from './events';
 import { buildFeatures, need, type BusFeatures } from './features';
 import { FRAME_VERSION } from './frames';
 import type { Hub } from './hub';
-import { duties, LeaderWatch } from './leader-watch';
+import { duties, watchLeader } from './leader-watch';
 import { createLink } from './link';
 import { createMachine } from './machine';
 import { coordinate, type Mode } from './mode';
@@ -228,7 +228,7 @@ export class TabBus<Item extends BusItem> {
     if (found.liveness) hub.roster.useLifetimes(found.liveness);
     const timeout = options.leaderTimeout ?? 3000;
     // A frozen leader is found by the watcher and replaced by a steal, in every election that can.
-    if (found.election.steal && timeout > 0) hub.watch = new LeaderWatch(env, timeout, () => hub.post({ type: 'probe' }), () => hub.term.steal());
+    if (found.election.steal && timeout > 0) hub.watch = watchLeader(env, timeout, () => hub.post({ type: 'probe' }), () => hub.term.steal());
     machine.to('follower', 'joined');
     hub.roster.announce(true);
     hub.term.join(found.election, !!found.liveness);

@@ -2,6 +2,16 @@ import type { BusEnv } from './env';
 import type { Hub } from './hub';
 import type { BusItem } from './transport';
 
+/** The check that the leader still answers, in the watcher (see {@link watchLeader}). */
+export interface LeaderWatch {
+  /** Whether this tab watches now. */
+  readonly active: boolean;
+  /** The leader showed it is alive (any frame of its term); `answer`: the frame answers a probe. */
+  heard(answer?: boolean): void;
+  /** Watches while `active` (this tab is the watcher), stops otherwise. */
+  set(active: boolean): void;
+}
+
 /**
  * The check that the leader still answers, run by the watcher (one visible follower). Web Locks free a
  * lock when its holder closes or crashes, but not when its event loop freezes (a frozen or long-blocked
@@ -15,79 +25,57 @@ import type { BusItem } from './transport';
  * idle leader is given up within 4/3 × timeout, and an idle scope costs one timer callback per timeout
  * (the answer clears the deadline before it fires). Inactive, it costs nothing.
  */
-export class LeaderWatch {
-  readonly #env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>;
-  readonly #timeout: number;
-  readonly #probe: () => void;
-  readonly #onSilent: () => void;
-  #heardAt = 0;
+export function watchLeader(env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>, timeout: number, probe: () => void, onSilent: () => void): LeaderWatch {
+  let heardAt = 0;
   /** The last sign was the answer to a probe: nothing else is going on. */
-  #idle = false;
+  let idle = false;
   /** When the unanswered probe went out; undefined while none is. */
-  #probedAt: number | undefined;
-  #timer: unknown;
-  #active = false;
-
-  constructor(env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>, timeout: number, probe: () => void, onSilent: () => void) {
-    this.#env = env;
-    this.#timeout = timeout;
-    this.#probe = probe;
-    this.#onSilent = onSilent;
-  }
-
-  /** Whether this tab watches now. */
-  get active(): boolean {
-    return this.#active;
-  }
-
-  /** The leader showed it is alive (any frame of its term); `answer`: the frame answers a probe. */
-  heard(answer = false): void {
-    this.#heardAt = this.#env.now();
-    this.#idle = answer;
-    if (this.#probedAt === undefined) return;
-    // The deadline is moot: wait for the next probe instead.
-    this.#probedAt = undefined;
-    if (this.#active) this.#at(this.#heardAt + this.#wait());
-  }
-
-  /** Watches while `active` (this tab is the watcher), stops otherwise. */
-  set(active: boolean): void {
-    if (active === this.#active || this.#timeout <= 0) return;
-    this.#active = active;
-    this.#env.clearTimeout(this.#timer);
-    this.#probedAt = undefined;
-    if (!active) return;
-    // Becoming the watcher is no sign of life, but it is not silence either: start a fresh period.
-    this.#heardAt = this.#env.now();
-    this.#idle = false;
-    this.#at(this.#heardAt + this.#wait());
-  }
-
+  let probedAt: number | undefined;
+  let timer: unknown;
   /** How long a silence is before a probe. */
-  #wait(): number {
-    return this.#idle ? this.#timeout : Math.ceil(this.#timeout / 3);
-  }
-
-  #at(time: number): void {
-    this.#env.clearTimeout(this.#timer);
-    this.#timer = this.#env.setTimeout(() => this.#tick(), Math.max(0, Math.ceil(time - this.#env.now())));
-  }
-
-  #tick(): void {
-    if (!this.#active) return;
-    const now = this.#env.now();
-    if (this.#probedAt === undefined) {
-      if (now - this.#heardAt < this.#wait()) return this.#at(this.#heardAt + this.#wait());
-      this.#probedAt = now;
-      this.#probe();
+  const wait = () => (idle ? timeout : Math.ceil(timeout / 3));
+  const at = (time: number) => {
+    env.clearTimeout(timer);
+    timer = env.setTimeout(tick, Math.max(0, Math.ceil(time - env.now())));
+  };
+  const tick = (): void => {
+    if (!watch.active) return;
+    const now = env.now();
+    if (probedAt === undefined) {
+      if (now - heardAt < wait()) return at(heardAt + wait());
+      probedAt = now;
+      probe();
       // Answered at once (the probe's own task ran the answer): `heard` scheduled the next probe.
-      if (this.#probedAt === undefined || !this.#active) return;
+      if (probedAt === undefined || !watch.active) return;
     }
-    const giveUpAt = Math.max(this.#heardAt + this.#timeout, this.#probedAt + Math.ceil(this.#timeout / 3));
-    if (now < giveUpAt) return this.#at(giveUpAt);
-    this.set(false);
-    this.#onSilent();
-  }
+    const giveUpAt = Math.max(heardAt + timeout, probedAt + Math.ceil(timeout / 3));
+    if (now < giveUpAt) return at(giveUpAt);
+    watch.set(false);
+    onSilent();
+  };
+  const watch = {
+    active: false,
+    heard(answer = false) {
+      heardAt = env.now();
+      idle = answer;
+      if (probedAt === undefined) return;
+      // The deadline is moot: wait for the next probe instead.
+      probedAt = undefined;
+      if (watch.active) at(heardAt + wait());
+    },
+    set(active: boolean) {
+      if (active === watch.active || timeout <= 0) return;
+      watch.active = active;
+      env.clearTimeout(timer);
+      probedAt = undefined;
+      if (!active) return;
+      // Becoming the watcher is no sign of life, but it is not silence either: start a fresh period.
+      heardAt = env.now();
+      idle = false;
+      at(heardAt + wait());
+    },
+  };
+  return watch;
 }
 
 /** What this tab has to watch, given its role and the tab map. */

@@ -1,5 +1,5 @@
 import type { Hub, Part } from './hub';
-import { SessionWatch } from './session-watch';
+import { watchSession, type SessionWatch } from './session-watch';
 import type { BusItem, Transport, TransportState } from './transport';
 
 /** While nothing arrives, the leader refreshes the stored cursor's timestamp this often, in ms. */
@@ -53,11 +53,17 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     if (leading()) hub.post({ type: 'status', transport: state });
     hub.changed();
   };
-  const watchSession = () => {
+  /** `since`: the scope's last passed check, which the first check waits an interval from (0: at once). */
+  const startSessionWatch = (since = hub.store?.readChecked() ?? 0) => {
     const check = options.checkSession;
     if (!check || session || !leading() || !transport) return;
-    session = new SessionWatch(env, check, options.sessionCheckInterval ?? 300_000, hub.halt);
-    session.start();
+    // Each pass is stored: the next term (after a failover, or in the next page) goes on from it.
+    const recorded = async () => {
+      const at = env.now();
+      await check();
+      hub.store?.writeChecked(at);
+    };
+    session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, hub.halt, since);
   };
   /** A server reply: persist the cursor, then fan out, then deliver here. */
   const receive = (items: readonly Item[]) => {
@@ -133,7 +139,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       heardAt = now;
       // The connection first (the failover gap is the time to this request), then the session check.
       open();
-      watchSession();
+      startSessionWatch();
     },
     end(state = 'idle') {
       const t = transport;
@@ -174,8 +180,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
           heardAt = env.now();
         }
         open();
-        // Back online: the session may have expired meanwhile.
-        watchSession();
+        // Back online: the session may have expired meanwhile, so at once.
+        startSessionWatch(0);
       }
       hub.changed();
     },

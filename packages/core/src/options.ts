@@ -33,10 +33,15 @@ export interface BusOptions<Item extends BusItem> {
   leaderTimeout?: number;
   /**
    * Asks the server whether the session is still valid; rejects with a `session_expired` TabBusError when
-   * not. The leader calls it when its term starts, after transport errors and every `sessionCheckInterval`.
+   * not. The leader calls it every `sessionCheckInterval`, counted across terms from the last check that
+   * passed (a new leader that knows of none calls it at once), after transport errors and when the browser
+   * is back online.
    */
   checkSession?: () => Promise<void>;
-  /** How often the leader calls `checkSession` while all is well, in ms. Default 300 000 (5 min); 0: never. */
+  /**
+   * How often the leader calls `checkSession` while all is well, in ms. Default 300 000 (5 min); 0: at the
+   * start of each term, after errors and back online only.
+   */
   sessionCheckInterval?: number;
   /**
    * While every tab of the scope is hidden, the leader waits this long between two requests, in ms, so a

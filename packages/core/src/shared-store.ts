@@ -81,12 +81,25 @@ export class SharedStore {
   }
 
   readEpoch(): number {
-    const value = this.#read('epoch');
-    return Number.isSafeInteger(value) ? (value as number) : 0;
+    return this.#number('epoch');
   }
 
   writeEpoch(epoch: number): void {
     this.#write('epoch', epoch);
+  }
+
+  /** When the scope's session check last passed (ms since epoch; 0: never, or not known). */
+  readChecked(): number {
+    return this.#number('checked');
+  }
+
+  writeChecked(at: number): void {
+    this.#write('checked', at);
+  }
+
+  #number(key: string): number {
+    const value = this.#read(key);
+    return Number.isSafeInteger(value) ? (value as number) : 0;
   }
 
   #read(key: string): unknown {

@@ -10,6 +10,7 @@ import { advanceUntil, FRAMES, ids, leaders, range, SCOPE, startAll, storedEpoch
 
 
 const CURSOR_KEY = `tabbus:${SCOPE}:cursor`;
+const CHECKED_KEY = `tabbus:${SCOPE}:checked`;
 /** A timeout no other timer of the bus uses, so the watch's timers can be told apart. */
 const LEADER_TIMEOUT = 1234;
 
@@ -500,7 +501,7 @@ describe('session checks', () => {
     return { fn, calls };
   }
 
-  it('the leader checks at term start, at the first transport error after a reply (then at most once per 10 s), and every interval; followers never', async () => {
+  it('the leader checks at once when no pass is known, at the first transport error after a reply (then at most once per 10 s), and every interval across terms; followers never', async () => {
     const w = world();
     const checks = [checker(w), checker(w), checker(w)];
     const hs = checks.map((c) => spawn(w, { checkSession: c.fn, sessionCheckInterval: INTERVAL }));
@@ -540,16 +541,76 @@ describe('session checks', () => {
     expect(cb.calls).toEqual([]);
     expect(cc.calls).toEqual([]);
 
-    // A new term checks at once, in the new leader only; the old leader stops checking.
+    // A new term goes on from the scope's last pass (a's last check): the new leader checks an interval
+    // after it, not at once; the old leader stops checking.
+    const lastPass = ca.calls.at(-1)!;
+    expect(w.browser.storage.map.get(CHECKED_KEY)).toBe(String(lastPass));
     a.bus.handoff();
     await w.clock.advanceAsync(10);
     expect(leaders(hs)).toEqual([b]);
-    expect(cb.calls).toHaveLength(1);
+    expect(cb.calls).toEqual([]);
+    await w.clock.advanceAsync(lastPass + INTERVAL - 1 - w.clock.now());
+    expect(cb.calls).toEqual([]);
+    await w.clock.advanceAsync(1);
+    expect(cb.calls).toEqual([lastPass + INTERVAL]);
     await w.clock.advanceAsync(INTERVAL);
-    expect(cb.calls).toHaveLength(2);
+    expect(cb.calls).toEqual([lastPass + INTERVAL, lastPass + 2 * INTERVAL]);
     expect(ca.calls).toHaveLength(7);
     expect(cc.calls).toEqual([]);
     expect(c.bus.state().role).toBe('follower');
+  });
+
+  it('a check that did not pass is no pass: the next leader checks at once', async () => {
+    const w = world();
+    const ca = checker(w, () => Promise.reject(new TabBusError('network', 'no answer')));
+    const cb = checker(w);
+    const hs = [spawn(w, { checkSession: ca.fn, sessionCheckInterval: INTERVAL }), spawn(w, { checkSession: cb.fn, sessionCheckInterval: INTERVAL })];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    expect(ca.calls).toHaveLength(1);
+    expect(w.browser.storage.map.has(CHECKED_KEY)).toBe(false);
+    await w.clock.advanceAsync(1000);
+    a.bus.handoff();
+    await w.clock.advanceAsync(10);
+    expect(leaders(hs)).toEqual([b]);
+    expect(cb.calls).toEqual([w.clock.now() - 10]);
+    expect(w.browser.storage.map.get(CHECKED_KEY)).toBe(String(cb.calls[0]));
+  });
+
+  it('the pass is kept for the next page: a tab that starts leading soon after checks an interval after it', async () => {
+    const w = world();
+    const first = checker(w);
+    const a = spawn(w, { checkSession: first.fn, sessionCheckInterval: INTERVAL });
+    await startAll(w, [a]);
+    expect(first.calls).toHaveLength(1);
+    const pass = first.calls[0]!;
+    await w.clock.advanceAsync(10_000);
+    await a.bus.stop();
+    // The same browser, a new page of the same scope (a reload).
+    const again = checker(w);
+    const b = spawn(w, { checkSession: again.fn, sessionCheckInterval: INTERVAL });
+    await startAll(w, [b]);
+    expect(b.bus.state().role).toBe('leader');
+    expect(again.calls).toEqual([]);
+    await w.clock.advanceAsync(pass + INTERVAL - w.clock.now());
+    expect(again.calls).toEqual([pass + INTERVAL]);
+  });
+
+  it('a stored pass in the future (the clock was set back) delays the first check by one interval at most; an unreadable one not at all', async () => {
+    for (const [stored, wait] of [[`${Date.UTC(2100, 0)}`, INTERVAL], ['"garbage"', 0], ['{', 0]] as const) {
+      const w = world();
+      w.browser.storage.map.set(CHECKED_KEY, stored);
+      const check = checker(w);
+      const a = spawn(w, { checkSession: check.fn, sessionCheckInterval: INTERVAL });
+      const before = w.clock.now();
+      await startAll(w, [a]);
+      const led = a.bus.state().transition!.at;
+      expect(led - before).toBeLessThan(100);
+      expect(check.calls).toEqual(wait ? [] : [led]);
+      await w.clock.advanceAsync(led + INTERVAL - w.clock.now());
+      expect(check.calls).toEqual(wait ? [led + INTERVAL] : [led, led + INTERVAL]);
+      await a.bus.stop();
+    }
   });
 
   it('sessionCheckInterval: 0 checks only at term start and after errors', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { duties, LeaderWatch } from '../../leader-watch';
+import { duties, watchLeader, type LeaderWatch } from '../../leader-watch';
 import { setVisible, testHub } from './hub';
 
 const T = 3000;
@@ -9,7 +9,7 @@ function watching(answers: boolean) {
   const hub = testHub();
   const silent = vi.fn();
   const leader = { answers, probes: 0 };
-  const watch: LeaderWatch = new LeaderWatch(hub.env, T, () => {
+  const watch: LeaderWatch = watchLeader(hub.env, T, () => {
     leader.probes++;
     if (leader.answers) hub.clock.setTimeout(() => leader.answers && watch.heard(true), 1);
   }, silent);
@@ -64,7 +64,7 @@ describe('LeaderWatch', () => {
   it('a probe answered just before the deadline keeps the leader', () => {
     const hub = testHub();
     const silent = vi.fn();
-    const watch: LeaderWatch = new LeaderWatch(hub.env, T, () => hub.clock.setTimeout(() => watch.heard(true), T / 3 - 10), silent);
+    const watch: LeaderWatch = watchLeader(hub.env, T, () => hub.clock.setTimeout(() => watch.heard(true), T / 3 - 10), silent);
     watch.set(true);
     hub.clock.advance(10 * T);
     expect(silent).not.toHaveBeenCalled();
@@ -75,7 +75,7 @@ describe('LeaderWatch', () => {
     watch.set(true);
     watch.set(false);
     expect(hub.clock.pending).toBe(0);
-    const off = new LeaderWatch(hub.env, 0, () => undefined, () => undefined);
+    const off = watchLeader(hub.env, 0, () => undefined, () => undefined);
     off.set(true);
     expect(off.active).toBe(false);
     expect(hub.clock.pending).toBe(0);
@@ -89,7 +89,7 @@ describe('duties', () => {
     hub.become(role);
     for (const id of ['a', 'b', 'c', 'd']) hub.roster.tabs.upsert({ id, channels: [], visible: !hidden.includes(id) });
     hub.term.leaderId = 'a';
-    hub.watch = new LeaderWatch(hub.env, T, () => undefined, () => undefined);
+    hub.watch = watchLeader(hub.env, T, () => undefined, () => undefined);
     setVisible(hub, !hidden.includes(me));
     return hub;
   }
