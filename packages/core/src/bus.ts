@@ -1,5 +1,5 @@
 import { createDelivery } from './delivery';
-import { Emitter } from './emitter';
+import { createEmitter, type Emitter } from './emitter';
 import { browserEnv, type FrameChannel } from './env';
 import { plainData, TabBusError } from './errors';
 import type { BusEvents } from './events';
@@ -15,7 +15,7 @@ import { watchPage, type PageWatch } from './page';
 import { createRoster } from './roster';
 import { createRouter } from './router';
 import type { SharedValue } from './shared';
-import { SharedStore } from './shared-store';
+import { createStore } from './shared-store';
 import { snapshot, type BusState, type LastError } from './state';
 import { newTabId } from './tabs';
 import { createTerm } from './term';
@@ -49,7 +49,7 @@ export class TabBus<Item extends BusItem> {
 
   constructor(options: BusOptions<Item>, features: BusFeatures = {}) {
     const env = { ...browserEnv(), ...options.env };
-    const events = (this.#events = new Emitter<BusEvents<Item>>());
+    const events = (this.#events = createEmitter<BusEvents<Item>>());
     const tabId = newTabId();
     const hub = (this.#hub = {
       env, options, tabId,
@@ -208,7 +208,7 @@ export class TabBus<Item extends BusItem> {
     hub.startedAt = env.now();
     const prefix = `tabbus:${scope}:`;
     const broken = (cause: unknown) => this.#report(new TabBusError('storage', 'localStorage failed; the cursor is kept in memory only', { cause }));
-    hub.store = new SharedStore(env.storage, prefix, broken);
+    hub.store = createStore(env.storage, prefix, broken);
     hub.delivery.restore(hub.store.readCursor()?.id ?? 0, this.#stoppedAt);
     hub.roster.reset();
     const found = await coordinate(env, prefix, hub.tabId, options.coordination === 'none', this.#receive);

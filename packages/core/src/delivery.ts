@@ -1,7 +1,7 @@
 import type { GapEvent } from './events';
 import type { Hub, Part } from './hub';
 import type { BusItem } from './transport';
-import { Watermark } from './watermark';
+import { createWatermark } from './watermark';
 
 /** A tab that missed batches asks for a replay at most this often, in ms. */
 export const RESYNC_INTERVAL = 1000;
@@ -31,7 +31,7 @@ export interface Delivery<Item extends BusItem = BusItem> extends Part<Item> {
  */
 export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 'machine' | 'counters' | 'post' | 'emit' | 'joined' | 'options' | 'retention' | 'startedAt'>): Delivery<Item> {
   const { env, counters } = hub;
-  let mark = new Watermark();
+  let mark = createWatermark();
   /** While batches are missing: the cursor the replay must reach, and the timer that asks again. */
   let upTo = 0;
   let timer: unknown;
@@ -53,7 +53,7 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
    * fresh state. A reset concerns every tab, and the ids it delivered mean nothing any more.
    */
   const onGap = ({ cursor, age, reason }: GapEvent) => {
-    if (reason === 'reset') mark = new Watermark(0, true);
+    if (reason === 'reset') mark = createWatermark(0, true);
     else if (env.now() - hub.startedAt < hub.retention) return;
     hub.emit('gap', { cursor, age, reason });
   };
@@ -67,7 +67,7 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
         if (away <= hub.retention) return;
         hub.emit('gap', { cursor: mark.watermark, age: away, reason: 'retention' });
       }
-      mark = new Watermark(stored);
+      mark = createWatermark(stored);
     },
     deliver(items) {
       counters.batches++;

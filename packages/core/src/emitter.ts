@@ -5,44 +5,45 @@
  * surfaces like a DOM listener's would. (Small on purpose: an event library would cost more bytes than this
  * whole file.)
  */
-export class Emitter<Events extends object> {
-  readonly #listeners = new Map<keyof Events, Set<(value: never) => void>>();
-  readonly #onListenerError: (error: unknown) => void;
-
-  constructor(onListenerError: (error: unknown) => void = (error) => setTimeout(() => {
-    throw error;
-  })) {
-    this.#onListenerError = onListenerError;
-  }
-
-  on<K extends keyof Events & string>(event: K, listener: (value: Events[K]) => void): () => void {
-    // A wrapper per call, so the same function added twice is called twice and removed once per `off`.
-    const entry = (value: Events[K]) => listener(value);
-    let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, (set = new Set()));
-    set.add(entry);
-    return () => void set.delete(entry);
-  }
-
-  emit<K extends keyof Events & string>(event: K, value: Events[K]): void {
-    // A copy: listeners added or removed while emitting take effect from the next event.
-    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
-      try {
-        (listener as (value: Events[K]) => void)(value);
-      } catch (error) {
-        this.#onListenerError(error);
-      }
-    }
-  }
-
-  count<K extends keyof Events & string>(event: K): number {
-    return this.#listeners.get(event)?.size ?? 0;
-  }
-
+export interface Emitter<Events extends object> {
+  on<K extends keyof Events & string>(event: K, listener: (value: Events[K]) => void): () => void;
+  emit<K extends keyof Events & string>(event: K, value: Events[K]): void;
+  count<K extends keyof Events & string>(event: K): number;
   /** Listeners of every event together (a leak check: it must not grow with traffic). */
-  get total(): number {
-    let n = 0;
-    for (const set of this.#listeners.values()) n += set.size;
-    return n;
-  }
+  readonly total: number;
+}
+
+export function createEmitter<Events extends object>(
+  onListenerError: (error: unknown) => void = (error) =>
+    setTimeout(() => {
+      throw error;
+    }),
+): Emitter<Events> {
+  const listeners = new Map<keyof Events, Set<(value: never) => void>>();
+  return {
+    on(event, listener) {
+      // A wrapper per call, so the same function added twice is called twice and removed once per `off`.
+      const entry = (value: never) => listener(value);
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(entry);
+      return () => void set.delete(entry);
+    },
+    emit(event, value) {
+      // A copy: listeners added or removed while emitting take effect from the next event.
+      for (const listener of [...(listeners.get(event) ?? [])]) {
+        try {
+          (listener as (value: unknown) => void)(value);
+        } catch (error) {
+          onListenerError(error);
+        }
+      }
+    },
+    count: (event) => listeners.get(event)?.size ?? 0,
+    get total() {
+      let n = 0;
+      for (const set of listeners.values()) n += set.size;
+      return n;
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { lockElection, type Election } from './election';
 import type { BusEnv, FrameChannel } from './env';
-import { Liveness } from './liveness';
+import { createLiveness, type Liveness } from './liveness';
 import { messageElection } from './message-election';
 
 /** How tabs coordinate: Web Locks (default), a message election where they are missing, or not at all. */
@@ -35,7 +35,7 @@ export async function coordinate(env: BusEnv, prefix: string, tabId: string, alo
   }
   channel.listen(listen);
   if (env.locks) {
-    const liveness = new Liveness(env.locks, prefix + 'tab:');
+    const liveness = createLiveness(env.locks, prefix + 'tab:');
     try {
       await liveness.hold(tabId);
     } catch {

@@ -1,6 +1,6 @@
 import type { Hub, Part } from './hub';
 import type { Liveness } from './liveness';
-import { TabRegistry } from './tabs';
+import { createTabRegistry, type TabRegistry } from './tabs';
 import type { BusItem } from './transport';
 
 /** The tabs of the scope as this tab knows them. */
@@ -25,7 +25,7 @@ export interface Roster<Item extends BusItem = BusItem> extends Part<Item> {
  * each visible follower for the watcher (see TabBus).
  */
 export function createRoster<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' | 'machine' | 'post' | 'changed' | 'self' | 'term' | 'link'>): Roster<Item> {
-  const tabs = new TabRegistry();
+  const tabs = createTabRegistry();
   const { tabId, machine } = hub;
   let liveness: Liveness | undefined;
   const unionChanged = (changed: boolean) => changed && hub.link.unionChanged();

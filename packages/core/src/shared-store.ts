@@ -9,120 +9,101 @@ export interface CursorRecord {
 }
 
 /**
- * The little state a scope keeps in localStorage: the shared cursor and the epoch counter. Storage may be
- * missing or throw (private mode, quota, blocked cookies): every access degrades to "nothing stored" and
- * reports the failure once through `onError`, so the bus keeps working on what it has in memory.
+ * The little state a scope keeps in localStorage: the shared cursor, the epoch counter, the time of the last
+ * passed session check, `once` claims and shared values. Storage may be missing or throw (private mode,
+ * quota, blocked cookies): every access degrades to "nothing stored" and reports the failure once through
+ * `onError`, so the bus keeps working on what it has in memory.
  */
-export class SharedStore {
-  readonly #storage: KeyValueStorage | undefined;
-  readonly #prefix: string;
-  readonly #onError: (error: unknown) => void;
-  #failed = false;
-  #claims = 0;
-
-  constructor(storage: KeyValueStorage | undefined, prefix: string, onError: (error: unknown) => void) {
-    this.#storage = storage;
-    this.#prefix = prefix;
-    this.#onError = onError;
-  }
-
-  readCursor(): CursorRecord | undefined {
-    const value = this.#read('cursor');
-    if (typeof value !== 'object' || value === null) return undefined;
-    const { id, at } = value as Partial<CursorRecord>;
-    return Number.isSafeInteger(id) && typeof at === 'number' ? { id: id!, at } : undefined;
-  }
-
-  writeCursor(record: CursorRecord): void {
-    this.#write('cursor', record);
-  }
-
+export interface SharedStore {
+  readCursor(): CursorRecord | undefined;
+  writeCursor(record: CursorRecord): void;
   /** False when there is no storage or it threw: nothing written here reaches the other tabs. */
-  get usable(): boolean {
-    return this.#storage !== undefined && !this.#failed;
-  }
-
+  readonly usable: boolean;
   /**
    * Claims a `once` key: true when no tab ran it within `ttl` ms (and it is now marked as run). One storage
    * entry per key, so a claim costs the same however many keys there are; every 100th claim sweeps out
    * entries older than `ttl`.
    */
-  claimOnce(key: string, now: number, ttl: number): boolean {
-    const at = this.#read('once:' + key);
-    if (typeof at === 'number' && now - at < ttl) return false;
-    this.#write('once:' + key, now);
-    if (++this.#claims % 100 === 0) this.#sweepOnce(now, ttl);
-    return true;
-  }
-
-  #sweepOnce(now: number, ttl: number): void {
-    const storage = this.#storage as (KeyValueStorage & Partial<Pick<Storage, 'key' | 'length'>>) | undefined;
-    if (!storage?.key || storage.length === undefined) return;
-    const prefix = this.#prefix + 'once:';
-    try {
-      const old: string[] = [];
-      for (let i = 0; i < storage.length; i++) {
-        const name = storage.key(i);
-        if (name?.startsWith(prefix) && !(now - Number(storage.getItem(name)) < ttl)) old.push(name);
-      }
-      for (const name of old) storage.removeItem(name);
-    } catch (error) {
-      this.#fail(error);
-    }
-  }
-
-  readShared(key: string): { value: unknown; at: number; tab: string } | undefined {
-    const record = this.#read('shared:' + key) as { value?: unknown; at?: unknown; tab?: unknown } | undefined;
-    return record && typeof record.at === 'number' && typeof record.tab === 'string' ? { value: record.value, at: record.at, tab: record.tab } : undefined;
-  }
-
-  writeShared(key: string, record: { value: unknown; at: number; tab: string }): void {
-    this.#write('shared:' + key, record);
-  }
-
-  readEpoch(): number {
-    return this.#number('epoch');
-  }
-
-  writeEpoch(epoch: number): void {
-    this.#write('epoch', epoch);
-  }
-
+  claimOnce(key: string, now: number, ttl: number): boolean;
+  readShared(key: string): { value: unknown; at: number; tab: string } | undefined;
+  writeShared(key: string, record: { value: unknown; at: number; tab: string }): void;
+  readEpoch(): number;
+  writeEpoch(epoch: number): void;
   /** When the scope's session check last passed (ms since epoch; 0: never, or not known). */
-  readChecked(): number {
-    return this.#number('checked');
-  }
+  readChecked(): number;
+  writeChecked(at: number): void;
+}
 
-  writeChecked(at: number): void {
-    this.#write('checked', at);
-  }
-
-  #number(key: string): number {
-    const value = this.#read(key);
-    return Number.isSafeInteger(value) ? (value as number) : 0;
-  }
-
-  #read(key: string): unknown {
+/** The store of the scope whose keys start with `prefix`. */
+export function createStore(storage: KeyValueStorage | undefined, prefix: string, onError: (error: unknown) => void): SharedStore {
+  let failed = false;
+  let claims = 0;
+  const fail = (error: unknown): void => {
+    if (failed) return;
+    failed = true;
+    onError(error);
+  };
+  const read = (key: string): unknown => {
     try {
-      const raw = this.#storage?.getItem(this.#prefix + key);
+      const raw = storage?.getItem(prefix + key);
       return raw == null ? undefined : JSON.parse(raw);
     } catch (error) {
-      this.#fail(error);
+      fail(error);
       return undefined;
     }
-  }
-
-  #write(key: string, value: unknown): void {
+  };
+  const write = (key: string, value: unknown): void => {
     try {
-      this.#storage?.setItem(this.#prefix + key, JSON.stringify(value));
+      storage?.setItem(prefix + key, JSON.stringify(value));
     } catch (error) {
-      this.#fail(error);
+      fail(error);
     }
-  }
-
-  #fail(error: unknown): void {
-    if (this.#failed) return;
-    this.#failed = true;
-    this.#onError(error);
-  }
+  };
+  const number = (key: string): number => {
+    const value = read(key);
+    return Number.isSafeInteger(value) ? (value as number) : 0;
+  };
+  const sweepOnce = (now: number, ttl: number): void => {
+    const all = storage as (KeyValueStorage & Partial<Pick<Storage, 'key' | 'length'>>) | undefined;
+    if (!all?.key || all.length === undefined) return;
+    const start = prefix + 'once:';
+    try {
+      const old: string[] = [];
+      for (let i = 0; i < all.length; i++) {
+        const name = all.key(i);
+        if (name?.startsWith(start) && !(now - Number(all.getItem(name)) < ttl)) old.push(name);
+      }
+      for (const name of old) all.removeItem(name);
+    } catch (error) {
+      fail(error);
+    }
+  };
+  return {
+    readCursor() {
+      const value = read('cursor');
+      if (typeof value !== 'object' || value === null) return undefined;
+      const { id, at } = value as Partial<CursorRecord>;
+      return Number.isSafeInteger(id) && typeof at === 'number' ? { id: id!, at } : undefined;
+    },
+    writeCursor: (record) => write('cursor', record),
+    get usable() {
+      return storage !== undefined && !failed;
+    },
+    claimOnce(key, now, ttl) {
+      const at = read('once:' + key);
+      if (typeof at === 'number' && now - at < ttl) return false;
+      write('once:' + key, now);
+      if (++claims % 100 === 0) sweepOnce(now, ttl);
+      return true;
+    },
+    readShared(key) {
+      const record = read('shared:' + key) as { value?: unknown; at?: unknown; tab?: unknown } | undefined;
+      return record && typeof record.at === 'number' && typeof record.tab === 'string' ? { value: record.value, at: record.at, tab: record.tab } : undefined;
+    },
+    writeShared: (key, record) => write('shared:' + key, record),
+    readEpoch: () => number('epoch'),
+    writeEpoch: (epoch) => write('epoch', epoch),
+    readChecked: () => number('checked'),
+    writeChecked: (at) => write('checked', at),
+  };
 }

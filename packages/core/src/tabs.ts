@@ -9,82 +9,75 @@ export interface TabInfo {
 }
 
 /** The tabs of one scope, and the sorted union of their channels. */
-export class TabRegistry {
-  readonly #tabs = new Map<string, TabInfo>();
-  #union: readonly string[] = [];
-
+export interface TabRegistry {
   /** Adds or replaces a tab; returns true when the union of channels changed. */
-  upsert(tab: TabInfo): boolean {
-    this.#tabs.set(tab.id, tab);
-    return this.#recompute();
-  }
-
+  upsert(tab: TabInfo): boolean;
   /** Forgets a tab; returns true when the union of channels changed. */
-  remove(id: string): boolean {
-    return this.#tabs.delete(id) && this.#recompute();
-  }
-
+  remove(id: string): boolean;
   /** Forgets every tab but `keep`; returns true when the union changed. */
-  retainOnly(keep: string): boolean {
-    for (const id of this.#tabs.keys()) if (id !== keep) this.#tabs.delete(id);
-    return this.#recompute();
-  }
-
+  retainOnly(keep: string): boolean;
   /** Forgets every tab. */
-  clear(): void {
-    this.#tabs.clear();
-    this.#union = [];
-  }
-
+  clear(): void;
   /**
    * The tab that watches the leader for a freeze: the visible tab with the lowest id, the leader aside.
    * Every tab computes it from its own map, so they agree once the maps do.
    */
-  watcher(leaderId: string | null): string | undefined {
-    let lowest: string | undefined;
-    for (const tab of this.#tabs.values()) if (tab.visible && tab.id !== leaderId && (lowest === undefined || tab.id < lowest)) lowest = tab.id;
-    return lowest;
-  }
-
-  get(id: string): TabInfo | undefined {
-    return this.#tabs.get(id);
-  }
-
-  has(id: string): boolean {
-    return this.#tabs.has(id);
-  }
-
-  ids(): string[] {
-    return [...this.#tabs.keys()];
-  }
-
-  list(): TabInfo[] {
-    return [...this.#tabs.values()];
-  }
-
-  get size(): number {
-    return this.#tabs.size;
-  }
-
-  get visibleCount(): number {
-    let n = 0;
-    for (const tab of this.#tabs.values()) if (tab.visible) n++;
-    return n;
-  }
-
+  watcher(leaderId: string | null): string | undefined;
+  get(id: string): TabInfo | undefined;
+  has(id: string): boolean;
+  ids(): string[];
+  list(): TabInfo[];
+  readonly size: number;
+  readonly visibleCount: number;
   /** The sorted union of every tab's channels (the same array until it changes). */
-  union(): readonly string[] {
-    return this.#union;
-  }
+  union(): readonly string[];
+}
 
-  #recompute(): boolean {
+/** An empty registry. */
+export function createTabRegistry(): TabRegistry {
+  const tabs = new Map<string, TabInfo>();
+  let union: readonly string[] = [];
+  const recompute = (): boolean => {
     const all = new Set<string>();
-    for (const tab of this.#tabs.values()) for (const c of tab.channels) all.add(c);
+    for (const tab of tabs.values()) for (const c of tab.channels) all.add(c);
     const next = [...all].sort();
-    const changed = next.length !== this.#union.length || next.some((c, i) => c !== this.#union[i]);
-    if (changed) this.#union = next;
+    const changed = next.length !== union.length || next.some((c, i) => c !== union[i]);
+    if (changed) union = next;
     return changed;
-  }
+  };
+  return {
+    upsert(tab) {
+      tabs.set(tab.id, tab);
+      return recompute();
+    },
+    remove: (id) => tabs.delete(id) && recompute(),
+    retainOnly(keep) {
+      for (const id of tabs.keys()) if (id !== keep) tabs.delete(id);
+      return recompute();
+    },
+    clear() {
+      tabs.clear();
+      union = [];
+    },
+    watcher(leaderId) {
+      let lowest: string | undefined;
+      for (const tab of tabs.values()) if (tab.visible && tab.id !== leaderId && (lowest === undefined || tab.id < lowest)) lowest = tab.id;
+      return lowest;
+    },
+    get: (id) => tabs.get(id),
+    has: (id) => tabs.has(id),
+    ids: () => [...tabs.keys()],
+    list: () => [...tabs.values()],
+    get size() {
+      return tabs.size;
+    },
+    get visibleCount() {
+      let n = 0;
+      for (const tab of tabs.values()) if (tab.visible) n++;
+      return n;
+    },
+    union: () => union,
+  };
 }
 
 const ID_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-';

@@ -17,61 +17,60 @@ interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** What the socket transport has to say, in order, under the server's rate limit (see {@link createSendQueue}). */
+export interface SendQueue {
+  /** Queues a message (replacing a queued one of the same event) and sends what can go now. */
+  push(message: SocketMessage): void;
+  /** A new connection: nothing has been subscribed on it yet. */
+  reconnected(): void;
+  /** Sends what the connection and the rate limit allow; schedules the rest. */
+  flush(): void;
+  /** Forgets everything (the transport closed for good). */
+  clear(): void;
+}
+
 /**
  * What the socket transport has to say, in order, under the server's rate limit. Only the latest message
  * of each event matters (a subscription replaces the previous one; presence is a snapshot), so a queued
  * message is replaced by a newer one of the same event. `subscribe` goes first, and nothing else goes on a
  * connection before its first `subscribe` (the server would answer presence for channels not yet asked).
+ * `write` writes one frame; it returns `false` when the socket cannot take it now.
  */
-export class SendQueue {
-  readonly #timers: Timers;
-  /** Writes one frame; `false` when the socket cannot take it now. */
-  readonly #write: (text: string) => boolean;
-  #queue: SocketMessage[] = [];
+export function createSendQueue(timers: Timers, write: (text: string) => boolean): SendQueue {
+  let queue: SocketMessage[] = [];
   /** When the frames of the current window went out. */
-  #sentAt: number[] = [];
-  #subscribed = false;
-  #timer: unknown;
-
-  constructor(timers: Timers, write: (text: string) => boolean) {
-    this.#timers = timers;
-    this.#write = write;
-  }
-
-  push(message: SocketMessage): void {
-    this.#queue = this.#queue.filter((m) => m.event_name !== message.event_name);
-    if (message.event_name === 'subscribe') this.#queue.unshift(message);
-    else this.#queue.push(message);
-    this.flush();
-  }
-
-  /** A new connection: nothing has been subscribed on it yet. */
-  reconnected(): void {
-    this.#subscribed = false;
-  }
-
-  /** Sends what the connection and the rate limit allow; schedules the rest. */
-  flush(): void {
-    this.#timers.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    for (let head = this.#queue[0]; head; head = this.#queue[0]) {
-      if (!this.#subscribed && head.event_name !== 'subscribe') return;
-      const now = this.#timers.now();
-      this.#sentAt = this.#sentAt.filter((at) => now - at < RATE_LIMIT_WINDOW);
-      if (this.#sentAt.length >= RATE_LIMIT_FRAMES) {
-        this.#timer = this.#timers.setTimeout(() => this.flush(), this.#sentAt[0]! + RATE_LIMIT_WINDOW - now);
-        return;
+  let sentAt: number[] = [];
+  let subscribed = false;
+  let timer: unknown;
+  const q: SendQueue = {
+    push(message) {
+      queue = queue.filter((m) => m.event_name !== message.event_name);
+      if (message.event_name === 'subscribe') queue.unshift(message);
+      else queue.push(message);
+      q.flush();
+    },
+    reconnected: () => void (subscribed = false),
+    flush() {
+      timers.clearTimeout(timer);
+      timer = undefined;
+      for (let head = queue[0]; head; head = queue[0]) {
+        if (!subscribed && head.event_name !== 'subscribe') return;
+        const now = timers.now();
+        sentAt = sentAt.filter((at) => now - at < RATE_LIMIT_WINDOW);
+        if (sentAt.length >= RATE_LIMIT_FRAMES) {
+          timer = timers.setTimeout(q.flush, sentAt[0]! + RATE_LIMIT_WINDOW - now);
+          return;
+        }
+        if (!write(JSON.stringify(head))) return;
+        queue.shift();
+        sentAt.push(now);
+        if (head.event_name === 'subscribe') subscribed = true;
       }
-      if (!this.#write(JSON.stringify(head))) return;
-      this.#queue.shift();
-      this.#sentAt.push(now);
-      if (head.event_name === 'subscribe') this.#subscribed = true;
-    }
-  }
-
-  /** Forgets everything (the transport closed for good). */
-  clear(): void {
-    this.#timers.clearTimeout(this.#timer);
-    this.#queue = [];
-  }
+    },
+    clear() {
+      timers.clearTimeout(timer);
+      queue = [];
+    },
+  };
+  return q;
 }

@@ -1,6 +1,6 @@
 import { createBackoff, TabBusError, type BackoffOptions, type Transport, type TransportSink } from '@tabbus/core';
 import { parsePollResult, type OdooNotification } from './notifications';
-import { RATE_LIMIT_WINDOW, SendQueue } from './send-queue';
+import { createSendQueue, RATE_LIMIT_WINDOW, type SendQueue } from './send-queue';
 import { websocketPresence, type WebsocketVersion } from './versions';
 
 /** How a {@link WebsocketTransport} reaches Odoo 16–18 (`createOdooBus` fills these from its own options). */
@@ -108,7 +108,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       setTimeout: options.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms)),
       clearTimeout: options.clearTimeout ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>)),
     };
-    this.#queue = new SendQueue(this.#timers, (text) => {
+    this.#queue = createSendQueue(this.#timers, (text) => {
       if (this.#socket?.readyState !== 1) return false;
       this.#socket.send(text);
       return true;

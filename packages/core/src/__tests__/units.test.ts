@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createBackoff } from '../backoff';
-import { Watermark as Delivery } from '../watermark';
+import { createWatermark as Delivery } from '../watermark';
 import { checkFrame, FRAME_VERSION, isNewerTerm } from '../frames';
-import { SharedStore } from '../shared-store';
-import { TabRegistry } from '../tabs';
+import { createStore } from '../shared-store';
+import { createTabRegistry } from '../tabs';
 import { MemoryStorage } from '../testing';
 
 describe('Delivery', () => {
   it('delivers each positive id once, in order, across overlapping batches', () => {
-    const d = new Delivery(0);
+    const d = Delivery(0);
     const all = new Set<string>();
     const got = [
       ...d.take([{ id: 1 }, { id: 2 }, { id: 3 }], all),
@@ -20,13 +20,13 @@ describe('Delivery', () => {
   });
 
   it('lets pseudo-notifications (id ≤ 0) through every time without moving the watermark', () => {
-    const d = new Delivery(10);
+    const d = Delivery(10);
     expect(d.take([{ id: -1 }, { id: -1 }, { id: 5 }], new Set()).map((i) => i.id)).toEqual([-1, -1]);
     expect(d.watermark).toBe(10);
   });
 
   it('filters by channel but still advances over filtered items', () => {
-    const d = new Delivery(0);
+    const d = Delivery(0);
     const channelOf = (i: { id: number; ch?: string }) => i.ch;
     const joined = new Set(['a']);
     expect(d.take([{ id: 1, ch: 'b' }, { id: 2, ch: 'a' }, { id: 3 }], joined, channelOf).map((i) => i.id)).toEqual([2, 3]);
@@ -36,7 +36,7 @@ describe('Delivery', () => {
 
 describe('TabRegistry', () => {
   it('keeps the sorted union and reports only real changes', () => {
-    const r = new TabRegistry();
+    const r = createTabRegistry();
     expect(r.upsert({ id: 't1', channels: ['b', 'a'], visible: true })).toBe(true);
     expect(r.upsert({ id: 't2', channels: ['a'], visible: false })).toBe(false);
     expect(r.union()).toEqual(['a', 'b']);
@@ -85,7 +85,7 @@ describe('frames', () => {
 describe('SharedStore', () => {
   it('round-trips the cursor and epoch, and ignores garbage', () => {
     const storage = new MemoryStorage();
-    const store = new SharedStore(storage, 'p:', () => { throw new Error('unexpected'); });
+    const store = createStore(storage, 'p:', () => { throw new Error('unexpected'); });
     expect(store.readCursor()).toBeUndefined();
     store.writeCursor({ id: 42, at: 1000 });
     store.writeEpoch(3);
@@ -94,7 +94,7 @@ describe('SharedStore', () => {
     storage.setItem('p:cursor', '{not json');
     storage.setItem('p:epoch', '"x"');
     const errors: unknown[] = [];
-    const again = new SharedStore(storage, 'p:', (e) => errors.push(e));
+    const again = createStore(storage, 'p:', (e) => errors.push(e));
     expect(again.readCursor()).toBeUndefined();
     expect(again.readEpoch()).toBe(0);
     expect(errors).toHaveLength(1);

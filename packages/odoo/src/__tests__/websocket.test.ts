@@ -6,7 +6,7 @@ import WS from 'ws';
 import { FakeBrowser } from '@tabbus/core/testing';
 import type { TabBusError } from '@tabbus/core';
 import { createOdooBus, WORKER_VERSION_KEY, type OdooBus, type OdooBusOptions } from '../create-odoo-bus';
-import { RATE_LIMIT_FRAMES, RATE_LIMIT_WINDOW, SendQueue } from '../send-queue';
+import { createSendQueue, RATE_LIMIT_FRAMES, RATE_LIMIT_WINDOW } from '../send-queue';
 import { WebsocketTransport, websocketUrl, type WebsocketOptions } from '../websocket';
 import type { DevServer } from '../../../dev-server/src/index';
 import { eventually, login, onCleanup, RecordingSink, sleep, startServer } from './helpers';
@@ -410,7 +410,7 @@ describe('SendQueue', () => {
     const timers: { at: number; fn: () => void }[] = [];
     const written: string[] = [];
     let open = true;
-    const q = new SendQueue(
+    const q = createSendQueue(
       { now: () => now, setTimeout: (fn, ms) => timers.push({ at: now + ms, fn }), clearTimeout: () => undefined },
       (text) => open && written.push(JSON.parse(text).event_name) > 0,
     );

@@ -6,8 +6,8 @@ import type { BusEvents } from '../../events';
 import type { Frame } from '../../frames';
 import type { FrameBody, Hub } from '../../hub';
 import { createMachine, type Role } from '../../machine';
-import { SharedStore } from '../../shared-store';
-import { TabRegistry } from '../../tabs';
+import { createStore } from '../../shared-store';
+import { createTabRegistry } from '../../tabs';
 import { MemoryStorage, VirtualClock } from '../../testing';
 import type { BusItem } from '../../transport';
 
@@ -58,7 +58,7 @@ export function testHub(overrides: Partial<Hub<BusItem>> = {}, envOverrides: Par
     retention: 100_000,
     joined: new Set(),
     scope: 'test',
-    store: new SharedStore(storage, 'tabbus:test:', () => undefined),
+    store: createStore(storage, 'tabbus:test:', () => undefined),
     startedAt: 0,
     post: (body) => void hub.posted.push(body),
     emit: (event, value) => void hub.emitted.push({ event, value }),
@@ -67,7 +67,7 @@ export function testHub(overrides: Partial<Hub<BusItem>> = {}, envOverrides: Par
     changed: vi.fn(),
     visible: () => visible,
     self: () => ({ id: 'me', channels: [...hub.joined].sort(), visible }),
-    roster: { tabs: new TabRegistry(), reset: vi.fn(), useLifetimes: vi.fn(), announce: vi.fn(), track: vi.fn(), release: vi.fn() },
+    roster: { tabs: createTabRegistry(), reset: vi.fn(), useLifetimes: vi.fn(), announce: vi.fn(), track: vi.fn(), release: vi.fn() },
     term: { epoch: 0, leaderId: null, canSteal: true, join: vi.fn(), leave: vi.fn(), admit: () => true, steal: vi.fn(), handoff: () => false, stepDown: vi.fn(), claim: vi.fn(), force: vi.fn() },
     link: { cursor: 0, begin: vi.fn(), end: vi.fn(), unionChanged: vi.fn(), pace: () => 0, paceChanged: vi.fn(), network: vi.fn() },
     delivery: { watermark: 0, restore: vi.fn(), deliver: vi.fn(), raiseGap: vi.fn(), stop: vi.fn() },

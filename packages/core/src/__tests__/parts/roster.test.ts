@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Liveness } from '../../liveness';
+import { createLiveness } from '../../liveness';
 import { createRoster } from '../../roster';
 import { FakeLockManager, VirtualClock } from '../../testing';
 import { testHub } from './hub';
@@ -51,12 +51,12 @@ describe('the roster', () => {
   it('a tracked tab whose lifetime lock frees is dropped; the leader tells the others', async () => {
     const clock = new VirtualClock();
     const locks = new FakeLockManager({ clock });
-    const theirs = new Liveness(locks.client(), 'p:');
+    const theirs = createLiveness(locks.client(), 'p:');
     const held = theirs.hold('b');
     await clock.advanceAsync(1);
     await held;
     const { hub, roster } = rostered('leader');
-    roster.useLifetimes(new Liveness(locks.client(), 'p:'));
+    roster.useLifetimes(createLiveness(locks.client(), 'p:'));
     roster.frames!.hello!(hub.frame('hello', { epoch: 1, from: 'b', tab: tab('b') }));
     roster.track(['b']);
     await clock.advanceAsync(1);
