@@ -43,117 +43,118 @@ type AbortReason = 'refresh' | 'timeout' | 'close';
  */
 export class LongpollingTransport implements Transport<OdooNotification> {
   readonly name = 'longpolling';
-  readonly #options: LongpollingOptions;
-  readonly #backoff;
-  readonly #setTimeout: (fn: () => void, ms: number) => unknown;
-  readonly #clearTimeout: (handle: unknown) => void;
-  #sink: TransportSink<OdooNotification> | undefined;
-  #inFlight: AbortController | undefined;
-  #retryTimer: unknown;
-  /** Set while waiting out the pace (every tab hidden) between two polls. */
-  #pauseTimer: unknown;
-  #closed = false;
+  /** Starts polling, until `close()`. */
+  readonly open: (sink: TransportSink<OdooNotification>) => void;
+  /** The channels or the pace changed, or the cursor moved back (a replay): restart a held poll, or end a pause. */
+  readonly refresh: () => void;
+  /** Stops polling for good. */
+  readonly close: () => void;
 
+  // The state lives in the constructor's closure rather than in private fields: a closure's variable
+  // minifies to one letter, a private field stays `this.#xy` at every use.
   constructor(options: LongpollingOptions) {
-    this.#options = options;
-    this.#backoff = createBackoff(options.backoff);
-    this.#setTimeout = options.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
-    this.#clearTimeout = options.clearTimeout ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
-  }
+    const backoff = createBackoff(options.backoff);
+    const setTimer = options.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
+    const clearTimer = options.clearTimeout ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+    let sink: TransportSink<OdooNotification> | undefined;
+    let inFlight: AbortController | undefined;
+    let retryTimer: unknown;
+    /** Set while waiting out the pace (every tab hidden) between two polls. */
+    let pauseTimer: unknown;
+    let closed = false;
 
-  open(sink: TransportSink<OdooNotification>): void {
-    this.#sink = sink;
-    void this.#poll();
-  }
-
-  refresh(): void {
-    if (this.#pauseTimer !== undefined) {
-      // Pausing between polls (every tab was hidden): a tab became visible or the channels changed.
-      this.#clearTimeout(this.#pauseTimer);
-      this.#pauseTimer = undefined;
-      void this.#poll();
-      return;
-    }
-    // Only a held poll needs restarting; a poll waiting out a backoff will use the new channels anyway.
-    this.#inFlight?.abort('refresh' satisfies AbortReason);
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#clearTimeout(this.#retryTimer);
-    this.#clearTimeout(this.#pauseTimer);
-    this.#inFlight?.abort('close' satisfies AbortReason);
-    this.#sink?.status('closed');
-  }
-
-  async #poll(): Promise<void> {
-    const sink = this.#sink;
-    if (this.#closed || !sink) return;
-    const { version, serverUrl } = this.#options;
-    const abort = new AbortController();
-    this.#inFlight = abort;
-    const pollTimeout = this.#options.pollTimeout ?? 60_000;
-    const timeout = this.#setTimeout(() => abort.abort('timeout' satisfies AbortReason), pollTimeout);
-    const url = `${serverUrl}/longpolling/poll`;
-    const retrying = this.#backoff.attempts > 0;
-    let held: unknown;
-    try {
-      const waiting = this.#options.gate?.();
-      if (waiting) {
-        await waiting;
-        if (this.#closed) return;
+    const poll = async (): Promise<void> => {
+      const s = sink;
+      if (closed || !s) return;
+      const { version, serverUrl } = options;
+      const abort = new AbortController();
+      inFlight = abort;
+      const pollTimeout = options.pollTimeout ?? 60_000;
+      const timeout = setTimer(() => abort.abort('timeout' satisfies AbortReason), pollTimeout);
+      const url = `${serverUrl}/longpolling/poll`;
+      const retrying = backoff.attempts > 0;
+      let held: unknown;
+      try {
+        const waiting = options.gate?.();
+        if (waiting) {
+          await waiting;
+          if (closed) return;
+        }
+        const last = s.cursor();
+        // The request goes out first (after a failover, the gap is the time to it); then the bus hears of it.
+        const reply = callJsonRpc({
+          fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+          url,
+          params: { channels: [...s.channels()], last, options: presenceOptions(version, s.inactivity()) },
+          signal: abort.signal,
+          credentials: options.credentials ?? 'same-origin',
+          ...(options.maxReplyBytes !== undefined ? { maxBytes: options.maxReplyBytes } : {}),
+        });
+        // A poll on its way is the connection (the server holds it). After errors it is only an attempt, until
+        // it has been held for a moment: the server answers nothing until it has news, so that is the sign.
+        s.status(retrying ? 'connecting' : 'open');
+        held = retrying ? setTimer(() => inFlight === abort && !closed && s.status('open'), HELD_AFTER) : undefined;
+        s.request();
+        const result = await reply;
+        const items = parsePollResult(version, result);
+        if (closed) return;
+        backoff.reset();
+        // Odoo answers only ids above `last`; anything at or below it means its ids started over.
+        if (last > 0 && items.some((item) => item.id > 0 && item.id <= last)) s.reset();
+        s.receive(items);
+        if (closed) return;
+        const pace = s.pace();
+        if (pace <= 0) return void poll();
+        // Nobody is looking: wait before the next poll, so a burst of notifications costs one request.
+        s.status('paused');
+        pauseTimer = setTimer(() => {
+          pauseTimer = undefined;
+          void poll();
+        }, pace);
+      } catch (cause) {
+        if (closed) return;
+        const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
+        if (reason === 'refresh') return void poll();
+        const error =
+          reason === 'timeout'
+            ? new TabBusError('timeout', `${url}: no answer within ${pollTimeout} ms`, { context: { url } })
+            : cause instanceof TabBusError
+              ? cause
+              : new TabBusError('network', `${url}: ${String(cause)}`, { cause, context: { url } });
+        s.fail(error);
+        // A sink may close the transport from inside fail() (an app that stops the bus on error).
+        if (error.fatal || closed) return;
+        s.status('backoff');
+        retryTimer = setTimer(() => void poll(), backoff.next());
+      } finally {
+        clearTimer(timeout);
+        clearTimer(held);
+        if (inFlight === abort) inFlight = undefined;
       }
-      const last = sink.cursor();
-      // The request goes out first (after a failover, the gap is the time to it); then the bus hears of it.
-      const reply = callJsonRpc({
-        fetch: this.#options.fetch ?? globalThis.fetch.bind(globalThis),
-        url,
-        params: { channels: [...sink.channels()], last, options: presenceOptions(version, sink.inactivity()) },
-        signal: abort.signal,
-        credentials: this.#options.credentials ?? 'same-origin',
-        ...(this.#options.maxReplyBytes !== undefined ? { maxBytes: this.#options.maxReplyBytes } : {}),
-      });
-      // A poll on its way is the connection (the server holds it). After errors it is only an attempt, until
-      // it has been held for a moment: the server answers nothing until it has news, so that is the sign.
-      sink.status(retrying ? 'connecting' : 'open');
-      held = retrying ? this.#setTimeout(() => this.#inFlight === abort && !this.#closed && sink.status('open'), HELD_AFTER) : undefined;
-      sink.request();
-      const result = await reply;
-      const items = parsePollResult(version, result);
-      if (this.#closed) return;
-      this.#backoff.reset();
-      // Odoo answers only ids above `last`; anything at or below it means its ids started over.
-      if (last > 0 && items.some((item) => item.id > 0 && item.id <= last)) sink.reset();
-      sink.receive(items);
-      if (this.#closed) return;
-      const pace = sink.pace();
-      if (pace <= 0) return void this.#poll();
-      // Nobody is looking: wait before the next poll, so a burst of notifications costs one request.
-      sink.status('paused');
-      this.#pauseTimer = this.#setTimeout(() => {
-        this.#pauseTimer = undefined;
-        void this.#poll();
-      }, pace);
-    } catch (cause) {
-      if (this.#closed) return;
-      const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
-      if (reason === 'refresh') return void this.#poll();
-      const error =
-        reason === 'timeout'
-          ? new TabBusError('timeout', `${url}: no answer within ${pollTimeout} ms`, { context: { url } })
-          : cause instanceof TabBusError
-            ? cause
-            : new TabBusError('network', `${url}: ${String(cause)}`, { cause, context: { url } });
-      sink.fail(error);
-      // A sink may close the transport from inside fail() (an app that stops the bus on error).
-      if (error.fatal || this.#closed) return;
-      sink.status('backoff');
-      this.#retryTimer = this.#setTimeout(() => void this.#poll(), this.#backoff.next());
-    } finally {
-      this.#clearTimeout(timeout);
-      this.#clearTimeout(held);
-      if (this.#inFlight === abort) this.#inFlight = undefined;
-    }
+    };
+
+    this.open = (s) => {
+      sink = s;
+      void poll();
+    };
+    this.refresh = () => {
+      if (pauseTimer !== undefined) {
+        // Pausing between polls (every tab was hidden): a tab became visible or the channels changed.
+        clearTimer(pauseTimer);
+        pauseTimer = undefined;
+        void poll();
+        return;
+      }
+      // Only a held poll needs restarting; a poll waiting out a backoff will use the new channels anyway.
+      inFlight?.abort('refresh' satisfies AbortReason);
+    };
+    this.close = () => {
+      if (closed) return;
+      closed = true;
+      clearTimer(retryTimer);
+      clearTimer(pauseTimer);
+      inFlight?.abort('close' satisfies AbortReason);
+      sink?.status('closed');
+    };
   }
 }

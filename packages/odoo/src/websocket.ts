@@ -1,6 +1,6 @@
 import { createBackoff, TabBusError, type BackoffOptions, type Transport, type TransportSink } from '@tabbus/core';
 import { parsePollResult, type OdooNotification } from './notifications';
-import { createSendQueue, RATE_LIMIT_WINDOW, type SendQueue } from './send-queue';
+import { createSendQueue, RATE_LIMIT_WINDOW } from './send-queue';
 import { websocketPresence, type WebsocketVersion } from './versions';
 
 /** How a {@link WebsocketTransport} reaches Odoo 16–18 (`createOdooBus` fills these from its own options). */
@@ -72,266 +72,266 @@ export function websocketUrl(serverUrl: string, workerVersion: string | undefine
  */
 export class WebsocketTransport implements Transport<OdooNotification> {
   readonly name = 'websocket';
-  readonly #options: WebsocketOptions;
-  readonly #backoff;
-  readonly #timers;
-  readonly #queue: SendQueue;
-  #sink: TransportSink<OdooNotification> | undefined;
-  #socket: WebSocket | undefined;
-  #openedAt = 0;
-  /** The channels of the last `subscribe` (as JSON), to skip a re-subscribe that changes nothing. */
-  #subscribedKey = '';
-  /** The `last` of the last `subscribe`: ids at or below it in a reply mean the server's ids started over. */
-  #subscribedLast = 0;
-  /** The newest id the server sent on this connection (or its `last`): a cursor below it asks for a replay. */
-  #seen = 0;
-  #retryTimer: unknown;
-  #connectTimer: unknown;
-  /** A presence update asked for by `sendPresence()`, waiting out its debounce. */
-  #presenceSoon: unknown;
-  #subscribeTimer: unknown;
-  #presenceTimer: unknown;
-  #hiddenTimer: unknown;
-  /** The `?version=` of the current connection. */
-  #version: string | undefined;
-  /** A version the server closed as outdated in this transport's life: asked about once, never tried again. */
-  #refused: string | undefined;
-  /** Closed on purpose because every tab was hidden; reopens when one is shown. */
-  #resting = false;
-  #closed = false;
-
-  constructor(options: WebsocketOptions) {
-    this.#options = options;
-    this.#backoff = createBackoff(options.backoff);
-    this.#timers = {
-      now: options.now ?? Date.now,
-      setTimeout: options.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms)),
-      clearTimeout: options.clearTimeout ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>)),
-    };
-    this.#queue = createSendQueue(this.#timers, (text) => {
-      if (this.#socket?.readyState !== 1) return false;
-      this.#socket.send(text);
-      return true;
-    });
-  }
-
-  open(sink: TransportSink<OdooNotification>): void {
-    this.#sink = sink;
-    void this.#connect();
-  }
-
+  /** Connects, and keeps a connection up until `close()`. */
+  readonly open: (sink: TransportSink<OdooNotification>) => void;
   /**
    * The channels changed: re-subscribe, debounced. Or the bus moved the cursor back (a tab missed batches
    * and asked for a replay): a new connection, which subscribes from it. Or a tab became visible: reopen a
    * resting socket.
    */
-  refresh(): void {
-    if (this.#resting || this.#closed) return this.paceChanged();
-    this.#timers.clearTimeout(this.#subscribeTimer);
-    // A replay, on a fresh socket: frames the server sent on this one before it reads a new `subscribe`
-    // carry ids above the replayed cursor, and the bus would take them as following it (a tab that missed
-    // batches would then skip for good what the replay was for). A new socket has no such frames in flight.
-    if ((this.#sink?.cursor() ?? 0) < this.#seen) return this.#replay();
-    // Tabs join in bursts (a page load adds several channels): one subscribe for the burst.
-    this.#subscribeTimer = this.#timers.setTimeout(() => this.#subscribe(false), 50);
-  }
-
-  paceChanged(): void {
-    const sink = this.#sink;
-    const after = this.#options.hiddenClose ?? 0;
-    if (!sink || this.#closed || after <= 0) return;
-    this.#timers.clearTimeout(this.#hiddenTimer);
-    if (sink.pace() <= 0) {
-      if (!this.#resting) return;
-      this.#resting = false;
-      void this.#connect();
-      return;
-    }
-    if (this.#resting) return;
-    this.#hiddenTimer = this.#timers.setTimeout(() => {
-      if (this.#closed || sink.pace() <= 0) return;
-      this.#resting = true;
-      this.#timers.clearTimeout(this.#retryTimer);
-      this.#drop(CLEAN);
-      sink.status('paused');
-    }, after);
-  }
-
+  readonly refresh: () => void;
+  /** Whether some tab is visible changed: with `hiddenClose`, close the socket while none is, reopen it when one is. */
+  readonly paceChanged: () => void;
   /**
    * Sends the presence now (within 300 ms: several asks in a row send one update, as Odoo's worker
    * debounces them), then every `presenceInterval` again. Odoo's client asks on connect and when the server
    * reports the user offline (another of the user's sockets closed). False when no socket is open.
    */
-  sendPresence(): boolean {
-    if (this.#closed || this.#resting || this.#socket?.readyState !== 1) return false;
-    this.#presenceSoon ??= this.#timers.setTimeout(() => {
-      this.#presenceSoon = undefined;
-      if (this.#socket?.readyState !== 1) return;
-      this.#timers.clearTimeout(this.#presenceTimer);
-      this.#sendPresence();
-    }, PRESENCE_DEBOUNCE);
-    return true;
-  }
+  readonly sendPresence: () => boolean;
+  /** Closes the socket for good. */
+  readonly close: () => void;
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const timer of [this.#retryTimer, this.#connectTimer, this.#subscribeTimer, this.#presenceTimer, this.#hiddenTimer, this.#presenceSoon]) this.#timers.clearTimeout(timer);
-    this.#queue.clear();
-    this.#drop(CLEAN);
-    this.#sink?.status('closed');
-  }
-
-  /** Closes the current socket, if any, and forgets it (its events are then ignored). */
-  #drop(code: number): void {
-    const socket = this.#socket;
-    this.#socket = undefined;
-    this.#timers.clearTimeout(this.#presenceTimer);
-    this.#timers.clearTimeout(this.#presenceSoon);
-    this.#presenceSoon = undefined;
-    this.#timers.clearTimeout(this.#connectTimer);
-    try {
-      socket?.close(code);
-    } catch {
-      // Already closing.
-    }
-  }
-
-  async #connect(): Promise<void> {
-    const sink = this.#sink;
-    if (this.#closed || this.#resting || !sink) return;
-    sink.status('connecting');
+  // The state lives in the constructor's closure rather than in private fields: a closure's variable
+  // minifies to one letter, a private field stays `this.#xy` at every use (this is the bundle's largest part).
+  constructor(options: WebsocketOptions) {
+    const backoff = createBackoff(options.backoff);
+    const timers = {
+      now: options.now ?? Date.now,
+      setTimeout: options.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms)),
+      clearTimeout: options.clearTimeout ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>)),
+    };
+    let sink: TransportSink<OdooNotification> | undefined;
+    let socket: WebSocket | undefined;
+    let openedAt = 0;
+    /** The channels of the last `subscribe` (as JSON), to skip a re-subscribe that changes nothing. */
+    let subscribedKey = '';
+    /** The `last` of the last `subscribe`: ids at or below it in a reply mean the server's ids started over. */
+    let subscribedLast = 0;
+    /** The newest id the server sent on this connection (or its `last`): a cursor below it asks for a replay. */
+    let seen = 0;
+    let retryTimer: unknown;
+    let connectTimer: unknown;
+    /** A presence update asked for by `sendPresence()`, waiting out its debounce. */
+    let presenceSoon: unknown;
+    let subscribeTimer: unknown;
+    let presenceTimer: unknown;
+    let hiddenTimer: unknown;
+    /** The `?version=` of the current connection. */
     let version: string | undefined;
-    try {
-      await this.#options.gate?.();
-      version = await this.#options.workerVersion?.(this.#refused);
-    } catch (cause) {
-      return this.#failed(cause instanceof TabBusError ? cause : new TabBusError('network', `could not ask the server's bus version: ${String(cause)}`, { cause }));
-    }
-    if (this.#closed || this.#resting) return;
-    if (this.#refused !== undefined && version === this.#refused) {
-      return sink.fail(outdated({ code: CLEAN, reason: 'OUTDATED_VERSION' }));
-    }
-    this.#version = version;
-    const url = websocketUrl(this.#options.serverUrl, version);
-    const Socket = this.#options.WebSocket ?? globalThis.WebSocket;
-    let socket: WebSocket;
-    try {
-      socket = new Socket(url);
-    } catch (cause) {
-      return sink.fail(new TabBusError('config', `cannot open ${url}: ${String(cause)}`, { cause, fatal: true, context: { url } }));
-    }
-    sink.request();
-    this.#socket = socket;
-    this.#queue.reconnected();
-    this.#connectTimer = this.#timers.setTimeout(() => this.#onClose(socket, 1006, 'no connection within connectTimeout'), this.#options.connectTimeout ?? 15_000);
-    socket.onopen = () => this.#onOpen(socket);
-    socket.onmessage = (event) => this.#onMessage(socket, event.data);
-    socket.onclose = (event) => this.#onClose(socket, event.code, event.reason);
-    // An error is always followed by a close, which says more.
-    socket.onerror = () => undefined;
-  }
+    /** A version the server closed as outdated in this transport's life: asked about once, never tried again. */
+    let refused: string | undefined;
+    /** Closed on purpose because every tab was hidden; reopens when one is shown. */
+    let resting = false;
+    let closed = false;
+    const queue = createSendQueue(timers, (text) => {
+      if (socket?.readyState !== 1) return false;
+      socket.send(text);
+      return true;
+    });
 
-  #onOpen(socket: WebSocket): void {
-    if (socket !== this.#socket) return;
-    this.#timers.clearTimeout(this.#connectTimer);
-    this.#openedAt = this.#timers.now();
-    this.#sink?.status('open');
-    this.#subscribe(true);
-    this.#sendPresence();
-    this.paceChanged();
-  }
-
-  /** Reconnects, so the next `subscribe` (from the sink's cursor, as on every connection) is the only one. */
-  #replay(): void {
-    this.#drop(CLEAN);
-    this.#subscribedKey = '';
-    void this.#connect();
-  }
-
-  #subscribe(force: boolean): void {
-    const sink = this.#sink;
-    if (!sink || this.#closed || this.#resting) return;
-    const channels = [...sink.channels()];
-    const key = JSON.stringify(channels);
-    if (!force && key === this.#subscribedKey && sink.cursor() >= this.#seen) return;
-    this.#subscribedKey = key;
-    this.#seen = this.#subscribedLast = sink.cursor();
-    this.#queue.push({ event_name: 'subscribe', data: { channels, last: this.#subscribedLast } });
-  }
-
-  /** The browser-wide inactivity, on connect and then every minute, as Odoo's main tab does. */
-  #sendPresence(): void {
-    const inactivity = this.#sink?.inactivity();
-    if (inactivity !== undefined) {
-      this.#queue.push({ event_name: 'update_presence', data: websocketPresence(this.#options.version, inactivity, this.#options.imStatusIds?.()) });
-    }
-    this.#presenceTimer = this.#timers.setTimeout(() => this.#sendPresence(), this.#options.presenceInterval ?? 60_000);
-  }
-
-  #onMessage(socket: WebSocket, data: unknown): void {
-    const sink = this.#sink;
-    if (socket !== this.#socket || !sink) return;
-    let items: OdooNotification[];
-    try {
-      if (typeof data !== 'string') throw new TabBusError('protocol', '/websocket: a binary frame; Odoo sends text');
-      let parsed: unknown;
+    /** Closes the current socket, if any, and forgets it (its events are then ignored). */
+    const drop = (code: number): void => {
+      const current = socket;
+      socket = undefined;
+      timers.clearTimeout(presenceTimer);
+      timers.clearTimeout(presenceSoon);
+      presenceSoon = undefined;
+      timers.clearTimeout(connectTimer);
       try {
-        parsed = JSON.parse(data);
-      } catch (cause) {
-        throw new TabBusError('protocol', '/websocket: a frame that is not JSON', { cause, context: { frame: data.slice(0, 200) } });
+        current?.close(code);
+      } catch {
+        // Already closing.
       }
-      items = parsePollResult(this.#options.version, parsed, '/websocket');
-    } catch (cause) {
-      // Skipping the frame would lose what it carried: reconnect and subscribe again from the cursor.
-      const error = cause as TabBusError;
-      this.#drop(BAD_FRAME);
-      return this.#failed(error);
-    }
-    const last = this.#subscribedLast;
-    if (last > 0 && items.some((item) => item.id > 0 && item.id <= last)) {
-      this.#seen = this.#subscribedLast = 0;
-      sink.reset();
-    }
-    for (const item of items) this.#seen = Math.max(this.#seen, item.id);
-    sink.receive(items);
-  }
+    };
 
-  #onClose(socket: WebSocket, code: number, reason: string): void {
-    const sink = this.#sink;
-    if (socket !== this.#socket || this.#closed || !sink) return;
-    this.#drop(CLEAN);
-    if (this.#timers.now() - this.#openedAt >= STABLE_AFTER && this.#openedAt > 0) this.#backoff.reset();
-    this.#openedAt = 0;
-    this.#subscribedKey = '';
-    const context = { code, reason };
-    if (code === KEEP_ALIVE_TIMEOUT) {
-      // The connection reached its age limit: a fresh one at once, as Odoo's worker does.
-      this.#backoff.reset();
-      return void this.#connect();
-    }
-    if (code === SESSION_EXPIRED) return sink.fail(new TabBusError('session_expired', 'the server closed the socket: the session expired; log in again', { fatal: true, context }));
-    if (code === CLEAN && reason === 'OUTDATED_VERSION' && this.#refused === undefined && this.#version !== undefined) {
-      // The version may be one learned earlier (shared by the tabs, kept across pages) from a server that
-      // was upgraded since: ask again; #connect reports `outdated` if the answer is the same.
-      this.#refused = this.#version;
-      return void this.#connect();
-    }
-    if (code === CLEAN && reason === 'OUTDATED_VERSION') return sink.fail(outdated(context));
-    if (code === CLEAN) {
-      return sink.fail(new TabBusError('server', 'the server closed the socket (1000); Odoo never reconnects then', { fatal: true, context }));
-    }
-    this.#failed(new TabBusError('network', `/websocket closed with ${code}${reason ? ` (${reason})` : ''}`, { context }), code === TRY_LATER ? RATE_LIMIT_WINDOW : 0);
-  }
+    const connect = async (): Promise<void> => {
+      const s = sink;
+      if (closed || resting || !s) return;
+      s.status('connecting');
+      let next: string | undefined;
+      try {
+        await options.gate?.();
+        next = await options.workerVersion?.(refused);
+      } catch (cause) {
+        return failed(cause instanceof TabBusError ? cause : new TabBusError('network', `could not ask the server's bus version: ${String(cause)}`, { cause }));
+      }
+      if (closed || resting) return;
+      if (refused !== undefined && next === refused) {
+        return s.fail(outdated({ code: CLEAN, reason: 'OUTDATED_VERSION' }));
+      }
+      version = next;
+      const url = websocketUrl(options.serverUrl, next);
+      const Socket = options.WebSocket ?? globalThis.WebSocket;
+      let created: WebSocket;
+      try {
+        created = new Socket(url);
+      } catch (cause) {
+        return s.fail(new TabBusError('config', `cannot open ${url}: ${String(cause)}`, { cause, fatal: true, context: { url } }));
+      }
+      s.request();
+      socket = created;
+      queue.reconnected();
+      connectTimer = timers.setTimeout(() => onClose(created, 1006, 'no connection within connectTimeout'), options.connectTimeout ?? 15_000);
+      created.onopen = () => onOpen(created);
+      created.onmessage = (event) => onMessage(created, event.data);
+      created.onclose = (event) => onClose(created, event.code, event.reason);
+      // An error is always followed by a close, which says more.
+      created.onerror = () => undefined;
+    };
 
-  /** Reports a retryable failure and reconnects after the backoff (at least `min` ms). */
-  #failed(error: TabBusError, min = 0): void {
-    const sink = this.#sink;
-    if (!sink || this.#closed) return;
-    sink.fail(error);
-    // A sink may close the transport from inside fail() (an app that stops the bus on error).
-    if (error.fatal || this.#closed) return;
-    sink.status('backoff');
-    this.#retryTimer = this.#timers.setTimeout(() => void this.#connect(), Math.max(min, this.#backoff.next()));
+    const onOpen = (opened: WebSocket): void => {
+      if (opened !== socket) return;
+      timers.clearTimeout(connectTimer);
+      openedAt = timers.now();
+      sink?.status('open');
+      subscribe(true);
+      presence();
+      this.paceChanged();
+    };
+
+    /** Reconnects, so the next `subscribe` (from the sink's cursor, as on every connection) is the only one. */
+    const replay = (): void => {
+      drop(CLEAN);
+      subscribedKey = '';
+      void connect();
+    };
+
+    const subscribe = (force: boolean): void => {
+      const s = sink;
+      if (!s || closed || resting) return;
+      const channels = [...s.channels()];
+      const key = JSON.stringify(channels);
+      if (!force && key === subscribedKey && s.cursor() >= seen) return;
+      subscribedKey = key;
+      seen = subscribedLast = s.cursor();
+      queue.push({ event_name: 'subscribe', data: { channels, last: subscribedLast } });
+    };
+
+    /** The browser-wide inactivity, on connect and then every minute, as Odoo's main tab does. */
+    const presence = (): void => {
+      const inactivity = sink?.inactivity();
+      if (inactivity !== undefined) {
+        queue.push({ event_name: 'update_presence', data: websocketPresence(options.version, inactivity, options.imStatusIds?.()) });
+      }
+      presenceTimer = timers.setTimeout(presence, options.presenceInterval ?? 60_000);
+    };
+
+    const onMessage = (from: WebSocket, data: unknown): void => {
+      const s = sink;
+      if (from !== socket || !s) return;
+      let items: OdooNotification[];
+      try {
+        if (typeof data !== 'string') throw new TabBusError('protocol', '/websocket: a binary frame; Odoo sends text');
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(data);
+        } catch (cause) {
+          throw new TabBusError('protocol', '/websocket: a frame that is not JSON', { cause, context: { frame: data.slice(0, 200) } });
+        }
+        items = parsePollResult(options.version, parsed, '/websocket');
+      } catch (cause) {
+        // Skipping the frame would lose what it carried: reconnect and subscribe again from the cursor.
+        drop(BAD_FRAME);
+        return failed(cause as TabBusError);
+      }
+      const last = subscribedLast;
+      if (last > 0 && items.some((item) => item.id > 0 && item.id <= last)) {
+        seen = subscribedLast = 0;
+        s.reset();
+      }
+      for (const item of items) seen = Math.max(seen, item.id);
+      s.receive(items);
+    };
+
+    const onClose = (from: WebSocket, code: number, reason: string): void => {
+      const s = sink;
+      if (from !== socket || closed || !s) return;
+      drop(CLEAN);
+      if (timers.now() - openedAt >= STABLE_AFTER && openedAt > 0) backoff.reset();
+      openedAt = 0;
+      subscribedKey = '';
+      const context = { code, reason };
+      if (code === KEEP_ALIVE_TIMEOUT) {
+        // The connection reached its age limit: a fresh one at once, as Odoo's worker does.
+        backoff.reset();
+        return void connect();
+      }
+      if (code === SESSION_EXPIRED) return s.fail(new TabBusError('session_expired', 'the server closed the socket: the session expired; log in again', { fatal: true, context }));
+      if (code === CLEAN && reason === 'OUTDATED_VERSION' && refused === undefined && version !== undefined) {
+        // The version may be one learned earlier (shared by the tabs, kept across pages) from a server that
+        // was upgraded since: ask again; connect() reports `outdated` if the answer is the same.
+        refused = version;
+        return void connect();
+      }
+      if (code === CLEAN && reason === 'OUTDATED_VERSION') return s.fail(outdated(context));
+      if (code === CLEAN) {
+        return s.fail(new TabBusError('server', 'the server closed the socket (1000); Odoo never reconnects then', { fatal: true, context }));
+      }
+      failed(new TabBusError('network', `/websocket closed with ${code}${reason ? ` (${reason})` : ''}`, { context }), code === TRY_LATER ? RATE_LIMIT_WINDOW : 0);
+    };
+
+    /** Reports a retryable failure and reconnects after the backoff (at least `min` ms). */
+    const failed = (error: TabBusError, min = 0): void => {
+      const s = sink;
+      if (!s || closed) return;
+      s.fail(error);
+      // A sink may close the transport from inside fail() (an app that stops the bus on error).
+      if (error.fatal || closed) return;
+      s.status('backoff');
+      retryTimer = timers.setTimeout(() => void connect(), Math.max(min, backoff.next()));
+    };
+
+    this.open = (s) => {
+      sink = s;
+      void connect();
+    };
+    this.refresh = () => {
+      if (resting || closed) return this.paceChanged();
+      timers.clearTimeout(subscribeTimer);
+      // A replay, on a fresh socket: frames the server sent on this one before it reads a new `subscribe`
+      // carry ids above the replayed cursor, and the bus would take them as following it (a tab that missed
+      // batches would then skip for good what the replay was for). A new socket has no such frames in flight.
+      if ((sink?.cursor() ?? 0) < seen) return replay();
+      // Tabs join in bursts (a page load adds several channels): one subscribe for the burst.
+      subscribeTimer = timers.setTimeout(() => subscribe(false), 50);
+    };
+    this.paceChanged = () => {
+      const s = sink;
+      const after = options.hiddenClose ?? 0;
+      if (!s || closed || after <= 0) return;
+      timers.clearTimeout(hiddenTimer);
+      if (s.pace() <= 0) {
+        if (!resting) return;
+        resting = false;
+        void connect();
+        return;
+      }
+      if (resting) return;
+      hiddenTimer = timers.setTimeout(() => {
+        if (closed || s.pace() <= 0) return;
+        resting = true;
+        timers.clearTimeout(retryTimer);
+        drop(CLEAN);
+        s.status('paused');
+      }, after);
+    };
+    this.sendPresence = () => {
+      if (closed || resting || socket?.readyState !== 1) return false;
+      presenceSoon ??= timers.setTimeout(() => {
+        presenceSoon = undefined;
+        if (socket?.readyState !== 1) return;
+        timers.clearTimeout(presenceTimer);
+        presence();
+      }, PRESENCE_DEBOUNCE);
+      return true;
+    };
+    this.close = () => {
+      if (closed) return;
+      closed = true;
+      for (const timer of [retryTimer, connectTimer, subscribeTimer, presenceTimer, hiddenTimer, presenceSoon]) timers.clearTimeout(timer);
+      queue.clear();
+      drop(CLEAN);
+      sink?.status('closed');
+    };
   }
 }
