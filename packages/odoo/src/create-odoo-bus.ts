@@ -60,8 +60,10 @@ export interface OdooBusOptions {
   backoff?: BackoffOptions;
   /**
    * How often the leader asks `/web/session/get_session_info` whether the user is still logged in, in ms
-   * (the long-poll route cannot tell: Odoo serves an expired cookie a fresh public session). It also asks
-   * when its term starts and after errors. Default 300 000; 0: only then. Public pages (`uid: false`) never ask.
+   * (the long-poll route cannot tell: Odoo serves an expired cookie a fresh public session), counted from the
+   * last check that passed in any tab or page of the scope: a new leader asks at once only when it knows of
+   * none. It also asks after errors and back online. Default 300 000; 0: at the start of each term and then
+   * only. Public pages (`uid: false`) never ask.
    */
   sessionCheckInterval?: number;
   /** How long the leader may stay silent before a visible tab takes over (a frozen tab keeps its lock), in ms; the takeover comes within 4/3 of it. Default 3000; 0: never. */
