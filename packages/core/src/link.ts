@@ -53,8 +53,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     if (leading()) hub.post({ type: 'status', transport: state });
     hub.changed();
   };
-  /** `since`: the scope's last passed check, which the first check waits an interval from (0: at once). */
-  const startSessionWatch = (since = hub.store?.readChecked() ?? 0) => {
+  /** `since`: the pass the first check waits an interval from (0: at once; default: the scope's stored one). */
+  const startSessionWatch = (since?: number) => {
     const check = options.checkSession;
     if (!check || session || !leading() || !transport) return;
     // Each pass is stored: the next term (after a failover, or in the next page) goes on from it.
@@ -63,7 +63,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       await check();
       hub.store?.writeChecked(at);
     };
-    session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, hub.halt, since);
+    session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, hub.halt, since ?? hub.store?.readChecked() ?? 0);
   };
   /** A server reply: persist the cursor, then fan out, then deliver here. */
   const receive = (items: readonly Item[]) => {
