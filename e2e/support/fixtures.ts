@@ -129,18 +129,29 @@ export async function openOn(server: DevServer, context: BrowserContext, count: 
   return pages;
 }
 
-/** Waits until the tabs agree on one leader and each knows all of them; returns the leader's page. */
-export async function settledLeader(pages: Page[]): Promise<Page> {
+/**
+ * Waits until the tabs agree on one leader and each knows all of them; returns the leader's page. `pages`
+ * may be a function, read again on every try, for callers whose set of tabs changes meanwhile (a crash may
+ * take more than one tab).
+ */
+export async function settledLeader(pages: Page[] | (() => Page[])): Promise<Page> {
+  const current = typeof pages === 'function' ? pages : () => pages;
   let leader: Page | undefined;
-  let last: BusState[] = [];
+  let last: string[] = [];
   await expect
     .poll(
       async () => {
-        const states = await Promise.all(pages.map(state));
-        last = states;
-        const leaders = states.filter((s) => s.role === 'leader');
-        const agreed = leaders.length === 1 && states.every((s) => s.leaderId === leaders[0]!.tabId && s.tabs === pages.length && s.transport === 'open');
-        leader = agreed ? pages[states.indexOf(leaders[0]!)] : undefined;
+        const tabs = current();
+        // A tab that cannot answer (crashed, closing) is named in the failure rather than hiding the others.
+        const states = await Promise.all(tabs.map((page) => state(page).catch((error: Error) => error)));
+        last = states.map((s) => (s instanceof Error ? `no state: ${s.message.split('\n')[0]}` : `${s.tabId}: ${s.role} leader=${s.leaderId} epoch=${s.epoch} tabs=${s.tabs} transport=${s.transport}`));
+        const answered = states.filter((s): s is BusState => !(s instanceof Error));
+        const leaders = answered.filter((s) => s.role === 'leader');
+        const agreed =
+          answered.length === tabs.length &&
+          leaders.length === 1 &&
+          answered.every((s) => s.leaderId === leaders[0]!.tabId && s.tabs === tabs.length && s.transport === 'open');
+        leader = agreed ? tabs[states.indexOf(leaders[0]!)] : undefined;
         return agreed;
       },
       // Longer than the default 10 s: settling is what is checked here, not how fast (the gaps are measured
@@ -149,8 +160,7 @@ export async function settledLeader(pages: Page[]): Promise<Page> {
     )
     .toBe(true)
     .catch((error: Error) => {
-      const summary = last.map((s) => `${s.tabId}: ${s.role} leader=${s.leaderId} epoch=${s.epoch} tabs=${s.tabs} transport=${s.transport}`);
-      throw new Error(`${error.message}\n${pages.length} tabs:\n${summary.join('\n')}`);
+      throw new Error(`${error.message}\n${current().length} tabs:\n${last.join('\n')}`);
     });
   return leader!;
 }

@@ -7,12 +7,13 @@ const ROUNDS = 100;
 /**
  * Wall-clock room for the rounds, in minutes (`TABBUS_CHAOS_MINUTES`; 0: none, every round runs, as
  * `pnpm test:chaos` does). 100 rounds take 2–3 minutes on the 2-core development machine; with its CPU
- * slowed they took 6 s each, past the CI budget. Past this room (and at least MIN_ROUNDS) the test stops
- * failing over and checks what ran, and the report says how many rounds that was.
+ * slowed they took 6 s each, past the CI budget. Past this room (and at least MIN_ROUNDS, eight of each
+ * kind) the test stops failing over and checks what ran, and the report says how many rounds that was.
+ * `pnpm test` runs the short form; the full hundred is `pnpm test:chaos`.
  */
 const ROOM_MINUTES = Number(process.env.TABBUS_CHAOS_MINUTES ?? 2);
 const ROUND_BUDGET_MS = ROOM_MINUTES > 0 ? ROOM_MINUTES * 60_000 : Infinity;
-const MIN_ROUNDS = 30;
+const MIN_ROUNDS = 24;
 const TABS = 10;
 
 // Ten tabs under a stream of 50 notifications/s while the leader is taken away 100 times, in turn by
@@ -20,13 +21,26 @@ const TABS = 10;
 // one. Every tab still open at the end must have delivered every id published while it was open, once
 // each and in order; no epoch may ever have had two leaders.
 test('chaos: 10 tabs, 50 notifications/s, up to 100 leader failovers by close, crash and handoff', async ({ context, openTabs, server, publish }) => {
-  // The room, plus eight minutes for the tabs to open, for the rounds the minimum adds past the room and
+  // The room, plus six minutes for the tabs to open, for the rounds the minimum adds past the room and
   // for the checks after them (without a room: 2–3 minutes for the 100 rounds on the 2-core development
-  // machine, over 10 when its CPU is slowed). On a slowed machine the minimum alone took 5 minutes once.
-  test.setTimeout(ROOM_MINUTES > 0 ? (ROOM_MINUTES + 8) * 60_000 : 30 * 60_000);
+  // machine, over 10 when its CPU is slowed).
+  test.setTimeout(ROOM_MINUTES > 0 ? (ROOM_MINUTES + 6) * 60_000 : 30 * 60_000);
   const tabs = new Map<Page, number>(); // page → when it was ready
-  for (const page of await openTabs(TABS)) tabs.set(page, Date.now());
-  await settledLeader([...tabs.keys()]);
+  /** Tabs that died with another: Chromium may host several tabs of one site in one renderer process, and a crash then takes them all. */
+  let dragged = 0;
+  const track = (page: Page) => {
+    tabs.set(page, Date.now());
+    page.on('crash', () => {
+      if (tabs.delete(page)) dragged++;
+    });
+  };
+  const live = () => [...tabs.keys()];
+  /** Opens tabs until there are TABS again. */
+  const topUp = async () => {
+    while (tabs.size < TABS) for (const page of await openTabs(1)) track(page);
+  };
+  for (const page of await openTabs(TABS)) track(page);
+  await settledLeader(live);
   const leaders = new Map<string, Set<string>>();
   const remember = async (page: Page) => {
     for (const [epoch, ids] of Object.entries(await leadersSeen(page))) {
@@ -45,7 +59,7 @@ test('chaos: 10 tabs, 50 notifications/s, up to 100 leader failovers by close, c
   for (let round = 0; round < ROUNDS; round++) {
     if (round >= MIN_ROUNDS && Date.now() - started > ROUND_BUDGET_MS) break;
     const kind = KINDS[round % KINDS.length]!;
-    const leader = await settledLeader([...tabs.keys()]);
+    const leader = await settledLeader(live);
     await remember(leader);
     const before = await leaderSince(leader);
     const t0 = Date.now();
@@ -60,20 +74,22 @@ test('chaos: 10 tabs, 50 notifications/s, up to 100 leader failovers by close, c
       }
     } else {
       tabs.delete(leader);
-      if (kind === 'close') await leader.close({ runBeforeUnload: true });
-      else await crash(context, leader);
+      if (kind === 'close') {
+        // With its unload handlers run, close() returns before the tab is gone; under load Chromium has
+        // once kept such a tab open for minutes, still leading. The tab's own code is not what is tested
+        // here: one that outlives the wait is closed without them.
+        await leader.close({ runBeforeUnload: true });
+        if (!leader.isClosed()) await leader.waitForEvent('close', { timeout: 10_000 }).catch(() => leader.close());
+      } else await crash(context, leader);
     }
-    const next = await settledLeader([...tabs.keys()]);
+    const next = await settledLeader(live);
     const since = await leaderSince(next);
     expect(next !== leader || since !== before, 'a new term began').toBe(true);
     const [first] = await server.polls(since);
     expect(first, `round ${round} (${kind}): the new leader polled`).toBeDefined();
     gaps[kind].push(first!.at - t0);
     if (kind === 'crash') await leader.close();
-    if (kind !== 'handoff') {
-      const [fresh] = await openTabs(1);
-      tabs.set(fresh!, Date.now());
-    }
+    await topUp();
     rounds = round + 1;
   }
   await stream.stop();
@@ -93,7 +109,10 @@ test('chaos: 10 tabs, 50 notifications/s, up to 100 leader failovers by close, c
         throw new Error(`${error.message}\ntab ${s.tabId} ${s.role} epoch ${s.epoch} cursor ${s.cursor} ${JSON.stringify(s.counters)}; missing ${missing.length}: ${missing.slice(0, 10).join(',')}… of ${expected[0]}..${expected.at(-1)}`);
       });
     const ids = (await receivedIds(page)).filter((id) => id >= sent[0]!.id);
-    for (let i = 1; i < ids.length; i++) expect(ids[i]!, 'in order, each once').toBeGreaterThan(ids[i - 1]!);
+    // One expect per tab, not per id: Playwright's expect costs milliseconds a call, and 40,000 of them
+    // once took longer than the failovers.
+    const disorder = ids.findIndex((id, i) => i > 0 && id <= ids[i - 1]!);
+    expect(disorder < 0 ? [] : ids.slice(Math.max(0, disorder - 2), disorder + 3), 'in order, each once (ids around the first break)').toEqual([]);
     expect(ids.every((id) => sentIds.has(id)), 'nothing that was not sent').toBe(true);
     const got = new Set(ids);
     expect(expected.filter((id) => !got.has(id)), 'ids published while the tab was open and never delivered').toEqual([]);
@@ -104,7 +123,7 @@ test('chaos: 10 tabs, 50 notifications/s, up to 100 leader failovers by close, c
 
   const line = (kind: Kind) =>
     `${kind} (${gaps[kind].length}): p50 ${percentile(gaps[kind], 50)} ms, p99 ${percentile(gaps[kind], 99)} ms, max ${Math.max(...gaps[kind])} ms`;
-  const report = `chaos, ${rounds} of ${ROUNDS} failovers${rounds < ROUNDS ? ` (the ${ROOM_MINUTES}-minute room ran out)` : ''}, ${sent.length} notifications, failover gap (death → new leader's first poll at the server): ${KINDS.map(line).join('; ')}${retried ? `; ${retried} handoff round(s) tried again (leadership had moved on by itself)` : ''}`;
+  const report = `chaos, ${rounds} of ${ROUNDS} failovers${rounds < ROUNDS ? ` (the ${ROOM_MINUTES}-minute room ran out)` : ''}, ${sent.length} notifications, failover gap (death → new leader's first poll at the server): ${KINDS.map(line).join('; ')}${retried ? `; ${retried} handoff round(s) tried again (leadership had moved on by itself)` : ''}${dragged ? `; ${dragged} tab(s) died with a crashed leader (shared renderer process) and were replaced` : ''}`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
 });
