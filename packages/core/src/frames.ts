@@ -148,6 +148,11 @@ export interface AliveFrame extends FrameBase {
    * (absent from tabbus before 0.2).
    */
   readonly heard?: number;
+  /**
+   * When the leader's session check last passed (ms since epoch): a later leader checks an interval after
+   * it rather than at once (0 while none has; absent from older builds).
+   */
+  readonly checked?: number;
 }
 /** A fatal error (from the leader's connection, or a tab told that the session expired): every tab stops. */
 export interface HaltFrame extends FrameBase {

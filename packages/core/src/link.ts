@@ -45,6 +45,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   /** Leader: the last probe from a watcher. While they come, every tab hears of the server contact from the answers. */
   let probedAt = -Infinity;
   let session: SessionWatch | undefined;
+  /** The scope's latest passed session check this tab knows of: its own as leader, or told of in `alive` frames. */
+  let passedAt = 0;
   const leading = () => machine.role === 'leader';
   const gap = (at: number, age: number, reason: 'retention' | 'reset' = 'retention') => hub.delivery.raiseGap({ cursor: at, age, reason });
 
@@ -53,17 +55,22 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     if (leading()) hub.post({ type: 'status', transport: state });
     hub.changed();
   };
+  /** A sign of life with what a later leader needs: the server contact and the session check's last pass. */
+  const alive = () => hub.post({ type: 'alive', cursor, heard: heardAt, checked: passedAt });
   /** `since`: the pass the first check waits an interval from (0: at once; default: the scope's stored one). */
   const startSessionWatch = (since?: number) => {
     const check = options.checkSession;
     if (!check || session || !leading() || !transport) return;
-    // Each pass is stored: the next term (after a failover, or in the next page) goes on from it.
+    // The next term (after a failover, or in the next page) goes on from each pass. With other tabs open
+    // they hear of it in a frame, so an idle browser writes nothing; a tab alone stores it for the next page.
     const recorded = async () => {
       const at = env.now();
       await check();
-      hub.store?.writeChecked(at);
+      passedAt = at;
+      if (hub.roster.tabs.size > 1) alive();
+      else hub.store?.writeChecked(at);
     };
-    session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, hub.halt, since ?? hub.store?.readChecked() ?? 0);
+    session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, hub.halt, since ?? Math.max(passedAt, hub.store?.readChecked() ?? 0));
   };
   /** A server reply: persist the cursor, then fan out, then deliver here. */
   const receive = (items: readonly Item[]) => {
@@ -194,9 +201,14 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       probe: () => {
         if (!leading()) return;
         probedAt = env.now();
-        hub.post({ type: 'alive', cursor, heard: heardAt });
+        alive();
       },
-      alive: (frame) => void (newsAt = Math.max(newsAt, frame.heard ?? 0)),
+      alive: (frame) => {
+        newsAt = Math.max(newsAt, frame.heard ?? 0);
+        // Any page of the origin may post on the channel: what is no number counts as none (one in the
+        // future delays the check by one interval at most: see watchSession).
+        passedAt = Math.max(passedAt, Number(frame.checked) || 0);
+      },
       batch: () => void (newsAt = env.now()),
       // A new term's connection is on its way; then the leader says how it goes.
       lead: () => void machine.transportTo('connecting', true),

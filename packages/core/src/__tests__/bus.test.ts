@@ -442,6 +442,20 @@ describe('auto-start', () => {
     await started.stop();
   });
 
+  it('goes through start() as the instance has it: a wrapper put on the bus (as createOdooBus does) runs for the auto-start', async () => {
+    const browser = new FakeBrowser();
+    const bus = createBus<Note>({ scope: SCOPE, transport: () => new FakeTransport(), autoStart: true, env: browser.tab().env() });
+    const start = bus.start.bind(bus);
+    let wrapped = 0;
+    bus.start = () => {
+      wrapped++;
+      return start();
+    };
+    await vi.waitFor(() => expect(bus.state().role).toBe('leader'));
+    expect(wrapped).toBe(1);
+    await bus.stop();
+  });
+
   it('polls alone when navigator.locks refuses (the message election would ask the same refused locks)', async () => {
     const browser = new FakeBrowser();
     const election = new ManualElection();

@@ -6,7 +6,7 @@ import { createBus, TEST_HOOKS, type BusOptions, type GapEvent, type TabBus } fr
 import { TabBusError } from '../errors';
 import { FRAME_VERSION } from '../frames';
 import { FakeBrowser, FakeTransport, VirtualClock, type FakeTab } from '../testing';
-import { advanceUntil, FRAMES, ids, leaders, range, SCOPE, startAll, storedEpoch, type Note } from './virtual-tabs';
+import { advanceUntil, FRAMES, ids, leaders, range, SCOPE, startAll, startLate, storedEpoch, type Note } from './virtual-tabs';
 
 
 const CURSOR_KEY = `tabbus:${SCOPE}:cursor`;
@@ -492,6 +492,11 @@ describe('session checks', () => {
   const expiredError = () => new TabBusError('session_expired', 'the session expired', { fatal: true });
 
   /** A checkSession per tab that records when it was called and answers with `answer()`. */
+  /** The passes `tab` told of in its `alive` frames (each once: the answers to probes repeat the latest; 0 is none). */
+  const alivePasses = (w: World, tab: FakeTab) => [
+    ...new Set(w.browser.posted.filter((m) => m.name === FRAMES && m.from === tab.id && (m.data as { type: string }).type === 'alive').flatMap((m) => (m.data as { checked?: number }).checked || [])),
+  ];
+
   function checker(w: World, answer: () => Promise<void> = () => Promise.resolve()) {
     const calls: number[] = [];
     const fn = vi.fn(() => {
@@ -542,9 +547,11 @@ describe('session checks', () => {
     expect(cc.calls).toEqual([]);
 
     // A new term goes on from the scope's last pass (a's last check): the new leader checks an interval
-    // after it, not at once; the old leader stops checking.
+    // after it, not at once; the old leader stops checking. Only the first pass, when a was still alone,
+    // was stored; the followers heard of every pass in `alive` frames, and nothing was written for the others.
     const lastPass = ca.calls.at(-1)!;
-    expect(w.browser.storage.map.get(CHECKED_KEY)).toBe(String(lastPass));
+    expect(w.browser.storage.map.get(CHECKED_KEY)).toBe(String(t0));
+    expect(alivePasses(w, a.tab)).toEqual(ca.calls);
     a.bus.handoff();
     await w.clock.advanceAsync(10);
     expect(leaders(hs)).toEqual([b]);
@@ -574,7 +581,38 @@ describe('session checks', () => {
     await w.clock.advanceAsync(10);
     expect(leaders(hs)).toEqual([b]);
     expect(cb.calls).toEqual([w.clock.now() - 10]);
-    expect(w.browser.storage.map.get(CHECKED_KEY)).toBe(String(cb.calls[0]));
+    expect(alivePasses(w, a.tab)).toEqual([]);
+    expect(alivePasses(w, b.tab)).toEqual(cb.calls);
+  });
+
+  it('a pass is stored only by a tab alone; a tab that opens later learns the pass from the answer to a probe', async () => {
+    const w = world();
+    const first = checker(w);
+    const a = spawn(w, { checkSession: first.fn, sessionCheckInterval: INTERVAL });
+    await startAll(w, [a]);
+    const pass = first.calls[0]!;
+    expect(w.browser.storage.map.get(CHECKED_KEY)).toBe(String(pass));
+    expect(alivePasses(w, a.tab)).toEqual([]);
+    // Storage says nothing newer from now on: what b learns, it learns from a's frames.
+    w.browser.storage.map.delete(CHECKED_KEY);
+    await w.clock.advanceAsync(10_000);
+    const later = checker(w);
+    const b = spawn(w, { checkSession: later.fn, sessionCheckInterval: INTERVAL });
+    await startLate(w, b);
+    expect(b.bus.state().watching).toBe(true);
+    // b probes the quiet leader within a leaderTimeout; a's answer carries the pass.
+    await w.clock.advanceAsync(4_000);
+    expect(alivePasses(w, a.tab)).toContain(pass);
+    a.tab.crash();
+    await advanceUntil(w, () => b.bus.state().role === 'leader', 1000);
+    expect(later.calls).toEqual([]);
+    await w.clock.advanceAsync(pass + INTERVAL - 1 - w.clock.now());
+    expect(later.calls).toEqual([]);
+    await w.clock.advanceAsync(1);
+    expect(later.calls).toEqual([pass + INTERVAL]);
+    // b is alone now: its pass is stored.
+    await w.clock.advanceAsync(10);
+    expect(w.browser.storage.map.get(CHECKED_KEY)).toBe(String(pass + INTERVAL));
   });
 
   it('the pass is kept for the next page: a tab that starts leading soon after checks an interval after it', async () => {

@@ -60,7 +60,7 @@ describe('the link', () => {
     expect(stored(hub)).toEqual({ id: 3, at: t0 + CURSOR_TOUCH_INTERVAL });
     hub.posted.length = 0;
     link.frames!.probe!(hub.frame('probe', { epoch: 1, from: 'w' }));
-    expect(hub.posted).toEqual([{ type: 'alive', cursor: 3, heard: t0 + CURSOR_TOUCH_INTERVAL }]);
+    expect(hub.posted).toEqual([{ type: 'alive', cursor: 3, heard: t0 + CURSOR_TOUCH_INTERVAL, checked: 0 }]);
     hub.clock.advance(CURSOR_TOUCH_INTERVAL);
     live().push([]);
     expect(stored(hub)!.at).toBe(t0 + CURSOR_TOUCH_INTERVAL);
