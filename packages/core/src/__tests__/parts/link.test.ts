@@ -131,6 +131,36 @@ describe('the link', () => {
     expect(hub.halt).toHaveBeenCalledTimes(1);
   });
 
+  it('a follower takes the session check\'s pass from alive frames, any no-number as none, and leads on from it', async () => {
+    const INTERVAL = 60_000;
+    for (const junk of ['soon', {}, Number.NaN, undefined, -5]) {
+      for (const withPass of [false, true]) {
+        const calls: number[] = [];
+        const hub = testHub({
+          options: { scope: 'test', transport: () => new FakeTransport<BusItem>(), sessionCheckInterval: INTERVAL, checkSession: async () => void calls.push(hub.clock.now()) },
+        });
+        const link = createLink(hub);
+        Object.assign(hub, { link });
+        hub.become('follower');
+        const t0 = hub.clock.now();
+        const alive = (checked: unknown) => link.frames!.alive!(hub.frame('alive', { epoch: 1, from: 'l', cursor: 0, heard: t0, checked: checked as number }));
+        // What a stray page might post, around a real pass told a second ago: the junk hides nothing.
+        alive(junk);
+        if (withPass) alive(t0 - 1000);
+        alive(junk);
+        hub.become('leader');
+        link.begin();
+        await hub.clock.advanceAsync(0);
+        const first = withPass ? t0 + INTERVAL - 1000 : t0;
+        const label = `${String(junk)}${withPass ? ' around a pass' : ''}`;
+        expect(calls, label).toEqual(withPass ? [] : [t0]);
+        await hub.clock.advanceAsync(first + INTERVAL - hub.clock.now());
+        expect(calls, label).toEqual([first, first + INTERVAL]);
+        link.end();
+      }
+    }
+  });
+
   it('a follower keeps the copy of the leader connection state', () => {
     const hub = testHub();
     const link = createLink(hub);
