@@ -173,16 +173,6 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     hub.term.join(found.election, !!found.liveness);
     changed();
   };
-  const start = (): Promise<void> => {
-    touched = true;
-    if (machine.role !== 'stopped') return starting ?? Promise.resolve();
-    machine.to('joining', 'start');
-    page.start();
-    const booting = boot(++generation).finally(() => {
-      if (starting === booting) starting = undefined;
-    });
-    return (starting = booting);
-  };
   const page: PageWatch = watchPage(env.page, {
     running: () => machine.role !== 'stopped',
     visibility: () => {
@@ -198,6 +188,16 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     },
     back: () => void restart().catch(() => undefined),
   });
+  const start = (): Promise<void> => {
+    touched = true;
+    if (machine.role !== 'stopped') return starting ?? Promise.resolve();
+    machine.to('joining', 'start');
+    page.start();
+    const booting = boot(++generation).finally(() => {
+      if (starting === booting) starting = undefined;
+    });
+    return (starting = booting);
+  };
   const join = (name: string): boolean => {
     if (typeof name !== 'string' || !name) throw new TabBusError('config', `a channel must be a non-empty string, got ${JSON.stringify(name)}`);
     return hub.joined.size < hub.joined.add(name).size;

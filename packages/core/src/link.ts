@@ -57,7 +57,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   };
   /** A sign of life with what a later leader needs: the server contact and the session check's last pass. */
   const alive = () => hub.post({ type: 'alive', cursor, heard: heardAt, checked: passedAt });
-  /** `since`: the pass the first check waits an interval from (0: at once; default: the scope's stored one). */
+  /** `since`: the pass the first check waits an interval from (0: at once; default: the latest this tab heard of or found stored). */
   const startSessionWatch = (since?: number) => {
     const check = options.checkSession;
     if (!check || session || !leading() || !transport) return;
