@@ -3,10 +3,13 @@ import type { Hub, Part } from './hub';
 
 /**
  * How long a tab holds the Web Lock of a `once` key it ran, in ms: the lock settles tabs that call at the
- * same moment (a replay, two leaders for an instant); the storage record settles later calls. Each held
- * lock costs a pending promise and a timer, so the hold is short: at 20 keys/s, 600 held locks.
+ * same moment (a replay, two leaders for an instant) until the `once` frame and the storage record, sent
+ * as the key ran, have reached them (a trip between renderers: milliseconds, or a busy tab's backlog).
+ * Every held lock costs the page a pending promise and a timer, and the browser releases them all when the
+ * tab closes or crashes: closing a tab that held 3,000 (a 30 s hold at 100 keys/s) delayed another tab's
+ * grant by about 70 ms (`pnpm measure:locks`), and the next leader waits for that grant.
  */
-export const ONCE_HOLD = 30_000;
+export const ONCE_HOLD = 5_000;
 /** How long `once` keys are remembered in storage, in ms: longer than any replay (the server keeps 100 s). */
 export const ONCE_TTL = 150_000;
 /** How many keys a tab remembers in memory; the oldest go first. */
