@@ -491,12 +491,12 @@ describe('session checks', () => {
   const INTERVAL = 60_000;
   const expiredError = () => new TabBusError('session_expired', 'the session expired', { fatal: true });
 
-  /** A checkSession per tab that records when it was called and answers with `answer()`. */
   /** The passes `tab` told of in its `alive` frames (each once: the answers to probes repeat the latest; 0 is none). */
   const alivePasses = (w: World, tab: FakeTab) => [
     ...new Set(w.browser.posted.filter((m) => m.name === FRAMES && m.from === tab.id && (m.data as { type: string }).type === 'alive').flatMap((m) => (m.data as { checked?: number }).checked || [])),
   ];
 
+  /** A checkSession per tab that records when it was called and answers with `answer()`. */
   function checker(w: World, answer: () => Promise<void> = () => Promise.resolve()) {
     const calls: number[] = [];
     const fn = vi.fn(() => {
