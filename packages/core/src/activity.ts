@@ -29,7 +29,7 @@ export function createActivity(hub: Pick<Hub, 'env' | 'post'>): Activity {
       hub.post({ type: 'activity', at: latest });
     },
     frames: {
-      activity: (frame) => void (latest = Math.max(latest, frame.at)),
+      activity: (frame) => void (latest = Math.max(latest, Number(frame.at) || 0)),
     },
   };
 }

@@ -53,8 +53,11 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
    * fresh state. A reset concerns every tab, and the ids it delivered mean nothing any more.
    */
   const onGap = ({ cursor, age, reason }: GapEvent) => {
-    if (reason === 'reset') mark = createWatermark(0, true);
-    else if (env.now() - hub.startedAt < hub.retention) return;
+    if (reason === 'reset') {
+      mark = createWatermark(0, true);
+      // A replay asked for up to a cursor of the old ids would be asked for until the new ids pass it.
+      upTo = 0;
+    } else if (env.now() - hub.startedAt < hub.retention) return;
     hub.emit('gap', { cursor, age, reason });
   };
   const delivery: Delivery<Item> = {

@@ -199,7 +199,8 @@ export type FrameCheck<Item extends BusItem> =
 export function checkFrame<Item extends BusItem>(data: unknown, scope: string): FrameCheck<Item> {
   if (typeof data !== 'object' || data === null) return { ok: false, reason: 'not-a-frame' };
   const f = data as Partial<FrameBase> & { type?: unknown };
-  if (typeof f.type !== 'string' || typeof f.from !== 'string' || typeof f.epoch !== 'number') {
+  // An epoch that is no integer (Infinity, NaN, 1e300) would stick in every tab and end fencing: each new term the same.
+  if (typeof f.type !== 'string' || typeof f.from !== 'string' || !Number.isSafeInteger(f.epoch) || f.epoch! < 0) {
     return { ok: false, reason: 'not-a-frame' };
   }
   if (f.v !== FRAME_VERSION) return { ok: false, reason: 'version', version: f.v };

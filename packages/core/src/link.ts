@@ -48,6 +48,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   /** The scope's latest passed session check this tab knows of: its own as leader, or told of in `alive` frames. */
   let passedAt = 0;
   const leading = () => machine.role === 'leader';
+  /** This tab owns the connection: as the leader, or solo (no other tab to share it with). */
+  const owns = () => leading() || machine.role === 'solo';
   const gap = (at: number, age: number, reason: 'retention' | 'reset' = 'retention') => hub.delivery.raiseGap({ cursor: at, age, reason });
 
   const status = (state: TransportState) => {
@@ -60,14 +62,17 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   /** `since`: the pass the first check waits an interval from (0: at once; default: the latest this tab heard of or found stored). */
   const startSessionWatch = (since?: number) => {
     const check = options.checkSession;
-    if (!check || session || !leading() || !transport) return;
+    if (!check || session || !owns() || !transport) return;
     // The next term (after a failover, or in the next page) goes on from each pass. With other tabs open
     // they hear of it in a frame, so an idle browser writes nothing; a tab alone stores it for the next page.
     const recorded = async () => {
       const at = env.now();
       await check();
       passedAt = at;
-      if (hub.roster.tabs.size > 1) alive();
+      // Passed after this tab gave the connection up (a hand-off while the check was on its way): say
+      // nothing, as an `alive` would carry the epoch of the term it follows now and depose that leader.
+      if (!owns()) return;
+      if (leading() && hub.roster.tabs.size > 1) alive();
       else hub.store?.writeChecked(at);
     };
     session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, hub.halt, since ?? Math.max(passedAt, hub.store?.readChecked() ?? 0));
@@ -174,7 +179,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       if (wasPaused !== pace > 0) transport?.paceChanged?.();
     },
     network(online) {
-      if (!leading() && machine.role !== 'solo') return;
+      if (!owns()) return;
       if (!online && transport) {
         // Drop the connection rather than back off against a dead network.
         link.end('offline');
@@ -194,7 +199,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     },
     frames: {
       resync: (frame) => {
-        if (!leading() || frame.cursor >= cursor) return;
+        if (!leading() || !Number.isSafeInteger(frame.cursor) || frame.cursor < 0 || frame.cursor >= cursor) return;
         cursor = frame.cursor;
         transport?.refresh();
       },
@@ -204,7 +209,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
         alive();
       },
       alive: (frame) => {
-        newsAt = Math.max(newsAt, frame.heard ?? 0);
+        newsAt = Math.max(newsAt, Number(frame.heard) || 0);
         // Any page of the origin may post on the channel: what is no number counts as none (one in the
         // future delays the check by one interval at most: see watchSession).
         passedAt = Math.max(passedAt, Number(frame.checked) || 0);

@@ -33,10 +33,17 @@ interface SharedRecord {
 export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'post' | 'report'>): SharedValues {
   const records = new Map<string, SharedRecord>();
   const listeners = new Map<string, Set<(value: unknown) => void>>();
-  const read = (key: string) => records.get(key) ?? hub.store?.readShared(key);
+  /** Whether `a` wins over `b`: the later write, or of two at once the higher tab id. */
+  const beats = (a: SharedRecord, b: SharedRecord) => a.at > b.at || (a.at === b.at && a.tab > b.tab);
+  const read = (key: string) => {
+    const known = records.get(key);
+    // Storage too: a write made while this tab was stopped (or in the back/forward cache) reached it there only.
+    const stored = hub.store?.readShared(key);
+    return known && !(stored && beats(stored, known)) ? known : stored;
+  };
   const apply = (key: string, record: SharedRecord) => {
     const current = read(key);
-    if (current && (current.at > record.at || (current.at === record.at && current.tab > record.tab))) return;
+    if (current && beats(current, record)) return;
     records.set(key, record);
     if (record.tab === hub.tabId) hub.store?.writeShared(key, record);
     for (const listener of [...(listeners.get(key) ?? [])]) {

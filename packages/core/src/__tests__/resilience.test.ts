@@ -651,6 +651,41 @@ describe('session checks', () => {
     }
   });
 
+  it("a solo tab (coordination 'none') checks the session as a leader does", async () => {
+    const w = world();
+    const c = checker(w);
+    const a = spawn(w, { coordination: 'none', checkSession: c.fn, sessionCheckInterval: INTERVAL });
+    await a.bus.start();
+    await w.clock.advanceAsync(10);
+    expect(a.bus.state().role).toBe('solo');
+    expect(c.calls).toHaveLength(1);
+    await w.clock.advanceAsync(2 * INTERVAL);
+    expect(c.calls).toHaveLength(3);
+    // Alone, it keeps the pass for the next page.
+    expect(Number(w.browser.storage.map.get(CHECKED_KEY))).toBe(c.calls.at(-1));
+  });
+
+  it('a check that passes after its tab handed the connection over says nothing: the new leader stays', async () => {
+    const w = world();
+    const passes = new Map<Harness, () => void>();
+    const pending = (h: () => Harness) => vi.fn(() => new Promise<void>((resolve) => void passes.set(h(), resolve)));
+    const x: Harness = spawn(w, { checkSession: pending(() => x), sessionCheckInterval: INTERVAL });
+    const y: Harness = spawn(w, { checkSession: pending(() => y), sessionCheckInterval: INTERVAL });
+    // The first leader has the higher tab id: of two terms of one epoch, the higher id wins, so an `alive` of
+    // the new epoch from it would depose the tab it handed over to.
+    const [a, b] = x.bus.tabId > y.bus.tabId ? [x, y] : [y, x];
+    expect(await startAll(w, [a, b])).toBe(a);
+    expect([...passes.keys()]).toEqual([a]); // its term-start check, still on its way
+    expect(a.bus.handoff()).toBe(true);
+    await w.clock.advanceAsync(10);
+    expect(leaders([a, b])).toEqual([b]);
+    const epoch = b.bus.state().epoch;
+    passes.get(a)!();
+    await w.clock.advanceAsync(LEADER_TIMEOUT * 3);
+    expect(b.bus.state()).toMatchObject({ role: 'leader', epoch, leaderId: b.bus.tabId });
+    expect(a.bus.state()).toMatchObject({ role: 'follower', epoch, leaderId: b.bus.tabId });
+  });
+
   it('sessionCheckInterval: 0 checks only at term start and after errors', async () => {
     const w = world();
     const check = checker(w);
@@ -879,6 +914,11 @@ describe('garbage on the frames channel', () => {
       {},
       { type: 'batch' },
       { ...valid, epoch: '1' },
+      // An epoch that is no count would stick in every tab (each new term the same) and end fencing.
+      { ...valid, epoch: Infinity },
+      { ...valid, epoch: Number.NaN },
+      { ...valid, epoch: -1 },
+      { ...valid, epoch: 1.5 },
       { ...valid, from: 7 },
       { ...valid, type: undefined },
       { ...valid, scope: 'http://other|db|2' },

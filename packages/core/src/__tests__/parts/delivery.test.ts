@@ -36,6 +36,21 @@ describe('delivery', () => {
     expect(delivered(hub)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('a server reset while a replay is asked for: the follower stops asking once it has the new stream', () => {
+    const { hub, delivery } = delivering();
+    delivery.frames!.batch!(batch(hub, 0, [1, 2]));
+    delivery.frames!.batch!(batch(hub, 99, [100]));
+    expect(hub.posted).toEqual([{ type: 'resync', cursor: 2 }]);
+    // The server's ids start over (a database restore): every tab forgets its ids; the new stream begins at 1.
+    delivery.frames!.gap!(hub.frame('gap', { epoch: 1, from: 'L', cursor: 2, age: 0, reason: 'reset' }));
+    delivery.frames!.batch!(batch(hub, 0, [1, 2, 3]));
+    const asked = hub.posted.length;
+    hub.clock.advance(10 * RESYNC_INTERVAL);
+    // Nothing is missing from the new stream: no more replay requests, and no timer left.
+    expect(hub.posted).toHaveLength(asked);
+    expect(delivered(hub)).toEqual([1, 2, 1, 2, 3]);
+  });
+
   it('a welcome or an alive with a cursor ahead shows batches were lost', () => {
     const { hub, delivery } = delivering();
     delivery.deliver([{ id: 3 }]);

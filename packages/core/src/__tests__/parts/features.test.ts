@@ -21,6 +21,15 @@ describe('presence input', () => {
     activity.frames!.activity!(hub.frame('activity', { epoch: 0, from: 'x', at: hub.clock.now() + 500 }));
     expect(activity.inactivity()).toBe(-500);
   });
+
+  it('an activity frame whose time is no number (any page of the origin may post) leaves the inactivity a number', () => {
+    const hub = testHub();
+    const activity = createActivity(hub);
+    hub.clock.advance(5000);
+    for (const junk of ['now', undefined, null, {}]) activity.frames!.activity!(hub.frame('activity', { epoch: 0, from: 'x', at: junk as unknown as number }));
+    hub.clock.advance(1000);
+    expect(activity.inactivity()).toBe(6000);
+  });
 });
 
 describe('once', () => {
@@ -85,6 +94,22 @@ describe('shared', () => {
     expect(seen).toEqual([1, 2]);
     off();
     expect(shared.size).toBe(1);
+  });
+
+  it('a newer value that reached this tab through storage only (it was stopped, or in the back/forward cache) wins over the one it remembers', () => {
+    const hub = testHub();
+    const shared = createShared(hub);
+    const value = shared.value<number>('k');
+    value.set(1);
+    // Another tab wrote 2 later, and its frame never came here.
+    hub.clock.advance(1000);
+    hub.store!.writeShared('k', { value: 2, at: hub.clock.now(), tab: 'other' });
+    expect(value.get()).toBe(2);
+    // An older stored value does not hide a newer one this tab knows.
+    hub.clock.advance(1000);
+    value.set(3);
+    hub.store!.writeShared('k', { value: 0, at: 0, tab: 'zz' });
+    expect(value.get()).toBe(3);
   });
 });
 

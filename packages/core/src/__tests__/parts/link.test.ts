@@ -29,6 +29,26 @@ function leading(watermark = 0, role: 'leader' | 'solo' = 'leader') {
 const stored = (hub: TestHub) => JSON.parse(hub.env.storage!.getItem(CURSOR_KEY) ?? 'null') as { id: number; at: number } | null;
 
 describe('the link', () => {
+  it('a resync frame whose cursor is no count (any page of the origin may post) is ignored: the leader goes on delivering', () => {
+    for (const junk of [undefined, 'abc', Number.NaN, -1, 2.5, Infinity]) {
+      const { hub, link, live } = leading(5);
+      link.begin();
+      link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'stray', cursor: junk as number }));
+      live().push([{ id: 6 }, { id: 7 }]);
+      expect(hub.delivery.deliver, String(junk)).toHaveBeenCalledWith([{ id: 6 }, { id: 7 }]);
+      expect(link.cursor, String(junk)).toBe(7);
+    }
+  });
+
+  it('an alive frame whose `heard` is no number hides no retention gap at the next term', () => {
+    const { hub, link } = leading(5);
+    hub.env.storage!.setItem(CURSOR_KEY, JSON.stringify({ id: 5, at: hub.clock.now() }));
+    hub.clock.advance(hub.retention + 1000);
+    link.frames!.alive!(hub.frame('alive', { epoch: 1, from: 'stray', cursor: 5, heard: 'soon' as unknown as number }));
+    link.begin();
+    expect(hub.delivery.raiseGap).toHaveBeenCalledWith({ cursor: 5, age: hub.retention + 1000, reason: 'retention' });
+  });
+
   it('a term starts from what this tab delivered, opens one transport and relays its state', () => {
     const { hub, link, transports } = leading(7);
     link.begin();
