@@ -44,9 +44,7 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
   }
   let text: string;
   try {
-    text = await response.text();
-    // Without a Content-Length the size is known only now; characters ≤ bytes, so this never undercounts badly.
-    if (text.length > maxBytes) throw tooLarge(url, text.length, maxBytes);
+    text = await readText(response, maxBytes, url);
   } catch (cause) {
     if (cause instanceof TabBusError) throw cause;
     // The connection broke while the body was coming in: as much a network failure as no answer at all.
@@ -72,8 +70,36 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
   return result;
 }
 
-function tooLarge(url: string, size: number, maxBytes: number): TabBusError {
-  return new TabBusError('protocol', `${url}: the reply is ${size} bytes, above the ${maxBytes}-byte limit`, { context: { url, size, maxBytes } });
+/**
+ * The body as text, read no further than `maxBytes` bytes: without a Content-Length (chunked, or compressed
+ * by a proxy) the size is known only as the body comes, and a runaway reply must not be buffered whole.
+ */
+async function readText(response: Response, maxBytes: number, url: string): Promise<string> {
+  const reader = response.body?.getReader();
+  // No stream to read (a null body, a fetch of the application's own): whole, then measured.
+  if (!reader) {
+    const text = await response.text();
+    const size = new TextEncoder().encode(text).length;
+    if (size > maxBytes) throw tooLarge(url, size, maxBytes);
+    return text;
+  }
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    size += value.byteLength;
+    if (size > maxBytes) {
+      void reader.cancel().catch(() => undefined);
+      throw tooLarge(url, size, maxBytes, true);
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+}
+
+function tooLarge(url: string, size: number, maxBytes: number, atLeast = false): TabBusError {
+  return new TabBusError('protocol', `${url}: the reply is ${atLeast ? 'at least ' : ''}${size} bytes, above the ${maxBytes}-byte limit`, { context: { url, size, maxBytes } });
 }
 
 /** A request that got no (complete) answer; an abort by the caller passes its reason through untouched. */

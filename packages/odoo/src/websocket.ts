@@ -123,6 +123,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     /** Closed on purpose because every tab was hidden; reopens when one is shown. */
     let resting = false;
     let closed = false;
+    /** Counts connect() calls: only the latest may open a socket (an earlier one may still be awaiting). */
+    let attempt = 0;
     const queue = createSendQueue(timers, (text) => {
       if (socket?.readyState !== 1) return false;
       socket.send(text);
@@ -147,15 +149,19 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     const connect = async (): Promise<void> => {
       const s = sink;
       if (closed || resting || !s) return;
+      const mine = ++attempt;
+      // A retry still pending would open a second socket.
+      timers.clearTimeout(retryTimer);
       s.status('connecting');
       let next: string | undefined;
       try {
         await options.gate?.();
         next = await options.workerVersion?.(refused);
       } catch (cause) {
+        if (mine !== attempt) return;
         return failed(cause instanceof TabBusError ? cause : new TabBusError('network', `could not ask the server's bus version: ${String(cause)}`, { cause }));
       }
-      if (closed || resting) return;
+      if (closed || resting || mine !== attempt) return;
       if (refused !== undefined && next === refused) {
         return s.fail(outdated({ code: CLEAN, reason: 'OUTDATED_VERSION' }));
       }
@@ -203,8 +209,12 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       const key = JSON.stringify(channels);
       if (!force && key === subscribedKey && s.cursor() >= seen) return;
       subscribedKey = key;
-      seen = subscribedLast = s.cursor();
-      queue.push({ event_name: 'subscribe', data: { channels, last: subscribedLast } });
+      seen = s.cursor();
+      // 18, and 17.0 since a late fix, take `last` at a connection's first subscribe only (the one on open,
+      // forced) and hold their own back 10 s: after a later subscribe, ids below its `last` (of a channel just
+      // joined, or committed late) are no sign of a restart.
+      if (force || options.version < 17) subscribedLast = seen;
+      queue.push({ event_name: 'subscribe', data: { channels, last: seen } });
     };
 
     /** The browser-wide inactivity, on connect and then every minute, as Odoo's main tab does. */

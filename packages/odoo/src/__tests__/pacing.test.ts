@@ -168,8 +168,9 @@ describe('LongpollingTransport: the pause between polls', () => {
   });
 
   it('close() from inside sink.receive() with pace > 0: no pause, no timer, nothing after closed', async () => {
-    const h = setup(new FakeFetch(rpcResult([note(1)])));
-    await eventually(() => h.fetch.calls.length).toBe(1); // (receive is wrapped before the reply lands)
+    // The reply lands 20 ms after the request, so receive is wrapped before it does.
+    const h = setup(new FakeFetch(() => sleep(20).then(() => rpcResult([note(1)]))));
+    await eventually(() => h.fetch.calls.length).toBe(1);
     const receive = h.sink.receive.bind(h.sink);
     h.sink.receive = (items) => {
       receive(items);

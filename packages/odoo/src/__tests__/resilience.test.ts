@@ -146,8 +146,28 @@ describe('callJsonRpc: the reply size limit', () => {
     expect(response.headers.get('Content-Length')).toBeNull();
     const error = await call(response, 100).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TabBusError);
-    expect(error).toMatchObject({ code: 'protocol', fatal: false, context: { size: text.length, maxBytes: 100 } });
-    expect((error as Error).message).toContain(`the reply is ${text.length} bytes, above the 100-byte limit`);
+    // Read no further than the limit: the size is what had come in by then.
+    expect(error).toMatchObject({ code: 'protocol', fatal: false, context: { size: expect.any(Number), maxBytes: 100 } });
+    expect((error as TabBusError).context['size']).toBeGreaterThan(100);
+    expect((error as Error).message).toContain(`above the 100-byte limit`);
+  });
+
+  it('stops reading a body without Content-Length as soon as it passes maxBytes: a runaway reply is never buffered whole', async () => {
+    const { body, state } = streamed(envelope(64 * 1024));
+    const error = await call(new Response(body, { status: 200 }), 1024).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'protocol', context: { maxBytes: 1024 } });
+    expect((error as Error).message).toMatch(/the reply is at least \d+ bytes, above the 1024-byte limit/);
+    await sleep(1);
+    expect(state.cancelled).toBe(true);
+    expect(state.pulled).toBeLessThan(2048);
+  });
+
+  it('counts bytes, not characters: a reply of 3-byte characters is measured in bytes', async () => {
+    const text = JSON.stringify({ jsonrpc: '2.0', id: 1, result: '€'.repeat(1000) });
+    expect(text.length).toBeLessThan(2000);
+    await expect(call(new Response(streamed(text).body), 2000)).rejects.toMatchObject({ code: 'protocol' });
+    await expect(call(new Response(text), 2000)).rejects.toMatchObject({ code: 'protocol' });
+    await expect(call(new Response(streamed(text).body), 3100)).resolves.toBe('€'.repeat(1000));
   });
 
   it('accepts a reply of exactly maxBytes, declared or not', async () => {

@@ -9,7 +9,7 @@ import { createOdooBus, WORKER_VERSION_KEY, type OdooBus, type OdooBusOptions } 
 import { createSendQueue, RATE_LIMIT_FRAMES, RATE_LIMIT_WINDOW } from '../send-queue';
 import { WebsocketTransport, websocketUrl, type WebsocketOptions } from '../websocket';
 import type { DevServer } from '../../../dev-server/src/index';
-import { eventually, login, onCleanup, RecordingSink, sleep, startServer } from './helpers';
+import { eventually, login, ManualTimers, onCleanup, RecordingSink, sleep, startServer } from './helpers';
 
 /** The browser's WebSocket, as `ws` with what a browser always sends: Origin, User-Agent and the cookie. */
 function browserSocket(server: DevServer, cookie?: string, log?: string[]): typeof WebSocket {
@@ -292,6 +292,8 @@ describe('WebsocketTransport against the dev server', () => {
 class ScriptedSocket {
   static last: ScriptedSocket | undefined;
   static count = 0;
+  /** Every socket made since the test emptied the list. */
+  static all: ScriptedSocket[] = [];
   readyState = 0;
   readonly sent: string[] = [];
   onopen: (() => void) | null = null;
@@ -301,6 +303,7 @@ class ScriptedSocket {
   constructor(readonly url: string) {
     ScriptedSocket.last = this;
     ScriptedSocket.count++;
+    ScriptedSocket.all.push(this);
   }
   send(text: string): void {
     this.sent.push(text);
@@ -316,7 +319,14 @@ class ScriptedSocket {
   message(data: unknown): void {
     this.onmessage?.({ data });
   }
+  /** The server closes the connection. */
+  serverClose(code: number, reason = ''): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
 }
+const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+const frameOf = (...list: number[]) => JSON.stringify(list.map((id) => ({ id, message: { type: 't', payload: id } })));
 
 describe('WebsocketTransport with a scripted socket', () => {
   const make = () => {
@@ -402,6 +412,93 @@ describe('WebsocketTransport with a scripted socket', () => {
     t.open(sink);
     await eventually(() => sink.errors.map((e) => [e.code, e.fatal])).toEqual([['config', true]]);
   });
+});
+
+describe('WebsocketTransport: one socket at a time', () => {
+  const live = () => ScriptedSocket.all.filter((socket) => socket.closedWith === undefined);
+
+  it('a replay asked for while backing off opens one socket: the pending retry does not open another', async () => {
+    ScriptedSocket.all = [];
+    const timers = new ManualTimers();
+    const t = new WebsocketTransport({ serverUrl: 'https://odoo.test', version: 16, WebSocket: ScriptedSocket as unknown as typeof WebSocket, backoff: { initial: 1000, jitter: 0 }, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => 0 });
+    onCleanup(() => t.close());
+    const sink = new RecordingSink({ channels: ['c'] });
+    t.open(sink);
+    await tick();
+    ScriptedSocket.all[0]!.open();
+    ScriptedSocket.all[0]!.message(frameOf(5, 9));
+    ScriptedSocket.all[0]!.serverClose(1006);
+    expect(sink.lastState).toBe('backoff');
+    // A follower missed 6..9: the link moves the cursor back and refreshes.
+    sink.cursorValue = 5;
+    t.refresh();
+    await tick();
+    expect(ScriptedSocket.all).toHaveLength(2);
+    for (const timer of timers.find(1000)) timers.fire(timer.ms);
+    await tick();
+    expect(ScriptedSocket.all).toHaveLength(2);
+    expect(live()).toEqual([ScriptedSocket.all[1]]);
+  });
+
+  it('hidden, then shown again while the connection waits for its gate: one socket, not two', async () => {
+    ScriptedSocket.all = [];
+    const timers = new ManualTimers();
+    let release!: () => void;
+    let gated = true;
+    const t = new WebsocketTransport({
+      serverUrl: 'https://odoo.test',
+      version: 16,
+      WebSocket: ScriptedSocket as unknown as typeof WebSocket,
+      hiddenClose: 100,
+      gate: () => (gated ? new Promise<void>((resolve) => (release = resolve)) : undefined),
+      setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => 0,
+    });
+    onCleanup(() => t.close());
+    const sink = new RecordingSink({ channels: ['c'] });
+    t.open(sink);
+    await tick();
+    sink.paceValue = 30_000;
+    t.paceChanged();
+    timers.fire(100);
+    expect(sink.lastState).toBe('paused');
+    gated = false;
+    sink.paceValue = 0;
+    t.paceChanged();
+    await tick();
+    expect(ScriptedSocket.all).toHaveLength(1);
+    // The first connect's gate opens late: it must not open a second socket.
+    release();
+    await tick();
+    expect(ScriptedSocket.all).toHaveLength(1);
+    expect(live()).toHaveLength(1);
+  });
+
+  it.each([17, 18, 19] as const)(
+    'Odoo %i: after a later subscribe on the same socket, an id below its `last` (the server keeps its own, held back 10 s) is no reset',
+    async (version) => {
+      ScriptedSocket.all = [];
+      const timers = new ManualTimers();
+      const t = new WebsocketTransport({ serverUrl: 'https://odoo.test', version, workerVersion: async () => 'x', WebSocket: ScriptedSocket as unknown as typeof WebSocket, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => 0 });
+      onCleanup(() => t.close());
+      const sink = new RecordingSink({ channels: ['a'], cursor: 100 });
+      t.open(sink);
+      await tick();
+      const socket = ScriptedSocket.all[0]!;
+      socket.open();
+      socket.message(frameOf(101, 102, 104, 105));
+      expect(sink.cursorValue).toBe(105);
+      sink.channelList = ['a', 'b'];
+      t.refresh();
+      timers.fire(50);
+      expect(JSON.parse(socket.sent.at(-1)!)).toEqual({ event_name: 'subscribe', data: { channels: ['a', 'b'], last: 105 } });
+      // 103 of channel b: above the server's own last (100), never sent on this connection.
+      socket.message(frameOf(103));
+      expect(sink.resets).toBe(0);
+      // The first subscribe's `last` still tells a restart: an id at or below 100.
+      socket.message(frameOf(7));
+      expect(sink.resets).toBe(1);
+    },
+  );
 });
 
 describe('SendQueue', () => {
