@@ -6,10 +6,12 @@ import { createWatermark } from './watermark';
 /** A tab that missed batches asks for a replay at most this often, in ms. */
 export const RESYNC_INTERVAL = 1000;
 
-/** Delivery in one tab: each notification id once, in id order, whoever received it from the server. */
+/** Delivery in one tab: each notification id once (in id order but for ids the server sends late), whoever received it from the server. */
 export interface Delivery<Item extends BusItem = BusItem> extends Part<Item> {
   /** The highest id this tab delivered. */
   readonly watermark: number;
+  /** Whether this tab would deliver `id`: it has not, and the id is above what it can tell (see `Watermark`). */
+  unseen(id: number): boolean;
   /**
    * At start: a tab that delivered before (stop/start, back from the bfcache) keeps its watermark, so the
    * leader's cursor shows what it missed and it asks for a replay; unless it was away longer than the
@@ -64,6 +66,7 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
     get watermark() {
       return mark.watermark;
     },
+    unseen: (id) => mark.unseen(id),
     restore(stored, stoppedAt) {
       const away = env.now() - stoppedAt;
       if (mark.synced && mark.watermark > 0) {

@@ -91,7 +91,9 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     heardAt = now;
     session?.replied();
     const after = cursor;
-    const fresh = items.filter((item) => item.id <= 0 || item.id > after);
+    // Above the cursor, or below it and never delivered here: Odoo 17+ sends an id whose transaction
+    // committed late after higher ones (a replay, by contrast, brings ids this tab has).
+    const fresh = items.filter((item) => item.id > after || hub.delivery.unseen(item.id));
     for (const item of fresh) if (item.id > cursor) cursor = item.id;
     // Touched while idle, so a later leader can tell a gap from a quiet spell; not while a watcher
     // probes (every tab hears of the server contact from the answers, and idle writes cost).

@@ -451,6 +451,30 @@ describe('server reset', () => {
   });
 });
 
+describe('an id the server sends after higher ones (a late commit: Odoo 17+ holds its last id back 10 s)', () => {
+  it('every tab delivers it once, also across a hand-off that replays what the tabs have', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const one = (...list: number[]) => list.map((id) => ({ id }) as Note);
+    liveTransport(a).push(one(1, 2, 4, 5));
+    await w.clock.advanceAsync(10);
+    liveTransport(a).push(one(3));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual([1, 2, 4, 5, 3]);
+    expect(storedCursor(w)).toBe(5);
+    a.bus.handoff();
+    await w.clock.advanceAsync(10);
+    const [next] = leaders(hs);
+    expect(next).not.toBe(a);
+    // The new term resends what every tab has, the late id among them, and one new id.
+    liveTransport(next!).push(one(2, 3, 4, 5, 6));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual([1, 2, 4, 5, 3, 6]);
+  });
+});
+
 describe('retention gap within a term', () => {
   const RETENTION = 10_000;
 

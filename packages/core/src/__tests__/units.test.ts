@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createBackoff } from '../backoff';
-import { createWatermark as Delivery } from '../watermark';
+import { createWatermark as Delivery, LATE_MEMORY } from '../watermark';
 import { checkFrame, FRAME_VERSION, isNewerTerm } from '../frames';
 import { createStore } from '../shared-store';
 import { createTabRegistry } from '../tabs';
@@ -23,6 +23,37 @@ describe('Delivery', () => {
     const d = Delivery(10);
     expect(d.take([{ id: -1 }, { id: -1 }, { id: 5 }], new Set()).map((i) => i.id)).toEqual([-1, -1]);
     expect(d.watermark).toBe(10);
+  });
+
+  it('takes once an id the server sends after higher ones (a late commit on Odoo 17+), and never one it had', () => {
+    const d = Delivery(100);
+    const all = new Set<string>();
+    const ids = (batch: number[]) => d.take(batch.map((id) => ({ id })), all).map((i) => i.id);
+    expect(ids([101, 102, 104, 105])).toEqual([101, 102, 104, 105]);
+    expect(d.unseen(103)).toBe(true);
+    expect(ids([103])).toEqual([103]);
+    expect(d.watermark).toBe(105);
+    expect(d.unseen(103)).toBe(false);
+    // A replay of the same ids delivers nothing; ids at or below where the tab started never come through.
+    expect(ids([101, 102, 103, 104, 105, 106])).toEqual([106]);
+    expect(ids([99, 100])).toEqual([]);
+  });
+
+  it('a fresh tab starts its stream with its first batch: lower ids of a later replay are not its own', () => {
+    const d = Delivery();
+    const all = new Set<string>();
+    expect(d.take([{ id: 50 }, { id: 51 }], all).map((i) => i.id)).toEqual([50, 51]);
+    expect(d.take([{ id: 40 }, { id: 49 }, { id: 50 }, { id: 52 }], all).map((i) => i.id)).toEqual([52]);
+  });
+
+  it(`remembers the latest ${LATE_MEMORY} ids: an older one it forgot is taken as delivered`, () => {
+    const d = Delivery(0, true);
+    const all = new Set<string>();
+    const batch = Array.from({ length: LATE_MEMORY + 10 }, (_, i) => ({ id: 2 * (i + 1) }));
+    expect(d.take(batch, all)).toHaveLength(LATE_MEMORY + 10);
+    // Odd ids were never sent: one above the forgotten range is late and taken, one within it is not.
+    expect(d.take([{ id: 2 * LATE_MEMORY + 11 }, { id: 5 }], all).map((i) => i.id)).toEqual([2 * LATE_MEMORY + 11]);
+    expect(d.take(batch, all)).toEqual([]);
   });
 
   it('filters by channel but still advances over filtered items', () => {

@@ -7,7 +7,7 @@ import { testHub, type TestHub } from './hub';
 
 const CURSOR_KEY = 'tabbus:test:cursor';
 
-/** A link in a leader tab whose transports are fakes; `watermark`: what the tab delivered. */
+/** A link in a leader tab whose transports are fakes; `watermark`: what the tab delivered (every id up to it). */
 function leading(watermark = 0, role: 'leader' | 'solo' = 'leader') {
   const transports: FakeTransport<BusItem>[] = [];
   const hub = testHub({
@@ -19,7 +19,7 @@ function leading(watermark = 0, role: 'leader' | 'solo' = 'leader') {
         return t;
       },
     },
-    delivery: { watermark, restore: vi.fn(), deliver: vi.fn(), raiseGap: vi.fn(), stop: vi.fn() },
+    delivery: { watermark, unseen: vi.fn((id: number) => id <= 0 || id > watermark), restore: vi.fn(), deliver: vi.fn(), raiseGap: vi.fn(), stop: vi.fn() },
   });
   const link = createLink(hub);
   Object.assign(hub, { link });
@@ -29,6 +29,17 @@ function leading(watermark = 0, role: 'leader' | 'solo' = 'leader') {
 const stored = (hub: TestHub) => JSON.parse(hub.env.storage!.getItem(CURSOR_KEY) ?? 'null') as { id: number; at: number } | null;
 
 describe('the link', () => {
+  it('an id below the cursor that this tab never delivered (Odoo 17+ sends a late commit after higher ids) goes out and is delivered', () => {
+    const { hub, link, live } = leading(100);
+    link.begin();
+    live().push([{ id: 101 }, { id: 102 }, { id: 104 }, { id: 105 }]);
+    vi.mocked(hub.delivery.unseen).mockImplementation((id) => id === 103);
+    live().push([{ id: 103 }, { id: 104 }]);
+    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 103 }], cursor: 105, after: 105 });
+    expect(hub.delivery.deliver).toHaveBeenLastCalledWith([{ id: 103 }]);
+    expect(link.cursor).toBe(105);
+  });
+
   it('a resync frame whose cursor is no count (any page of the origin may post) is ignored: the leader goes on delivering', () => {
     for (const junk of [undefined, 'abc', Number.NaN, -1, 2.5, Infinity]) {
       const { hub, link, live } = leading(5);
