@@ -76,26 +76,18 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
  */
 async function readText(response: Response, maxBytes: number, url: string): Promise<string> {
   const reader = response.body?.getReader();
-  // No stream to read (a null body, a fetch of the application's own): whole, then measured.
-  if (!reader) {
-    const text = await response.text();
-    const size = new TextEncoder().encode(text).length;
-    if (size > maxBytes) throw tooLarge(url, size, maxBytes);
-    return text;
-  }
-  const decoder = new TextDecoder();
+  const chunks: Uint8Array[] = [];
   let size = 0;
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return text + decoder.decode();
-    size += value.byteLength;
+  // A null body (no stream) is an empty one.
+  for (let read = await reader?.read(); read && !read.done; read = await reader!.read()) {
+    size += read.value.byteLength;
     if (size > maxBytes) {
-      void reader.cancel().catch(() => undefined);
+      void reader!.cancel().catch(() => undefined);
       throw tooLarge(url, size, maxBytes, true);
     }
-    text += decoder.decode(value, { stream: true });
+    chunks.push(read.value);
   }
+  return new Blob(chunks as BlobPart[]).text();
 }
 
 function tooLarge(url: string, size: number, maxBytes: number, atLeast = false): TabBusError {
