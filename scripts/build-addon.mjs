@@ -5,7 +5,7 @@
 // written here from one description (the series differ only in version, data and assets), and the
 // script-tag build copied in from dist (so the addon always carries the TabBus of this very build, never
 // a hand-edited copy). Run from packages/odoo (its `build` script does).
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const pkg = process.cwd();
@@ -67,6 +67,9 @@ function python(value, indent = '') {
 
 const out = resolve(pkg, 'dist/addon');
 rmSync(out, { recursive: true, force: true });
+// Odoo concatenates the file into its asset bundles, and V8's compile hint applies to every function after
+// it in a script: left in, it could make the browser compile the rest of Odoo's bundle eagerly. Out it goes.
+const withoutCompileHint = readFileSync(built, 'utf8').replace(/^\/\/# allFunctionsCalledOnLoad\n/m, '');
 for (const [series, files] of Object.entries(SERIES)) {
   const addon = resolve(out, series, 'tabbus_bus');
   mkdirSync(resolve(addon, 'static/src/js'), { recursive: true });
@@ -76,7 +79,7 @@ for (const [series, files] of Object.entries(SERIES)) {
   writeFileSync(resolve(addon, '__manifest__.py'), `# Written by scripts/build-addon.mjs; do not edit.\n${python(manifest(series, files))}\n`);
   cpSync(resolve(source, 'README.md'), resolve(addon, 'README.md'));
   for (const file of ['session_news.js', files.adapter, files.news]) cpSync(resolve(source, 'static', file), resolve(addon, 'static/src/js', file));
-  cpSync(built, resolve(addon, 'static/lib/tabbus/tabbus.global.min.js'));
-  writeFileSync(resolve(addon, 'static/lib/tabbus/README'), 'Copied from @tabbus/odoo dist/tabbus.global.min.js by the build; do not edit.\n');
+  writeFileSync(resolve(addon, 'static/lib/tabbus/tabbus.global.min.js'), withoutCompileHint);
+  writeFileSync(resolve(addon, 'static/lib/tabbus/README'), 'Copied from @tabbus/odoo dist/tabbus.global.min.js by the build, less its compile-hint line; do not edit.\n');
 }
 console.log(`build-addon: tabbus_bus for ${Object.keys(SERIES).join(', ')} in ${out}`);

@@ -2,7 +2,7 @@
 // After `pnpm build`: every published entry point loads the way its users load it, and exposes the
 // names other code relies on (ESM and CJS in Node, the script-tag global, the browser ESM bundle).
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
@@ -134,6 +134,17 @@ for (const bundle of ['tabbus.global.min.js', 'tabbus.browser.min.mjs']) {
 }
 // And the effects bundle carries nothing of the bus (its own dependency-free code only).
 check('tabbus.effects.global.min.js holds nothing of the bus', !/navigator\.locks|BroadcastChannel|localStorage/.test(effectsBuild));
+
+// V8's compile hint: on the second line of every browser bundle (after the licence banner), where Chromium
+// honours it; not in the addon's copy, which Odoo concatenates with its own files.
+for (const bundle of ['tabbus.global.js', 'tabbus.global.min.js', 'tabbus.browser.min.mjs', 'tabbus.effects.global.min.js', 'tabbus.jobs.global.min.js']) {
+  const [banner, second] = readFileSync(new URL(`packages/odoo/dist/${bundle}`, root), 'utf8').split('\n');
+  check(`${bundle} opens with its banner and the compile hint`, banner?.startsWith('/*! @tabbus/odoo') && second === '//# allFunctionsCalledOnLoad');
+}
+for (const series of readdirSync(new URL('packages/odoo/dist/addon/', root))) {
+  const copy = readFileSync(new URL(`packages/odoo/dist/addon/${series}/tabbus_bus/static/lib/tabbus/tabbus.global.min.js`, root), 'utf8');
+  check(`the ${series} addon's tabbus.global.min.js has no compile hint and is the bundle otherwise`, !copy.includes('allFunctionsCalledOnLoad') && copy === globalBuild.replace('//# allFunctionsCalledOnLoad\n', ''));
+}
 
 if (failures.length) {
   console.error(`${failures.length} packaging check(s) failed`);

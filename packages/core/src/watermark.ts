@@ -43,12 +43,9 @@ export function createWatermark(watermark = 0, synced = watermark > 0): Watermar
     synced,
     unseen: (id: number) => id <= 0 || (id > floor && !taken.has(id)),
     take<Item extends BusItem>(batch: readonly Item[], joined: ReadonlySet<string>, channelOf?: (item: Item) => string | undefined): Item[] {
-      if (!mark.synced) {
-        // A fresh tab's stream starts with its first batch: ids below it (a replay for another tab) are not its own.
-        let first = Infinity;
-        for (const item of batch) if (item.id > 0 && item.id < first) first = item.id;
-        if (first < Infinity) floor = first - 1;
-      }
+      // A fresh tab's stream starts with its first batch (in id order, as every batch): ids below it (a
+      // replay for another tab) are not its own.
+      if (!mark.synced) floor = (batch.find((item) => item.id > 0)?.id ?? 1) - 1;
       mark.synced = true;
       const fresh: Item[] = [];
       for (const item of batch) {
