@@ -4,7 +4,7 @@
 // the pages (Date.now(), the clock pages and Node share), what the other tabs do about it.
 import type { BrowserContext, Page } from '@playwright/test';
 import { DevServer } from './dev-server';
-import { expect, openOn, publishStream, receivedIds, settledLeader, state, test, type DemoWindow } from './fixtures';
+import { expect, expectDelivered, openOn, publishStream, receivedIds, settledLeader, state, test, type DemoWindow } from './fixtures';
 
 /** One `session_expired` a tab reported, with when (page clock). */
 export interface Expiry {
@@ -233,6 +233,27 @@ export function declareUserTests(): void {
     const report = await loginInNewTab({ server, context, oldTabs: admin, newTabQuery: '?login=demo', partner: 7 });
     console.log(describeLogin(`users [${testInfo.project.name}, Odoo ${server.odoo}] login as demo`, report));
     expectLoginContained(report);
+  });
+
+  test('a tab logs in again as the same user (a new session id, as every Odoo login): no tab stops, and what is published next reaches every tab', async ({ openTabs, context, publish, server }) => {
+    const tabs = await openTabs(3);
+    const leader = await settledLeader(tabs);
+    await recordExpiries(tabs);
+    const sessionId = async () => (await context.cookies(server.url)).find((c) => c.name === 'session_id')?.value;
+    const before = await sessionId();
+    const follower = tabs.find((tab) => tab !== leader)!;
+    await follower.evaluate(async () => {
+      const w = window as unknown as { TabBus: { authenticate(o: object): Promise<unknown> }; demo: { session: { db: string } } };
+      await w.TabBus.authenticate({ db: w.demo.session.db, login: 'admin', password: 'admin' });
+    });
+    // The server gave the browser a new session (on 16+ it closes the socket of the old one, 4001).
+    expect(await sessionId()).not.toBe(before);
+    const sent = [await publish('chat', 'after the login'), await publish('chat', 'and one more')];
+    for (const tab of tabs) await expectDelivered(tab, sent);
+    for (const tab of tabs) {
+      expect(await expiries(tab)).toEqual([]);
+      expect((await state(tab)).role).not.toBe('stopped');
+    }
   });
 
   test('logout in one tab through tabbus (as the addon does for Odoo’s user menu): every tab of that user stops within a second', async ({ openTabs, server }, testInfo) => {

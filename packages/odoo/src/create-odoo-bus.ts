@@ -214,7 +214,16 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       // The scope is resolved (and with it an 'auto' version) before any transport is made.
       const v = version ?? 15;
       if (!speaksWebsocket(v)) return new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials, gate });
-      socket = new WebsocketTransport({ ...options, serverUrl, version: v, workerVersion, gate, ...(options.hiddenSocketClose ? { hiddenClose: options.hiddenSocketClose } : {}) });
+      socket = new WebsocketTransport({
+        ...options,
+        serverUrl,
+        version: v,
+        workerVersion,
+        gate,
+        // A login, even as the same user, ends the session the socket was opened with: ask whose it is now.
+        ...(uid === false ? {} : { sessionClosed: () => Promise.resolve(gate()).then(() => ear.verify(checkSession)) }),
+        ...(options.hiddenSocketClose ? { hiddenClose: options.hiddenSocketClose } : {}),
+      });
       return socket;
     },
     transportName: () => (version === undefined ? undefined : speaksWebsocket(version) ? 'websocket' : 'longpolling'),

@@ -18,6 +18,14 @@ export interface WebsocketOptions {
   readonly workerVersion?: (refused?: string) => Promise<string | undefined>;
   /** Asked before each connection: a promise to wait for first, if any; a rejection is the connection's error. */
   readonly gate?: () => Promise<void> | undefined;
+  /**
+   * Odoo closed the socket with 4001: the session it was opened with is gone. A login rotates the session id,
+   * even as the same user, so this asks whose session the cookie holds now: resolved, the same user's (a
+   * new socket after the backoff, as Odoo's worker reconnects); rejected with a fatal error, the session
+   * ended (that error stops the bus); rejected otherwise, it could not tell (a retry after the backoff).
+   * Default: none, and every 4001 is a fatal `session_expired`.
+   */
+  readonly sessionClosed?: () => Promise<void>;
   /** Delays between attempts after errors. Default: 1 s × 1.5 up to 60 s, plus jitter (Odoo's worker). */
   readonly backoff?: BackoffOptions;
   /**
@@ -67,7 +75,8 @@ export function websocketUrl(serverUrl: string, workerVersion: string | undefine
  * Odoo 16+'s bus: one WebSocket on `/websocket`, carrying `subscribe {channels, last}` and
  * `update_presence` up and JSON arrays of notifications down. Reconnects as Odoo's worker does: at once
  * after 4002 (the connection's age limit), never after 1000 (1000 `OUTDATED_VERSION` is an `outdated`
- * error), stops with `session_expired` after 4001, and otherwise backs off with jitter (1013, the rate
+ * error), after 4001 goes on only if the session is still the same user's (`sessionClosed`; else it stops
+ * with `session_expired`), and otherwise backs off with jitter (1013, the rate
  * limit, at least one rate window). Each connection starts with a `subscribe` from the shared cursor.
  */
 export class WebsocketTransport implements Transport<OdooNotification> {
@@ -266,7 +275,22 @@ export class WebsocketTransport implements Transport<OdooNotification> {
         backoff.reset();
         return void connect();
       }
-      if (code === SESSION_EXPIRED) return s.fail(new TabBusError('session_expired', 'the server closed the socket: the session expired; log in again', { fatal: true, context }));
+      if (code === SESSION_EXPIRED) {
+        const expired = new TabBusError('session_expired', 'the server closed the socket: the session expired; log in again', { fatal: true, context });
+        if (!options.sessionClosed) return s.fail(expired);
+        s.status('backoff');
+        const current = () => sink === s && !closed;
+        return void options.sessionClosed().then(
+          () => void (current() && (retryTimer = timers.setTimeout(() => void connect(), backoff.next()))),
+          (error: unknown) => {
+            if (!current()) return;
+            // The check's own errors say what happened (a session_expired one is fatal); anything else: try again.
+            const e = error instanceof TabBusError ? error : new TabBusError('network', String(error), { cause: error, context });
+            if (e.fatal) s.fail(e);
+            else failed(e);
+          },
+        );
+      }
       if (code === CLEAN && reason === 'OUTDATED_VERSION' && refused === undefined && version !== undefined) {
         // The version may be one learned earlier (shared by the tabs, kept across pages) from a server that
         // was upgraded since: ask again; connect() reports `outdated` if the answer is the same.

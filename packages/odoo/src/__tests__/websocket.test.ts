@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import WS from 'ws';
 import { FakeBrowser } from '@tabbus/core/testing';
-import type { TabBusError } from '@tabbus/core';
+import { TabBusError } from '@tabbus/core';
+import { authenticate } from '../auth';
 import { createOdooBus, WORKER_VERSION_KEY, type OdooBus, type OdooBusOptions } from '../create-odoo-bus';
 import { createSendQueue, RATE_LIMIT_FRAMES, RATE_LIMIT_WINDOW } from '../send-queue';
 import { WebsocketTransport, websocketUrl, type WebsocketOptions } from '../websocket';
@@ -501,6 +502,63 @@ describe('WebsocketTransport: one socket at a time', () => {
   );
 });
 
+describe('WebsocketTransport: 4001 (the session the socket was opened with is gone)', () => {
+  const closedWith4001 = async (sessionClosed?: () => Promise<void>) => {
+    ScriptedSocket.all = [];
+    const timers = new ManualTimers();
+    const t = new WebsocketTransport({
+      serverUrl: 'https://odoo.test',
+      version: 17,
+      workerVersion: async () => 'x',
+      WebSocket: ScriptedSocket as unknown as typeof WebSocket,
+      backoff: { initial: 1000, jitter: 0 },
+      ...(sessionClosed ? { sessionClosed } : {}),
+      setTimeout: timers.setTimeout,
+      clearTimeout: timers.clearTimeout,
+      now: () => 0,
+    });
+    onCleanup(() => t.close());
+    const sink = new RecordingSink({ channels: ['c'] });
+    t.open(sink);
+    await tick();
+    ScriptedSocket.all[0]!.open();
+    ScriptedSocket.all[0]!.serverClose(4001);
+    await tick();
+    return { timers, sink };
+  };
+
+  it('without sessionClosed: a fatal session_expired, no new socket', async () => {
+    const { sink } = await closedWith4001();
+    expect(sink.errors.map((e) => [e.code, e.fatal])).toEqual([['session_expired', true]]);
+    expect(ScriptedSocket.all).toHaveLength(1);
+  });
+
+  it('the session is still the same user’s (a login rotated its id): no error, a new socket after the backoff', async () => {
+    const { sink, timers } = await closedWith4001(() => Promise.resolve());
+    expect(sink.errors).toEqual([]);
+    expect(sink.lastState).toBe('backoff');
+    timers.fire(1000);
+    await tick();
+    expect(ScriptedSocket.all).toHaveLength(2);
+  });
+
+  it('the session ended: the check’s fatal error stops the transport', async () => {
+    const ended = new TabBusError('session_expired', 'the session now belongs to nobody', { fatal: true });
+    const { sink, timers } = await closedWith4001(() => Promise.reject(ended));
+    expect(sink.errors).toEqual([ended]);
+    expect(timers.find(() => true)).toEqual([]);
+    expect(ScriptedSocket.all).toHaveLength(1);
+  });
+
+  it('the check could not tell (no answer): a network error and a retry after the backoff', async () => {
+    const { sink, timers } = await closedWith4001(() => Promise.reject(new TypeError('Failed to fetch')));
+    expect(sink.errors.map((e) => [e.code, e.fatal])).toEqual([['network', false]]);
+    timers.fire(1000);
+    await tick();
+    expect(ScriptedSocket.all).toHaveLength(2);
+  });
+});
+
 describe('SendQueue', () => {
   function queue() {
     let now = 0;
@@ -595,6 +653,44 @@ describe('createOdooBus on 16+', () => {
     // One session-info request served both the scope and the worker version (the leader's session check
     // at term start is the second).
     expect(server.stats().requests['/web/session/get_session_info']).toBeLessThanOrEqual(2);
+  });
+
+  it('a login as the same user again (a new session id: the server closes the old socket 4001): the bus asks whose session it is and goes on', async () => {
+    const server = await startServer({ odoo: 17 });
+    // One cookie jar, as the tabs of a browser share: the new login's cookie is the one every request sends.
+    const jar = { cookie: '' };
+    const jarFetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+      const headers = new Headers(init.headers);
+      if (jar.cookie) headers.set('cookie', jar.cookie);
+      const response = await globalThis.fetch(input, { ...init, headers });
+      const id = /(?:^|[;,]\s*)session_id=([^;]*)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
+      if (id) jar.cookie = `session_id=${id}`;
+      return response;
+    }) as typeof globalThis.fetch;
+    const JarSocket = class extends WS {
+      constructor(url: string) {
+        super(url, { origin: server.url, headers: { 'User-Agent': 'vitest', ...(jar.cookie ? { Cookie: jar.cookie } : {}) } });
+      }
+    } as unknown as typeof WebSocket;
+    const browser = new FakeBrowser();
+    const signIn = () => authenticate({ serverUrl: server.url, fetch: jarFetch, db: server.db, login: 'admin', password: 'admin', env: browser.tab().env() });
+    await signIn();
+    const b = bus({ version: 17, serverUrl: server.url, fetch: jarFetch, WebSocket: JarSocket, backoff: { initial: 10, jitter: 0 } }, browser);
+    const expired: TabBusError[] = [];
+    b.on('session_expired', (e) => expired.push(e));
+    const received: number[] = [];
+    b.on('notification', (items) => received.push(...items.map((i) => i.id)));
+    await eventually(() => b.state().transport).toBe('open');
+    const before = jar.cookie;
+    await signIn();
+    expect(jar.cookie).not.toBe(before);
+    // The old socket is gone (4001), a new one opens with the new cookie.
+    await eventually(() => server.stats().openSockets).toBe(1);
+    await eventually(() => b.state().transport).toBe('open');
+    const id = server.publish('chat', { type: 'demo/message', payload: 'after the login' });
+    await eventually(() => received).toEqual([id]);
+    expect(expired).toEqual([]);
+    expect(b.state().role).toBe('leader');
   });
 
   it('a page whose worker version is outdated: every listener hears `outdated` once and the bus stops', async () => {
