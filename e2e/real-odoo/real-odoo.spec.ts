@@ -396,3 +396,62 @@ test('Log out from the user menu in one tab: the bus stops in every other tab wi
     await context.close();
   }
 });
+
+// A login again as the same user (Odoo's login form does this; so does a second window's): Odoo gives the
+// browser a new session id and ends the old session, and 16+ then close the socket opened with it (4001) at
+// its next dispatch. The bus must ask whose session the cookie holds and go on, not stop every tab.
+test('Log in again as the same user in one tab: no tab stops, and the next message reaches every tab', async ({ browser }, testInfo) => {
+  const server = testInfo.project.metadata['server'] as RealOdoo;
+  test.skip(!server.addon, 'the baseline has no tabbus to keep running');
+  testInfo.setTimeout(300_000);
+  const db = await resolveDb(server.url, server.db);
+  const { login, password } = credentials();
+  const admin = await new OdooSession(server.url, db).login(login, password);
+  const poster = await posterSession(admin);
+  const chat = await directChat(server.series, admin, poster);
+  const session = await new OdooSession(server.url, db).login(login, password);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    await context.addCookies([{ name: 'session_id', value: session.sessionId, url: server.url }]);
+    await context.addInitScript(installProbe, server.series >= 16);
+    await context.addInitScript(() => {
+      const w = window as unknown as { __tabbusStoppedAt?: number };
+      new MutationObserver(() => {
+        if (document.documentElement.dataset['tabbusRole'] === 'stopped') w.__tabbusStoppedAt ??= Date.now();
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-tabbus-role'] });
+    });
+    const pages: Page[] = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await context.newPage();
+      await page.goto(discussUrl(server.series, server.url, chat));
+      await expect.poll(() => page.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null), { timeout: FIRST_LOAD }).toMatch(/leader|follower/);
+      pages.push(page);
+    }
+    const sessionId = async () => (await context.cookies(server.url)).find((c) => c.name === 'session_id')?.value;
+    const before = await sessionId();
+    const status = await pages[1]!.evaluate(
+      async ({ db, login, password }) =>
+        (await fetch('/web/session/authenticate', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { db, login, password }, id: 1 }) })).status,
+      { db, login, password },
+    );
+    expect(status).toBe(200);
+    expect(await sessionId(), 'the login gave the browser a new session id').not.toBe(before);
+    const text = `tabbus check ${server.series} relogin ${Math.random().toString(36).slice(2, 10)}`;
+    for (const page of pages) await page.evaluate((t) => (window as unknown as ProbeWindow).__tabbusCheck.watch(t, 'body'), text);
+    const postedAt = Date.now();
+    await postMessage(server.series, poster, chat, text);
+    await expect
+      .poll(async () => (await Promise.all(pages.map((p) => p.evaluate((t) => (window as unknown as ProbeWindow).__tabbusCheck.got[t] ?? null, text)))).every((at) => at !== null), { timeout: SHOW_WITHIN, message: 'every tab’s bus got the message' })
+      .toBe(true);
+    const got = await Promise.all(pages.map((p) => p.evaluate((t) => (window as unknown as ProbeWindow).__tabbusCheck.got[t]!, text)));
+    const stopped = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { __tabbusStoppedAt?: number }).__tabbusStoppedAt ?? null)));
+    const roles = await Promise.all(pages.map((p) => p.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null)));
+    const line = `odoo${server.series}+tabbus_bus: logged in again as the same user in one tab; roles ${roles.join(', ')}; the next message reached every tab's bus after ${got.map((at) => `${at - postedAt} ms`).join(', ')}`;
+    console.log(line);
+    testInfo.annotations.push({ type: 'relogin', description: line });
+    expect(stopped, 'no tab’s bus stopped').toEqual(pages.map(() => null));
+    expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
+  } finally {
+    await context.close();
+  }
+});
