@@ -276,10 +276,11 @@ export class WebsocketTransport implements Transport<OdooNotification> {
         return void connect();
       }
       if (code === SESSION_EXPIRED) {
-        const expired = new TabBusError('session_expired', 'the server closed the socket: the session expired; log in again', { fatal: true, context });
-        if (!options.sessionClosed) return s.fail(expired);
+        if (!options.sessionClosed) return s.fail(new TabBusError('session_expired', 'the server closed the socket: the session expired; log in again', { fatal: true, context }));
         s.status('backoff');
-        const current = () => sink === s && !closed;
+        // Unless something else connected meanwhile (a replay, a tab shown again): that connection is the one.
+        const since = attempt;
+        const current = () => sink === s && !closed && attempt === since;
         return void options.sessionClosed().then(
           () => void (current() && (retryTimer = timers.setTimeout(() => void connect(), backoff.next()))),
           (error: unknown) => {

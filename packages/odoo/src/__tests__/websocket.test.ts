@@ -542,6 +542,40 @@ describe('WebsocketTransport: 4001 (the session the socket was opened with is go
     expect(ScriptedSocket.all).toHaveLength(2);
   });
 
+  it('a replay asked for while the check is on its way connects at once; the check’s answer then opens no second socket', async () => {
+    ScriptedSocket.all = [];
+    const timers = new ManualTimers();
+    let answer!: () => void;
+    const t = new WebsocketTransport({
+      serverUrl: 'https://odoo.test',
+      version: 17,
+      workerVersion: async () => 'x',
+      WebSocket: ScriptedSocket as unknown as typeof WebSocket,
+      backoff: { initial: 1000, jitter: 0 },
+      sessionClosed: () => new Promise<void>((resolve) => (answer = resolve)),
+      setTimeout: timers.setTimeout,
+      clearTimeout: timers.clearTimeout,
+      now: () => 0,
+    });
+    onCleanup(() => t.close());
+    const sink = new RecordingSink({ channels: ['c'] });
+    t.open(sink);
+    await tick();
+    ScriptedSocket.all[0]!.open();
+    ScriptedSocket.all[0]!.message(frameOf(5, 9));
+    ScriptedSocket.all[0]!.serverClose(4001);
+    // A follower missed 6..9: the link moves the cursor back and refreshes, which reconnects at once.
+    sink.cursorValue = 5;
+    t.refresh();
+    await tick();
+    expect(ScriptedSocket.all).toHaveLength(2);
+    answer();
+    await tick();
+    for (const timer of timers.find(1000)) timers.fire(timer.ms);
+    await tick();
+    expect(ScriptedSocket.all).toHaveLength(2);
+  });
+
   it('the session ended: the check’s fatal error stops the transport', async () => {
     const ended = new TabBusError('session_expired', 'the session now belongs to nobody', { fatal: true });
     const { sink, timers } = await closedWith4001(() => Promise.reject(ended));
