@@ -53,6 +53,8 @@ export interface WelcomeFrame extends FrameBase {
   readonly transport: TransportState;
   /** The leader's cursor: a tab below it missed batches. */
   readonly cursor: number;
+  /** The scope's latest passed session check the leader knows of (0: none), which a later term goes on from. */
+  readonly checked?: number;
 }
 /** Notifications from the server, in id order, fanned out by the leader. */
 export interface BatchFrame<Item extends BusItem = BusItem> extends FrameBase {

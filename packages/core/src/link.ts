@@ -9,6 +9,8 @@ export const CURSOR_TOUCH_INTERVAL = 10_000;
 export interface Link extends Part {
   /** The cursor the connection requests from. */
   readonly cursor: number;
+  /** The scope's latest passed session check this tab knows of (0: none). */
+  readonly checked: number;
   /** This tab now owns the connection (as leader or solo). */
   begin(): void;
   /** This tab no longer owns the connection (or the network went away: `offline`). */
@@ -51,6 +53,12 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   /** This tab owns the connection: as the leader, or solo (no other tab to share it with). */
   const owns = () => leading() || machine.role === 'solo';
   const gap = (at: number, age: number, reason: 'retention' | 'reset' = 'retention') => hub.delivery.raiseGap({ cursor: at, age, reason });
+  /**
+   * A pass told in a frame (`alive`, or the `welcome` of a tab that just joined). Any page of the origin may
+   * post on the channel: what is no number counts as none (one in the future delays the check by one
+   * interval at most: see watchSession).
+   */
+  const heardPass = (checked: unknown) => void (passedAt = Math.max(passedAt, Number(checked) || 0));
 
   const status = (state: TransportState) => {
     if (!machine.transportTo(state)) return;
@@ -141,6 +149,9 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     get cursor() {
       return cursor;
     },
+    get checked() {
+      return passedAt;
+    },
     begin() {
       const now = env.now();
       cursor = hub.delivery.watermark;
@@ -212,14 +223,17 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       },
       alive: (frame) => {
         newsAt = Math.max(newsAt, Number(frame.heard) || 0);
-        // Any page of the origin may post on the channel: what is no number counts as none (one in the
-        // future delays the check by one interval at most: see watchSession).
-        passedAt = Math.max(passedAt, Number(frame.checked) || 0);
+        heardPass(frame.checked);
       },
       batch: () => void (newsAt = env.now()),
       // A new term's connection is on its way; then the leader says how it goes.
       lead: () => void machine.transportTo('connecting', true),
-      welcome: (frame) => void machine.transportTo(frame.transport, true),
+      welcome: (frame) => {
+        machine.transportTo(frame.transport, true);
+        // A tab that joins after the leader's last `alive` learns the pass here, or it would check at once
+        // should it lead before the next one.
+        heardPass(frame.checked);
+      },
       status: (frame) => void machine.transportTo(frame.transport, true),
     },
   };

@@ -59,7 +59,7 @@ export function createRoster<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
       hello(frame) {
         const changed = tabs.upsert(frame.tab);
         if (frame.join && machine.role === 'leader') {
-          hub.post({ type: 'welcome', to: frame.from, tabs: tabs.list(), transport: machine.transport, cursor: hub.link.cursor });
+          hub.post({ type: 'welcome', to: frame.from, tabs: tabs.list(), transport: machine.transport, cursor: hub.link.cursor, checked: hub.link.checked });
         }
         unionChanged(changed);
         if (frame.tab.id === hub.term.leaderId) hub.term.claim();

@@ -639,6 +639,26 @@ describe('session checks', () => {
     expect(w.browser.storage.map.get(CHECKED_KEY)).toBe(String(pass + INTERVAL));
   });
 
+  it('a tab that opens after the last `alive` learns the pass from its welcome: leading at once, it asks nothing', async () => {
+    const w = world();
+    const first = checker(w);
+    const a = spawn(w, { checkSession: first.fn, sessionCheckInterval: INTERVAL });
+    await startAll(w, [a]);
+    const pass = first.calls[0]!;
+    // Neither storage nor an `alive` tells b: only the leader's welcome can.
+    w.browser.storage.map.delete(CHECKED_KEY);
+    const later = checker(w);
+    const b = spawn(w, { checkSession: later.fn, sessionCheckInterval: INTERVAL });
+    await startLate(w, b);
+    expect(alivePasses(w, a.tab)).toEqual([]);
+    a.tab.crash();
+    await advanceUntil(w, () => b.bus.state().role === 'leader', 1000);
+    await w.clock.advanceAsync(pass + INTERVAL - 1 - w.clock.now());
+    expect(later.calls).toEqual([]);
+    await w.clock.advanceAsync(1);
+    expect(later.calls).toEqual([pass + INTERVAL]);
+  });
+
   it('the pass is kept for the next page: a tab that starts leading soon after checks an interval after it', async () => {
     const w = world();
     const first = checker(w);
