@@ -1,4 +1,4 @@
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { Connections } from './connections';
 import { directChat, discussUrl, postMessage, posterSession, selectors } from './discuss';
 import { OdooSession, resolveDb } from './odoo-rpc';
@@ -142,6 +142,16 @@ const probeOf = (page: Page) => page.evaluate(() => {
   const p = (window as unknown as ProbeWindow).__tabbusCheck;
   return { notifications: p.notifications, sounds: p.sounds, role: document.documentElement.dataset['tabbusRole'] ?? null };
 });
+
+/** A browser profile of its own, logged in as the check's user on `server` with a session of its own. */
+async function loggedInContext(browser: Browser, server: RealOdoo): Promise<{ db: string; login: string; password: string; context: BrowserContext }> {
+  const db = await resolveDb(server.url, server.db);
+  const { login, password } = credentials();
+  const session = await new OdooSession(server.url, db).login(login, password);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addCookies([{ name: 'session_id', value: session.sessionId, url: server.url }]);
+  return { db, login, password, context };
+}
 
 test.describe.configure({ mode: 'serial' });
 
@@ -344,12 +354,8 @@ test('Log out from the user menu in one tab: the bus stops in every other tab wi
   const server = testInfo.project.metadata['server'] as RealOdoo;
   test.skip(!server.addon, 'the baseline has no tabbus to stop');
   testInfo.setTimeout(300_000);
-  const db = await resolveDb(server.url, server.db);
-  const { login, password } = credentials();
-  const session = await new OdooSession(server.url, db).login(login, password);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const { context } = await loggedInContext(browser, server);
   try {
-    await context.addCookies([{ name: 'session_id', value: session.sessionId, url: server.url }]);
     // 16+: the path tabbus takes (no SharedWorker); every tab records when its bus stopped.
     await context.addInitScript((noSharedWorker: boolean) => {
       if (noSharedWorker) (window as { SharedWorker?: unknown }).SharedWorker = undefined;
@@ -404,15 +410,11 @@ test('Log in again as the same user in one tab: no tab stops, and the next messa
   const server = testInfo.project.metadata['server'] as RealOdoo;
   test.skip(!server.addon, 'the baseline has no tabbus to keep running');
   testInfo.setTimeout(300_000);
-  const db = await resolveDb(server.url, server.db);
-  const { login, password } = credentials();
-  const admin = await new OdooSession(server.url, db).login(login, password);
-  const poster = await posterSession(admin);
-  const chat = await directChat(server.series, admin, poster);
-  const session = await new OdooSession(server.url, db).login(login, password);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const { db, login, password, context } = await loggedInContext(browser, server);
   try {
-    await context.addCookies([{ name: 'session_id', value: session.sessionId, url: server.url }]);
+    const admin = await new OdooSession(server.url, db).login(login, password);
+    const poster = await posterSession(admin);
+    const chat = await directChat(server.series, admin, poster);
     await context.addInitScript(installProbe, server.series >= 16);
     await context.addInitScript(() => {
       const w = window as unknown as { __tabbusStoppedAt?: number };
