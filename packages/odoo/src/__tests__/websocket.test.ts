@@ -329,6 +329,30 @@ class ScriptedSocket {
 const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 const frameOf = (...list: number[]) => JSON.stringify(list.map((id) => ({ id, message: { type: 't', payload: id } })));
 
+/**
+ * A transport on scripted sockets (the list emptied) whose timers fire when the test says, opened on a sink
+ * of channel `c` (or as `sinkInit` says); the first socket is made once this resolves.
+ */
+async function scriptedTransport(options: Partial<WebsocketOptions> = {}, sinkInit: ConstructorParameters<typeof RecordingSink>[0] = { channels: ['c'] }) {
+  ScriptedSocket.all = [];
+  const timers = new ManualTimers();
+  const t = new WebsocketTransport({
+    serverUrl: 'https://odoo.test',
+    version: 16,
+    WebSocket: ScriptedSocket as unknown as typeof WebSocket,
+    backoff: { initial: 1000, jitter: 0 },
+    setTimeout: timers.setTimeout,
+    clearTimeout: timers.clearTimeout,
+    now: () => 0,
+    ...options,
+  });
+  onCleanup(() => t.close());
+  const sink = new RecordingSink(sinkInit);
+  t.open(sink);
+  await tick();
+  return { t, timers, sink };
+}
+
 describe('WebsocketTransport with a scripted socket', () => {
   const make = () => {
     ScriptedSocket.count = 0;
@@ -419,13 +443,7 @@ describe('WebsocketTransport: one socket at a time', () => {
   const live = () => ScriptedSocket.all.filter((socket) => socket.closedWith === undefined);
 
   it('a replay asked for while backing off opens one socket: the pending retry does not open another', async () => {
-    ScriptedSocket.all = [];
-    const timers = new ManualTimers();
-    const t = new WebsocketTransport({ serverUrl: 'https://odoo.test', version: 16, WebSocket: ScriptedSocket as unknown as typeof WebSocket, backoff: { initial: 1000, jitter: 0 }, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => 0 });
-    onCleanup(() => t.close());
-    const sink = new RecordingSink({ channels: ['c'] });
-    t.open(sink);
-    await tick();
+    const { t, timers, sink } = await scriptedTransport();
     ScriptedSocket.all[0]!.open();
     ScriptedSocket.all[0]!.message(frameOf(5, 9));
     ScriptedSocket.all[0]!.serverClose(1006);
@@ -442,22 +460,9 @@ describe('WebsocketTransport: one socket at a time', () => {
   });
 
   it('hidden, then shown again while the connection waits for its gate: one socket, not two', async () => {
-    ScriptedSocket.all = [];
-    const timers = new ManualTimers();
     let release!: () => void;
     let gated = true;
-    const t = new WebsocketTransport({
-      serverUrl: 'https://odoo.test',
-      version: 16,
-      WebSocket: ScriptedSocket as unknown as typeof WebSocket,
-      hiddenClose: 100,
-      gate: () => (gated ? new Promise<void>((resolve) => (release = resolve)) : undefined),
-      setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => 0,
-    });
-    onCleanup(() => t.close());
-    const sink = new RecordingSink({ channels: ['c'] });
-    t.open(sink);
-    await tick();
+    const { t, timers, sink } = await scriptedTransport({ hiddenClose: 100, gate: () => (gated ? new Promise<void>((resolve) => (release = resolve)) : undefined) });
     sink.paceValue = 30_000;
     t.paceChanged();
     timers.fire(100);
@@ -477,13 +482,7 @@ describe('WebsocketTransport: one socket at a time', () => {
   it.each([17, 18, 19] as const)(
     'Odoo %i: after a later subscribe on the same socket, an id below its `last` (the server keeps its own, held back 10 s) is no reset',
     async (version) => {
-      ScriptedSocket.all = [];
-      const timers = new ManualTimers();
-      const t = new WebsocketTransport({ serverUrl: 'https://odoo.test', version, workerVersion: async () => 'x', WebSocket: ScriptedSocket as unknown as typeof WebSocket, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => 0 });
-      onCleanup(() => t.close());
-      const sink = new RecordingSink({ channels: ['a'], cursor: 100 });
-      t.open(sink);
-      await tick();
+      const { t, timers, sink } = await scriptedTransport({ version, workerVersion: async () => 'x' }, { channels: ['a'], cursor: 100 });
       const socket = ScriptedSocket.all[0]!;
       socket.open();
       socket.message(frameOf(101, 102, 104, 105));
@@ -503,28 +502,14 @@ describe('WebsocketTransport: one socket at a time', () => {
 });
 
 describe('WebsocketTransport: 4001 (the session the socket was opened with is gone)', () => {
-  const closedWith4001 = async (sessionClosed?: () => Promise<void>) => {
-    ScriptedSocket.all = [];
-    const timers = new ManualTimers();
-    const t = new WebsocketTransport({
-      serverUrl: 'https://odoo.test',
-      version: 17,
-      workerVersion: async () => 'x',
-      WebSocket: ScriptedSocket as unknown as typeof WebSocket,
-      backoff: { initial: 1000, jitter: 0 },
-      ...(sessionClosed ? { sessionClosed } : {}),
-      setTimeout: timers.setTimeout,
-      clearTimeout: timers.clearTimeout,
-      now: () => 0,
-    });
-    onCleanup(() => t.close());
-    const sink = new RecordingSink({ channels: ['c'] });
-    t.open(sink);
-    await tick();
+  /** An Odoo 17 socket that delivered `ids`, then closed 4001. */
+  const closedWith4001 = async (sessionClosed?: () => Promise<void>, ids: number[] = []) => {
+    const opened = await scriptedTransport({ version: 17, workerVersion: async () => 'x', ...(sessionClosed ? { sessionClosed } : {}) });
     ScriptedSocket.all[0]!.open();
+    if (ids.length) ScriptedSocket.all[0]!.message(frameOf(...ids));
     ScriptedSocket.all[0]!.serverClose(4001);
     await tick();
-    return { timers, sink };
+    return opened;
   };
 
   it('without sessionClosed: a fatal session_expired, no new socket', async () => {
@@ -543,27 +528,8 @@ describe('WebsocketTransport: 4001 (the session the socket was opened with is go
   });
 
   it('a replay asked for while the check is on its way connects at once; the check’s answer then opens no second socket', async () => {
-    ScriptedSocket.all = [];
-    const timers = new ManualTimers();
     let answer!: () => void;
-    const t = new WebsocketTransport({
-      serverUrl: 'https://odoo.test',
-      version: 17,
-      workerVersion: async () => 'x',
-      WebSocket: ScriptedSocket as unknown as typeof WebSocket,
-      backoff: { initial: 1000, jitter: 0 },
-      sessionClosed: () => new Promise<void>((resolve) => (answer = resolve)),
-      setTimeout: timers.setTimeout,
-      clearTimeout: timers.clearTimeout,
-      now: () => 0,
-    });
-    onCleanup(() => t.close());
-    const sink = new RecordingSink({ channels: ['c'] });
-    t.open(sink);
-    await tick();
-    ScriptedSocket.all[0]!.open();
-    ScriptedSocket.all[0]!.message(frameOf(5, 9));
-    ScriptedSocket.all[0]!.serverClose(4001);
+    const { t, timers, sink } = await closedWith4001(() => new Promise<void>((resolve) => (answer = resolve)), [5, 9]);
     // A follower missed 6..9: the link moves the cursor back and refreshes, which reconnects at once.
     sink.cursorValue = 5;
     t.refresh();
