@@ -20,7 +20,7 @@ const banner = `/*! ${pkg.name} v${pkg.version} | MIT */`;
 // every function while it streams the file, off the main thread, rather than each on its first call. A
 // tab's first term runs code it never ran before (the transport, the first request), and compiling it
 // there cost a new leader about 4 ms between the lock's grant and its first request; the hint moved
-// that off the failover path at no cost to the page's own load (README, "Performance"). Browsers
+// that off the failover path (README, "Performance", has the figures, load time too). Browsers
 // without it read a comment. The npm builds go through the user's bundler, which decides for itself.
 const COMPILE_HINT = '//# allFunctionsCalledOnLoad';
 const browserBanner = `${banner}\n${COMPILE_HINT}`;
