@@ -429,6 +429,11 @@ test('Log in again as the same user in one tab: no tab stops, and the next messa
       await expect.poll(() => page.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null), { timeout: FIRST_LOAD }).toMatch(/leader|follower/);
       pages.push(page);
     }
+    const connections = new Connections();
+    for (const page of pages) connections.watch(page);
+    /** Sockets the tabs opened since the login (16+): the reconnect after the old session's 4001, once. */
+    const opened: string[] = [];
+    for (const page of pages) page.on('websocket', (ws) => /\/websocket(\?|$)/.test(ws.url()) && opened.push(ws.url()));
     const sessionId = async () => (await context.cookies(server.url)).find((c) => c.name === 'session_id')?.value;
     const before = await sessionId();
     const status = await pages[1]!.evaluate(
@@ -446,13 +451,19 @@ test('Log in again as the same user in one tab: no tab stops, and the next messa
       .poll(async () => (await Promise.all(pages.map((p) => p.evaluate((t) => (window as unknown as ProbeWindow).__tabbusCheck.got[t] ?? null, text)))).every((at) => at !== null), { timeout: SHOW_WITHIN, message: 'every tab’s bus got the message' })
       .toBe(true);
     const got = await Promise.all(pages.map((p) => p.evaluate((t) => (window as unknown as ProbeWindow).__tabbusCheck.got[t]!, text)));
+    // Still one connection a few seconds on (a second socket, or a stray reconnect, would show here).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const held = connections.count();
     const stopped = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { __tabbusStoppedAt?: number }).__tabbusStoppedAt ?? null)));
     const roles = await Promise.all(pages.map((p) => p.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null)));
-    const line = `odoo${server.series}+tabbus_bus: logged in again as the same user in one tab; roles ${roles.join(', ')}; the next message reached every tab's bus after ${got.map((at) => `${at - postedAt} ms`).join(', ')}`;
+    const line = `odoo${server.series}+tabbus_bus: logged in again as the same user in one tab; roles ${roles.join(', ')}; the next message reached every tab's bus after ${got.map((at) => `${at - postedAt} ms`).join(', ')}; sockets opened since the login ${opened.length}; connections held 3 s later ${held}`;
     console.log(line);
     testInfo.annotations.push({ type: 'relogin', description: line });
     expect(stopped, 'no tab’s bus stopped').toEqual(pages.map(() => null));
     expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
+    expect(opened.length, 'at most one new socket (the reconnect)').toBeLessThanOrEqual(1);
+    // A long-poll is re-sent right after each reply: between the two, no tab holds one for a moment.
+    expect(held).toBeLessThanOrEqual(1);
   } finally {
     await context.close();
   }
