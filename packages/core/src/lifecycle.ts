@@ -152,7 +152,9 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     hub.roster.reset();
     const found = await coordinate(env, prefix, tabId, options.coordination === 'none', receive);
     if (run !== generation) {
+      // stop() came while the tabs coordinated: free all that was opened, the election's own channel too.
       found.liveness?.release();
+      found.election?.close?.();
       return found.channel?.close();
     }
     mode = found.mode;

@@ -365,6 +365,18 @@ describe('fatal errors and lifecycle', () => {
     await bus.stop();
   });
 
+
+  it('stop() while the tabs coordinate closes every channel it opened, the message election too', async () => {
+    const browser = new FakeBrowser();
+    // No Web Locks: the real message election opens a channel of its own beside the frames channel.
+    const bus = createBus<Note>({ scope: SCOPE, transport: () => new FakeTransport<Note>(), env: browser.tab().env({ locks: undefined }) });
+    const starting = bus.start();
+    await bus.stop();
+    await starting;
+    await settle();
+    expect(bus.state().role).toBe('stopped');
+    expect(browser.channels.openCount()).toBe(0);
+  });
   it('announces visibility changes to the other tabs', async () => {
     const browser = new FakeBrowser();
     const hs = [spawn(browser), spawn(browser)];
