@@ -121,6 +121,19 @@ export class DevServer {
     return ids[0]!;
   }
 
+  /** Inserts one notification in a transaction left open: its id is taken, nobody reads it until {@link commit}. */
+  async sendUncommitted(body: Record<string, unknown>): Promise<number> {
+    const response = await this.#post('/tabbus/send-uncommitted', body);
+    const { ids } = (await response.json()) as { ids: number[] };
+    return ids[0]!;
+  }
+
+  /** Commits notifications of {@link sendUncommitted}; returns the ids committed. */
+  async commit(ids: number[]): Promise<number[]> {
+    const response = await this.#post('/tabbus/commit', { ids });
+    return ((await response.json()) as { committed: number[] }).committed;
+  }
+
   /** The next `count` requests to `route` (default the long-poll) get a bad reply of this kind. */
   async fault(kind: FaultKind, count = 1, route?: string): Promise<void> {
     await this.#post('/tabbus/fault', { kind, count, ...(route ? { route } : {}) });

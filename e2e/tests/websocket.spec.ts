@@ -36,6 +36,26 @@ test('10 tabs: one socket for the browser, where one socket per tab is what Odoo
   expect(shared.peakPerSession).toBe(1);
 });
 
+test('an id committed after a higher one (17+ send it late): every tab gets it once, also the tabs that join after', async ({ openTabs, server, publish }) => {
+  const pages = await openTabs(3);
+  await settledLeader(pages);
+  const before = await publish('chat', 'before');
+  for (const page of pages) await expect.poll(() => receivedIds(page)).toContain(before);
+  // Two transactions side by side: the first takes its id, the second commits a higher one before it.
+  const late = await server.sendUncommitted({ channel: 'chat', type: 'demo/message', payload: { text: 'committed late' } });
+  const higher = await publish('chat', 'committed first');
+  for (const page of pages) await expect.poll(() => receivedIds(page)).toContain(higher);
+  expect(await server.commit([late])).toEqual([late]);
+  for (const page of pages) await expect.poll(() => receivedIds(page)).toContain(late);
+  const after = await publish('chat', 'after');
+  const [joined] = await openTabs(1);
+  const last = await publish('chat', 'last');
+  for (const page of pages) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= before)).toEqual([before, higher, late, after, last]);
+  await expect.poll(async () => (await receivedIds(joined!)).filter((id) => id > after)).toEqual([last]);
+  expect(await receivedIds(joined!), 'a tab that joined after the late id never gets it').not.toContain(late);
+  for (const page of [...pages, joined!]) expect((await state(page)).lastError).toBeNull();
+});
+
 test('4002 (the connection reached its age limit): the leader reconnects at once, nothing is lost or doubled', async ({ openTabs, server, publish }) => {
   const pages = await openTabs(3, { path: 'index.html?backoff=5000' });
   const leader = await settledLeader(pages);

@@ -51,6 +51,17 @@ export const serverVersion = (v: OdooVersion): string => `${v}.0`;
 /** 16+ replace `/longpolling/*` (404) with the `/websocket` routes (§7, §11). */
 export const hasWebSocket = (v: OdooVersion): boolean => v >= 16;
 
+/**
+ * Late 17.0 and 18+ (`websocket.py`, `MAX_NOTIFICATION_HISTORY_SEC`): a socket remembers the ids it sent
+ * in the last 10 s and reads every id above its cursor that is not among them, so an id committed
+ * after a higher one still goes out, late. Its cursor comes from the client's first subscribe only. 16
+ * reads above the last id it sent, and takes the cursor of every subscribe.
+ */
+export const hasSentHistory = (v: OdooVersion): boolean => v >= 17;
+
+/** How long a 17+ socket remembers an id it sent (`MAX_NOTIFICATION_HISTORY_SEC`). */
+export const SENT_HISTORY_MS = 10_000;
+
 /** The long-polling versions (8–15): `/longpolling/*` exists. */
 export const hasLongpolling = (v: OdooVersion): boolean => v <= 15;
 

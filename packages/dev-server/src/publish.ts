@@ -101,6 +101,18 @@ export async function publishAsync(ctx: ServerContext, notifications: readonly N
   return ids;
 }
 
+/**
+ * Validates the notifications and inserts them in a transaction left open (memory store only): their ids
+ * are taken, nobody reads them until `ctx.store.commit`. Odoo commits a lower id after a higher one when
+ * two transactions overlap; 17+ sockets still send such an id (late), the others never do.
+ */
+export function publishUncommitted(ctx: ServerContext, notifications: readonly Notification[]): number[] {
+  if (ctx.pg) throw new PublishError('with --pg, rows are committed by PostgreSQL: uncommitted notifications are for the memory store only');
+  const ids = ctx.store.insertUncommitted(encodeNotifications(ctx, notifications));
+  ctx.stats.countNotifications(ids.length);
+  return ids;
+}
+
 /** The stored channel of one notification, spelled for database `db`. */
 function encodeTarget(ctx: ServerContext, notification: Notification, db: string): string {
   if ('partner' in notification) {

@@ -49,11 +49,13 @@ export class BusStore {
   readonly #catchUpMs: number;
   readonly #gcAgeMs: number;
   readonly #db: string;
-  // Sorted by id, since ids only grow and rows are only appended.
+  // Sorted by id: ids only grow, and a row committed late goes in at its id's place.
   #rows: BusRow[] = [];
   #lastId = 0;
   // channel → callbacks of the polls waiting on it (Odoo registers one Event per channel).
   readonly #waiters = new Map<string, Set<Wake>>();
+  // Rows of transactions not committed yet: their ids are taken, nobody reads them.
+  readonly #uncommitted = new Map<number, BusRow>();
 
   constructor(options: BusStoreOptions) {
     this.#clock = options.clock;
@@ -85,6 +87,40 @@ export class BusStore {
     }
     this.#notify(new Set(rows.map((row) => row.channel)));
     return ids;
+  }
+
+  /**
+   * Inserts the rows in a transaction that stays open: their ids are taken now (a later insert gets higher
+   * ids), but no poll or socket reads them until {@link commit}. This is how Odoo ends up committing a
+   * lower id after a higher one, when two transactions run side by side.
+   */
+  insertUncommitted(rows: readonly NewRow[]): number[] {
+    const createDate = this.#clock.now();
+    return rows.map((row) => {
+      const id = ++this.#lastId;
+      this.#uncommitted.set(id, { id, channel: row.channel, message: row.message, createDate, db: row.db ?? this.#db });
+      return id;
+    });
+  }
+
+  /**
+   * Commits rows of {@link insertUncommitted} (`ids`, or all of them), as one transaction: each goes in
+   * at its id's place and the polls waiting on their channels wake once. Returns the ids committed, in
+   * order; ids that are not uncommitted rows are ignored.
+   */
+  commit(ids: readonly number[] = [...this.#uncommitted.keys()]): number[] {
+    const rows = ids.flatMap((id) => this.#uncommitted.get(id) ?? []).sort((a, b) => a.id - b.id);
+    for (const row of rows) {
+      this.#uncommitted.delete(row.id);
+      this.#rows.splice(this.#firstIndexAfter(row.id), 0, row);
+    }
+    if (rows.length > 0) this.#notify(new Set(rows.map((row) => row.channel)));
+    return rows.map((row) => row.id);
+  }
+
+  /** Ids of rows inserted and not committed yet, ascending. */
+  get uncommittedIds(): number[] {
+    return [...this.#uncommitted.keys()].sort((a, b) => a - b);
   }
 
   /**

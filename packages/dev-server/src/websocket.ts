@@ -13,7 +13,7 @@ import type { TimerHandle } from './clock';
 import type { ServerContext } from './context';
 import { sendWerkzeugError } from './http';
 import { OdooError, isPlainObject, pythonTypeError, requireParams } from './jsonrpc';
-import { presenceKeys, websocketWorkerVersion } from './odoo-version';
+import { SENT_HISTORY_MS, hasSentHistory, presenceKeys, websocketWorkerVersion } from './odoo-version';
 import { pollCursor } from './routes/longpolling';
 import type { RpcRoute } from './rpc-route';
 import { sessionCookie, sessionIdFromCookie } from './sessions';
@@ -97,7 +97,10 @@ interface Connection {
   readonly session: Session;
   /** Stored channels of the current subscription; undefined before the first `subscribe`. */
   channels: string[] | undefined;
+  /** The cursor: on 17+, the id below which every id was sent (or never will be) and left the history. */
   last: number;
+  /** 17+: the ids sent in the last {@link SENT_HISTORY_MS}, by id, each with its clock time. */
+  readonly sent: { readonly id: number; readonly at: number }[];
   unlisten: (() => void) | undefined;
   idle: TimerHandle | undefined;
   pong: TimerHandle | undefined;
@@ -249,7 +252,7 @@ export class WebSocketHub {
 
   #open(ws: WebSocket, req: IncomingMessage, session: Session): void {
     const ctx = this.#ctx;
-    const conn: Connection = { ws, session, channels: undefined, last: 0, unlisten: undefined, idle: undefined, pong: undefined, age: undefined, frames: [], sessionEnded: false };
+    const conn: Connection = { ws, session, channels: undefined, last: 0, sent: [], unlisten: undefined, idle: undefined, pong: undefined, age: undefined, frames: [], sessionEnded: false };
     this.#connections.add(conn);
     ctx.stats.socketOpened(session.id);
     ws.on('error', () => {
@@ -345,7 +348,8 @@ export class WebSocketHub {
     conn.unlisten?.();
     // `broadcast`, the client's strings (as `["<db>","<name>"]`) and, logged in, the partner channel.
     conn.channels = sessionChannels(this.#ctx, conn.session, names);
-    conn.last = pollCursor(last, this.#ctx.store.lastId);
+    // 17+ trust their own history once the socket has a cursor (they test it against 0, as here).
+    if (!hasSentHistory(this.#ctx.version) || conn.last === 0) conn.last = pollCursor(last, this.#ctx.store.lastId);
     conn.unlisten = this.#ctx.store.listen(conn.channels, () => this.#dispatch(conn));
     this.#dispatch(conn);
   }
@@ -366,7 +370,21 @@ export class WebSocketHub {
     }
   }
 
-  // `_poll(channels, last)`, sent as one frame; `last` moves to the last id sent.
+  // 17+: the ids just sent join the history; the oldest that are older than the window leave it, and the
+  // cursor moves to the last of them. Only from the bottom: an id above one still remembered stays, or
+  // the next read (above the cursor, minus the history) would send it again.
+  #remember(conn: Connection, rows: readonly BusRow[]): void {
+    const now = this.#ctx.clock.now();
+    for (const row of rows) conn.sent.push({ id: row.id, at: now });
+    conn.sent.sort((a, b) => a.id - b.id);
+    let expired = 0;
+    while (expired < conn.sent.length && now - conn.sent[expired]!.at > SENT_HISTORY_MS) expired++;
+    if (expired === 0) return;
+    conn.last = conn.sent[expired - 1]!.id;
+    conn.sent.splice(0, expired);
+  }
+
+  // `_poll(channels, last)` (17+: minus the ids in the history), sent as one frame.
   #dispatch(conn: Connection): void {
     if (!conn.channels || conn.ws.readyState !== conn.ws.OPEN) return;
     // And before each dispatch (`_dispatch_bus_notifications`).
@@ -374,9 +392,12 @@ export class WebSocketHub {
       this.#close(conn, CLOSE.SESSION_EXPIRED);
       return;
     }
-    const rows = this.#ctx.store.select(conn.channels, conn.last, conn.session.db);
+    const history = hasSentHistory(this.#ctx.version);
+    const sentIds = new Set(conn.sent.map((entry) => entry.id));
+    const rows = this.#ctx.store.select(conn.channels, conn.last, conn.session.db).filter((row) => !sentIds.has(row.id));
     if (rows.length === 0) return;
-    conn.last = rows[rows.length - 1]!.id;
+    if (history) this.#remember(conn, rows);
+    else conn.last = rows[rows.length - 1]!.id;
     conn.ws.send(JSON.stringify(rows.map(notificationOf)));
     this.#ctx.stats.countFrameOut();
     this.#armIdle(conn);

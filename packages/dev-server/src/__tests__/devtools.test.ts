@@ -131,11 +131,13 @@ describe('/tabbus/* dev routes', () => {
       ['POST', '/tabbus/fault'],
       ['GET', '/tabbus/polls'],
       ['POST', '/tabbus/expire'],
+      ['POST', '/tabbus/send-uncommitted'],
+      ['POST', '/tabbus/commit'],
     ] as const) {
       const reply = await fetch(server.url + path, { method, body: method === 'POST' ? '{}' : null });
       expect(reply.status, path).toBe(404);
     }
-    expect(server.stats().requests).toEqual({ other: 8 });
+    expect(server.stats().requests).toEqual({ other: 10 });
   });
 
   it('createDevServer rejects bad options and a taken port', async () => {

@@ -116,13 +116,85 @@ describe('WebSocket (16–19)', () => {
     await until(() => frames.length === 3, 'the live pushes');
     expect(frames[1]).toEqual([{ id: live, message: { type: 't/live', payload: { n: 1 } } }]);
     expect(frames[2]).toEqual([{ id: partner, message: { type: 't/me', payload: null } }]);
-    // A resubscribe replaces the channel set and the cursor.
+    // A resubscribe replaces the channel set; what this socket sent in the last 10 s it does not send again.
     send(ws, 'subscribe', { channels: ['other'], last: first });
     await until(() => frames.length === 4, 'the resubscribe backlog');
-    expect(frames[3]!.map((n) => (n as { id: number }).id)).toEqual([first + 1, first + 2, partner]);
+    expect(frames[3]!.map((n) => (n as { id: number }).id)).toEqual([first + 1]);
     const sent = await rpc(server, '/web/session/get_session_info', {}, { sessionId });
     expect(sent.body.result.websocket_worker_version).toBe('17.0-1');
     ws.close();
+  });
+
+  it('16 takes the cursor of every subscribe and reads above the last id it sent: a late commit is never sent', async () => {
+    const server = await startServer({ odoo: 16 });
+    const first = server.publish('chat', { type: 't', payload: 1 });
+    server.publish('chat', { type: 't', payload: 2 });
+    const { ws, frames } = await open(server);
+    send(ws, 'subscribe', { channels: ['chat'], last: first });
+    await until(() => frames.length === 1, 'the backlog');
+    expect(frames[0]!.map((n) => (n as { id: number }).id)).toEqual([first + 1]);
+    send(ws, 'subscribe', { channels: ['chat'], last: first - 1 });
+    await until(() => frames.length === 2, 'the resubscribe backlog');
+    expect(frames[1]!.map((n) => (n as { id: number }).id)).toEqual([first, first + 1]);
+    const late = (await postJson(server, '/tabbus/send-uncommitted', { channel: 'chat', type: 't', payload: 'late' })).body.ids[0];
+    const next = server.publish('chat', { type: 't', payload: 'next' });
+    await until(() => frames.length === 3, 'the next id');
+    expect(await postJson(server, '/tabbus/commit', {})).toMatchObject({ status: 200, body: { committed: [late], uncommitted: [] } });
+    const after = server.publish('chat', { type: 't', payload: 'after' });
+    await until(() => frames.length === 4, 'the id after');
+    expect(frames.slice(2).map((f) => f.map((n) => (n as { id: number }).id))).toEqual([[next], [after]]);
+    ws.close();
+  });
+
+  for (const odoo of [17, 18] as const) {
+    it(`${odoo} sends an id committed after a higher one, once, and takes the cursor of the first subscribe only`, async () => {
+      const server = await startServer({ odoo });
+      const before = server.publish('chat', { type: 't', payload: 0 });
+      const { ws, frames } = await open(server);
+      send(ws, 'subscribe', { channels: ['chat'], last: before });
+      const late = (await postJson(server, '/tabbus/send-uncommitted', { channel: 'chat', type: 't', payload: 'late' })).body.ids[0];
+      const next = server.publish('chat', { type: 't', payload: 'next' });
+      expect(next).toBe(late + 1);
+      await until(() => frames.length === 1, 'the higher id');
+      await postJson(server, '/tabbus/commit', { ids: [late] });
+      await until(() => frames.length === 2, 'the late id');
+      // A later subscribe's cursor is not taken: nothing above `before` comes again.
+      send(ws, 'subscribe', { channels: ['chat'], last: before });
+      const after = server.publish('chat', { type: 't', payload: 'after' });
+      await until(() => frames.length === 3, 'the id after');
+      await sleep(50);
+      expect(frames.map((f) => f.map((n) => (n as { id: number }).id))).toEqual([[next], [late], [after]]);
+      // Ten seconds on, the history is cut from its oldest end and the cursor moves past what left it.
+      server.clock.advance(10_001);
+      const later = server.publish('chat', { type: 't', payload: 'later' });
+      await until(() => frames.length === 4, 'the id ten seconds later');
+      expect(frames[3]!.map((n) => (n as { id: number }).id)).toEqual([later]);
+      const moved = (await postJson(server, '/tabbus/send-uncommitted', { channel: 'chat', type: 't', payload: 'too late' })).body.ids[0];
+      server.publish('chat', { type: 't', payload: 'x' });
+      await until(() => frames.length === 5, 'one more');
+      server.clock.advance(10_001);
+      server.publish('chat', { type: 't', payload: 'y' });
+      await until(() => frames.length === 6, 'and one more');
+      // Its neighbours left the history, the cursor is above it: committed now, it is never sent (Odoo's limit).
+      await postJson(server, '/tabbus/commit', { ids: [moved] });
+      await sleep(50);
+      expect(frames).toHaveLength(6);
+      ws.close();
+    });
+  }
+
+  it('/tabbus/send-uncommitted and /tabbus/commit check their input; with nothing committed, nobody reads the row', async () => {
+    const server = await startServer({ odoo: 15 });
+    expect((await postJson(server, '/tabbus/send-uncommitted', { channel: 5, type: 't', payload: 1 })).status).toBe(400);
+    expect((await postJson(server, '/tabbus/commit', { ids: ['a'] })).status).toBe(400);
+    expect((await postJson(server, '/tabbus/commit', [1])).status).toBe(400);
+    const id = (await postJson(server, '/tabbus/send-uncommitted', { channel: 'c', type: 't', payload: 1 })).body.ids[0];
+    const polled = await rpc(server, '/longpolling/poll', { channels: ['c'], last: 0, options: { peek: true } });
+    expect(polled.body.result.notifications).toEqual([]);
+    expect((await postJson(server, '/tabbus/commit', { ids: [id + 1] })).body).toEqual({ committed: [], uncommitted: [id] });
+    expect((await postJson(server, '/tabbus/commit', undefined)).body).toEqual({ committed: [id], uncommitted: [] });
+    const again = await rpc(server, '/longpolling/poll', { channels: ['c'], last: 0, options: { peek: true } });
+    expect(again.body.result.notifications.map((n: { id: number }) => n.id)).toEqual([id]);
   });
 
   it('a last above the newest id counts as 0 (the 50 s catch-up)', async () => {

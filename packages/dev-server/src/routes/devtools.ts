@@ -4,7 +4,7 @@ import type { ServerContext } from '../context';
 import { sendJson } from '../http';
 import { isPlainObject } from '../jsonrpc';
 import { hasTypedMessages, hasWebSocket } from '../odoo-version';
-import { isRecordChannel, publishAsync } from '../publish';
+import { isRecordChannel, publishAsync, publishUncommitted } from '../publish';
 import type { ChannelNotification, Notification } from '../publish';
 import { sessionIdFromCookie } from '../sessions';
 import { sessionLabel, type DevServerStats } from '../stats';
@@ -69,6 +69,27 @@ export function devRoutes(ctx: ServerContext, deps: DevToolsDeps): HttpRoute[] {
       handle: guarded(async (req, res) => {
         const notifications = parseSendBody(ctx, await readJson(req));
         sendJson(res, 200, { ids: await publishAsync(ctx, notifications) });
+      }),
+    },
+    {
+      // Two transactions side by side, the way Odoo commits a lower id after a higher one.
+      path: '/tabbus/send-uncommitted',
+      methods: ['POST'],
+      handle: guarded(async (req, res) => {
+        const notifications = parseSendBody(ctx, await readJson(req));
+        sendJson(res, 200, { ids: publishUncommitted(ctx, notifications) });
+      }),
+    },
+    {
+      path: '/tabbus/commit',
+      methods: ['POST'],
+      handle: guarded(async (req, res) => {
+        const body = await readJson(req);
+        const ids = isPlainObject(body) ? body['ids'] : undefined;
+        if ((body !== undefined && !isPlainObject(body)) || (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => Number.isSafeInteger(id))))) {
+          throw new BadRequest('expected {} (commit every uncommitted notification) or {"ids": [<id>, …]}');
+        }
+        sendJson(res, 200, { committed: ctx.store.commit(ids as number[] | undefined), uncommitted: ctx.store.uncommittedIds });
       }),
     },
     {
