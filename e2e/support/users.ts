@@ -242,6 +242,7 @@ export function declareUserTests(): void {
     const sessionId = async () => (await context.cookies(server.url)).find((c) => c.name === 'session_id')?.value;
     const before = await sessionId();
     const follower = tabs.find((tab) => tab !== leader)!;
+    const loginAt = Date.now();
     await follower.evaluate(async () => {
       const w = window as unknown as { TabBus: { authenticate(o: object): Promise<unknown> }; demo: { session: { db: string } } };
       await w.TabBus.authenticate({ db: w.demo.session.db, login: 'admin', password: 'admin' });
@@ -253,6 +254,15 @@ export function declareUserTests(): void {
     for (const tab of tabs) {
       expect(await expiries(tab)).toEqual([]);
       expect((await state(tab)).role).not.toBe('stopped');
+    }
+    if (server.odoo >= 16) {
+      // One new socket for the browser, subscribed once; when, is reported (Odoo's own worker waits about 1.5 s).
+      const subscribes = await server.polls(loginAt);
+      expect(subscribes).toHaveLength(1);
+      await expect.poll(async () => (await server.connections()).open).toBe(1);
+      const report = `same-user login [${test.info().project.name}]: the new socket subscribed ${subscribes[0]!.at - loginAt} ms after the login began`;
+      console.log(report);
+      test.info().annotations.push({ type: 'measurement', description: report });
     }
   });
 

@@ -21,8 +21,9 @@ export interface WebsocketOptions {
   /**
    * Odoo closed the socket with 4001: the session it was opened with is gone. A login rotates the session id,
    * even as the same user, so this asks whose session the cookie holds now: resolved, the same user's (a
-   * new socket after the backoff, as Odoo's worker reconnects); rejected with a fatal error, the session
-   * ended (that error stops the bus); rejected otherwise, it could not tell (a retry after the backoff).
+   * new socket at once, where Odoo's worker waits about 1.5 s; after the backoff if the socket before had
+   * failed and had not been up 10 s since); rejected with a fatal error, the session ended (that error stops
+   * the bus); rejected otherwise, it could not tell (a retry after the backoff).
    * Default: none, and every 4001 is a fatal `session_expired`.
    */
   readonly sessionClosed?: () => Promise<void>;
@@ -282,7 +283,14 @@ export class WebsocketTransport implements Transport<OdooNotification> {
         const since = attempt;
         const current = () => sink === s && !closed && attempt === since;
         return void options.sessionClosed().then(
-          () => void (current() && (retryTimer = timers.setTimeout(() => void connect(), backoff.next()))),
+          () => {
+            if (!current()) return;
+            // The check proved the session the same user's (a login rotated its id): nothing to wait for, a
+            // new socket now. A 4001 again before that socket is stable waits out the backoff, so a server
+            // that keeps closing cannot make the tab loop.
+            const wait = backoff.next();
+            retryTimer = timers.setTimeout(() => void connect(), backoff.attempts > 1 ? wait : 0);
+          },
           (error: unknown) => {
             if (!current()) return;
             // The check's own errors say what happened (a session_expired one is fatal); anything else: try again.

@@ -518,13 +518,21 @@ describe('WebsocketTransport: 4001 (the session the socket was opened with is go
     expect(ScriptedSocket.all).toHaveLength(1);
   });
 
-  it('the session is still the same user’s (a login rotated its id): no error, a new socket after the backoff', async () => {
+  it('the session is still the same user’s (a login rotated its id): no error, a new socket at once; another 4001 before it is stable waits out the backoff', async () => {
     const { sink, timers } = await closedWith4001(() => Promise.resolve());
     expect(sink.errors).toEqual([]);
     expect(sink.lastState).toBe('backoff');
-    timers.fire(1000);
+    timers.fire(0);
     await tick();
     expect(ScriptedSocket.all).toHaveLength(2);
+    ScriptedSocket.all[1]!.open();
+    ScriptedSocket.all[1]!.serverClose(4001);
+    await tick();
+    expect(timers.find(0)).toEqual([]);
+    timers.fire(1500);
+    await tick();
+    expect(ScriptedSocket.all).toHaveLength(3);
+    expect(sink.errors).toEqual([]);
   });
 
   it('a replay asked for while the check is on its way connects at once; the check’s answer then opens no second socket', async () => {
