@@ -42,7 +42,7 @@ const sourceAliases = {
 };
 const ts = () => esbuild({ target: 'es2022', minify: false, sourceMap: false, tsconfig: resolve(pkgDir, '../../tsconfig.base.json') });
 const terse = (module) =>
-  terser({ ecma: 2022, module, compress: { passes: 3, pure_getters: true, unsafe_arrows: true, unsafe_methods: true }, format: { comments: /^!|^# allFunctionsCalledOnLoad$/ } });
+  terser({ ecma: 2022, module, compress: { passes: 3, pure_getters: true, unsafe_arrows: true, unsafe_methods: true, hoist_funs: true }, format: { comments: /^!|^# allFunctionsCalledOnLoad$/ } });
 const browserResolve = () => [
   sourceAliases,
   nodeResolve({ browser: true, exportConditions: ['browser'], extensions: ['.ts', '.mjs', '.js'] }),

@@ -17,7 +17,9 @@ export async function detectVersion(request: { fetch: typeof fetch; serverUrl: s
     callJsonRpc({ fetch: request.fetch, url: `${serverUrl}/web/webclient/version_info`, params: {}, credentials }),
     request.fetch(`${serverUrl}/websocket/health`, { credentials }).then((response) => response.status),
   ]);
-  const major = info.status === 'fulfilled' ? (info.value as { server_version_info?: unknown[] } | null)?.server_version_info?.[0] : undefined;
+  const first = info.status === 'fulfilled' ? (info.value as { server_version_info?: unknown[] } | null)?.server_version_info?.[0] : undefined;
+  // Odoo Online's releases between two majors name theirs `'saas~18'` (then 4 for saas~18.4): that major's bus.
+  const major = typeof first === 'string' ? Number(first.replace('saas~', '')) : first;
   if (typeof major === 'number' && Number.isInteger(major) && major >= OLDEST) return Math.min(major, NEWEST) as OdooVersion;
   if (health.status === 'fulfilled' && health.value === 200) return 17;
   if (health.status === 'fulfilled' && health.value === 404) return 15;

@@ -25,6 +25,11 @@ describe('detectVersion', () => {
     [[17, 0, 0, 'final', 0, ''], 200, 17],
     [[19, 0, 0, 'final', 0, ''], 200, 19],
     [[20, 0, 0, 'final', 0, ''], 200, 19],
+    // Odoo Online (SaaS) releases: `version_info = ('saas~18', 4, 0, FINAL, 0, '')` for saas~18.4.
+    [['saas~16', 3, 0, 'final', 0, ''], 200, 16],
+    [['saas~18', 4, 0, 'final', 0, ''], 200, 18],
+    [['saas~15', 2, 0, 'final', 0, ''], 404, 15],
+    [['16', 4, 0, 'final', 0, ''], 200, 16],
   ])('version_info %j (health %i) → %i', async (info, health, version) => {
     expect(await detect({ server_version_info: info }, health)).toBe(version);
   });
@@ -32,6 +37,8 @@ describe('detectVersion', () => {
   it('without a readable version_info, the health route decides: 200 → 17, 404 → 15', async () => {
     expect(await detect(404, 200)).toBe(17);
     expect(await detect({ server_version_info: ['saas~17.2'] }, 404)).toBe(15);
+    expect(await detect({ server_version_info: ['saas~7', 1] }, 404)).toBe(15);
+    expect(await detect({ server_version_info: ['saas~', 1] }, 200)).toBe(17);
   });
 
   it('neither route answering usefully is a network error that says to set `version`', async () => {
