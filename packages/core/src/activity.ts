@@ -29,7 +29,8 @@ export function createActivity(hub: Pick<Hub, 'env' | 'post'>): Activity {
       hub.post({ type: 'activity', at: latest });
     },
     frames: {
-      activity: (frame) => void (latest = Math.max(latest, Number(frame.at) || 0)),
+      // Never later than now: a time from the future (another page's bug) would hide all inactivity for good.
+      activity: (frame) => void (latest = Math.max(latest, Math.min(Number(frame.at) || 0, env.now()))),
     },
   };
 }

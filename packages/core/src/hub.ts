@@ -27,6 +27,8 @@ export type FrameHandlers<Item extends BusItem = BusItem> = { readonly [T in Fra
 /** A part of the bus: it may handle frames. */
 export interface Part<Item extends BusItem = BusItem> {
   readonly frames?: FrameHandlers<Item>;
+  /** This tab left `joining`: it joined its scope (its store and channel are set), or it stopped. */
+  settled?(): void;
 }
 
 /** The counters `state()` shows; each part counts its own. */

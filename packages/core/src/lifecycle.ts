@@ -92,6 +92,10 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
   };
   Object.assign(hub, parts);
   const { machine } = hub;
+  /** The tab joined its scope or stopped: calls the parts put off while it joined go on. */
+  const settle = (): void => {
+    for (const part of Object.values(parts)) part?.settled?.();
+  };
 
   const shutdown = (sayBye: boolean, reason: string): void => {
     generation++;
@@ -109,6 +113,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     hub.delivery.stop();
     machine.to('stopped', reason);
     hub.roster.tabs.clear();
+    settle();
     changed();
   };
   /** Reports a fatal error here and stops this tab. */
@@ -164,6 +169,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
       machine.to('solo', found.reason);
       hub.term.leaderId = tabId;
       hub.link.begin();
+      settle();
       return changed();
     }
     if (found.liveness) hub.roster.useLifetimes(found.liveness);
@@ -173,6 +179,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     machine.to('follower', 'joined');
     hub.roster.announce(true);
     hub.term.join(found.election, !!found.liveness);
+    settle();
     changed();
   };
   const page: PageWatch = watchPage(env.page, {

@@ -86,10 +86,19 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
         .catch(() => resolve(go()));
     });
   };
+  /** Calls made while the tab was joining: nobody could tell yet whether another tab ran their key. */
+  let waiting: (() => void)[] = [];
+  const run = (key: string, fn: () => void): Promise<boolean> => {
+    if (hub.machine.role === 'joining') return new Promise((resolve) => waiting.push(() => resolve(run(key, fn))));
+    if (hub.machine.role !== 'follower' || !asks(key)) return compete(key, fn);
+    return new Promise<boolean>((resolve) => hub.env.setTimeout(() => void compete(key, fn).then(resolve), FOLLOWER_WAIT));
+  };
   return {
-    run(key, fn) {
-      if (hub.machine.role !== 'follower' || !asks(key)) return compete(key, fn);
-      return new Promise<boolean>((resolve) => hub.env.setTimeout(() => void compete(key, fn).then(resolve), FOLLOWER_WAIT));
+    run,
+    settled() {
+      const calls = waiting;
+      waiting = [];
+      for (const call of calls) call();
     },
     get size() {
       return done.size;

@@ -93,7 +93,8 @@ export function createStore(storage: KeyValueStorage | undefined, prefix: string
       const at = read('once:' + key);
       if (typeof at === 'number' && now - at < ttl) return false;
       write('once:' + key, now);
-      if (++claims % 100 === 0) sweepOnce(now, ttl);
+      // A page's first claim sweeps too: pages that each claim fewer than 100 keys would never sweep.
+      if (claims++ % 100 === 0) sweepOnce(now, ttl);
       return true;
     },
     readShared(key) {

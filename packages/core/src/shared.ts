@@ -30,20 +30,27 @@ interface SharedRecord {
  * writer only, to storage for tabs that open later. Last writer wins, by time then by tab id, so every
  * tab settles on the same value whatever order the frames arrive in.
  */
-export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'post' | 'report'>): SharedValues {
+export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine' | 'post' | 'report'>): SharedValues {
   const records = new Map<string, SharedRecord>();
   const listeners = new Map<string, Set<(value: unknown) => void>>();
+  /** Keys this tab set while it had no channel (before it joined, or stopped): the others hear of them once it joins. */
+  const unsent = new Set<string>();
   /** Whether `a` wins over `b`: the later write, or of two at once the higher tab id. */
   const beats = (a: SharedRecord, b: SharedRecord) => a.at > b.at || (a.at === b.at && a.tab > b.tab);
+  /**
+   * A write's time is at most a day ahead of this tab's clock: one far in the future (another page's bug)
+   * would win over every later write for good. A day leaves room for a clock that was set back.
+   */
+  const sane = (record: SharedRecord | undefined) => record && record.at < hub.env.now() + 86_400_000 ? record : undefined;
   const read = (key: string) => {
     const known = records.get(key);
     // Storage too: a write made while this tab was stopped (or in the back/forward cache) reached it there only.
-    const stored = hub.store?.readShared(key);
+    const stored = sane(hub.store?.readShared(key));
     return known && !(stored && beats(stored, known)) ? known : stored;
   };
   const apply = (key: string, record: SharedRecord) => {
     const current = read(key);
-    if (current && beats(current, record)) return;
+    if (!sane(record) || (current && beats(current, record))) return;
     records.set(key, record);
     if (record.tab === hub.tabId) hub.store?.writeShared(key, record);
     for (const listener of [...(listeners.get(key) ?? [])]) {
@@ -58,8 +65,14 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'post' |
     value: <T>(key: string): SharedValue<T> => ({
       get: () => read(key)?.value as T | undefined,
       set(value) {
-        const at = hub.env.now();
+        // After the latest write this tab knows when the clock was set back since (a write of the same
+        // moment is settled by the tab ids, as in every tab).
+        const known = read(key);
+        const now = hub.env.now();
+        const at = known && known.at > now ? known.at + 1 : now;
         apply(key, { value, at, tab: hub.tabId });
+        const role = hub.machine.role;
+        if (role === 'joining' || role === 'stopped') unsent.add(key);
         hub.post({ type: 'shared', key, value, at });
       },
       on(listener) {
@@ -76,6 +89,21 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'post' |
     }),
     get size() {
       return records.size + listeners.size;
+    },
+    settled() {
+      const store = hub.store;
+      if (!store || hub.machine.role === 'stopped') return;
+      for (const key of new Set([...unsent, ...listeners.keys()])) {
+        const known = records.get(key);
+        const stored = sane(store.readShared(key));
+        // Set while this tab was away (stopped, in the back/forward cache): its listeners hear of it now.
+        if (known && stored && beats(stored, known)) apply(key, stored);
+        else if (known?.tab === hub.tabId && unsent.has(key)) {
+          store.writeShared(key, known);
+          hub.post({ type: 'shared', key, value: known.value, at: known.at });
+        }
+      }
+      unsent.clear();
     },
     frames: {
       shared: (frame) => apply(frame.key, { value: frame.value, at: frame.at, tab: frame.from }),

@@ -40,7 +40,7 @@ export interface JobWatcher {
   get(uuid: string): JobUpdate | undefined;
   /** Calls `listener` with each new update (never twice for one `seq`); returns the unsubscriber. */
   on(listener: (update: JobUpdate) => void): () => void;
-  /** Stops watching and leaves the channel. */
+  /** Stops watching, and leaves the channel unless another watcher (or the page itself) holds it. */
   stop(): void;
 }
 
@@ -56,18 +56,37 @@ function updateOf(item: OdooNotification): JobUpdate | undefined {
   return u as JobUpdate;
 }
 
+/**
+ * How many watchers of each bus hold each channel: the last one to stop leaves it, and none does where the
+ * page had joined it itself (that counts as one more holder).
+ */
+const holders = new WeakMap<TabBus<OdooNotification>, Map<string, number>>();
+
 /** Watches the jobs of user `uid` (or of the bus `channel` given) in this tab. */
 export function watchJobs(bus: TabBus<OdooNotification>, options: { uid: number } | { channel: string }): JobWatcher {
   const channel = 'channel' in options ? options.channel : `tabbus.jobs.${options.uid}`;
   const latest = new Map<string, JobUpdate>();
   const listeners = new Set<(update: JobUpdate) => void>();
+  const held = holders.get(bus) ?? new Map<string, number>();
+  holders.set(bus, held);
+  held.set(channel, (held.get(channel) ?? +bus.channels().includes(channel)) + 1);
   bus.addChannel(channel);
+  let watching = true;
   const off = bus.on('notification', (items) => {
     for (const item of items) {
       const update = updateOf(item);
       if (!update || (latest.get(update.uuid)?.seq ?? 0) >= update.seq) continue;
       latest.set(update.uuid, update);
-      for (const listener of listeners) listener(update);
+      for (const listener of [...listeners]) {
+        // One listener's bug must not cost the others, or the rest of the batch, an update the bus never repeats.
+        try {
+          listener(update);
+        } catch (error) {
+          setTimeout(() => {
+            throw error;
+          });
+        }
+      }
     }
   });
   return {
@@ -80,7 +99,11 @@ export function watchJobs(bus: TabBus<OdooNotification>, options: { uid: number 
     stop() {
       off();
       listeners.clear();
-      bus.deleteChannel(channel);
+      if (!watching) return;
+      watching = false;
+      const left = held.get(channel)! - 1;
+      held.set(channel, left);
+      if (!left) bus.deleteChannel(channel);
     },
   };
 }
