@@ -1,3 +1,4 @@
+import type { TabBusError } from './errors';
 import type { Hub, Part } from './hub';
 import { watchSession, type SessionWatch } from './session-watch';
 import type { BusItem, Transport, TransportState } from './transport';
@@ -83,7 +84,11 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       if (leading() && hub.roster.tabs.size > 1) alive();
       else hub.store?.writeChecked(at);
     };
-    session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, hub.halt, since ?? Math.max(passedAt, hub.store?.readChecked() ?? 0));
+    // An expired session stops every tab, even found after this term ended, unless the bus stopped or
+    // started again since (then the check asked of a cookie that may have changed).
+    const started = hub.startedAt;
+    const expired = (error: TabBusError) => void (machine.role !== 'stopped' && hub.startedAt === started && hub.halt(error));
+    session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, expired, since ?? Math.max(passedAt, hub.store?.readChecked() ?? 0));
   };
   /** A server reply: persist the cursor, then fan out, then deliver here. */
   const receive = (items: readonly Item[]) => {

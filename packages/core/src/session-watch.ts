@@ -26,7 +26,8 @@ export interface SessionWatch {
  * transport errors. The first check comes an interval after `since`, the scope's last passed check (0: none
  * known, so at once; at once too when `interval` is 0): after a failover the previous leader's check still
  * holds, and asking again would cost a request just as the new leader's first one is on its way. Only a
- * `session_expired` rejection counts: other failures are the transport's business and are reported by it.
+ * `session_expired` rejection counts, also from a check that answers after `stop()`: other failures are the
+ * transport's business and are reported by it.
  */
 export function watchSession(
   env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>,
@@ -52,7 +53,9 @@ export function watchSession(
       () => (inFlight = false),
       (error: unknown) => {
         inFlight = false;
-        if (running && error instanceof TabBusError && error.code === 'session_expired') onExpired(error);
+        // Even after stop(): a check that answers after its term ended (a hand-off) still found the session
+        // gone, and the next leader would go on from the last pass. `onExpired` decides whether it still counts.
+        if (error instanceof TabBusError && error.code === 'session_expired') onExpired(error);
       },
     );
   };

@@ -135,6 +135,8 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     known && version !== undefined
       ? scopeOf(db ?? '', uid)
       : async () => {
+          // Asked again at each start: the user may have changed since (a logout stopped this bus, a login followed).
+          if (!known) session = undefined;
           const [info] = await Promise.all([known ? undefined : sessionInfo(), version === undefined ? detectVersion(server).then((v) => (version = v)) : undefined]);
           if (!info) return scopeOf(db ?? '', uid ?? false);
           scopeUid = uid ?? info.uid;
@@ -166,9 +168,38 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
   /** The user this bus runs for, while it runs (a public page has none: it neither tells nor hears). */
   const mine = () => (bus.state().role !== 'stopped' && typeof scopeUid === 'number' && scopeDb !== undefined ? { db: scopeDb, uid: scopeUid } : undefined);
   const end = (detail: string, context: Record<string, unknown>) => bus.sessionExpired(detail, context);
+  /**
+   * Whether to ask whose session the cookie holds before the leader's next request, though no check is due:
+   * news heard before this bus knew its user (its scope was being asked), a login whose outcome was lost (the
+   * server may have logged someone in), or another user running a bus here last when this one started (a
+   * page rendered for an earlier user; that user's stored pass says nothing of the cookie now).
+   */
+  let doubt = false;
+  /** Who ran a bus of this server last in this browser (`db|uid`), read as this bus started; consumed by the first gate. */
+  let lastUser: string | null | undefined;
+  const userKey = `tabbus:${origin}:user`;
+  /** Storage that throws counts as none: a stale page is then found by the news and the checks alone. */
+  const readUser = (): string | null => {
+    try {
+      return env.storage?.getItem(userKey) ?? null;
+    } catch {
+      return null;
+    }
+  };
+  const writeUser = (who: string): void => {
+    try {
+      env.storage?.setItem(userKey, who);
+    } catch {
+      // As above.
+    }
+  };
   const ear = hearSessions(origin, env, (news: SessionNews) => {
     const me = mine();
-    if (!me) return;
+    if (!me) {
+      if (bus.state().role === 'joining') doubt = true;
+      return;
+    }
+    if (news.kind === 'login' && news.state === 'failed') doubt = true;
     if (news.kind === 'logout') return end('the user logged out in another tab; log in again', { reason: 'logout' });
     if (news.kind === 'login' && news.state === 'done' && (news.db !== me.db || news.uid !== me.uid)) {
       return end(`user ${news.uid} of ${news.db} logged in in another tab; log in again`, { reason: 'user_changed', actual: news.uid, actualDb: news.db });
@@ -178,7 +209,7 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       // meanwhile the leader holds its next request.
       ear.verify(checkSession).catch((error: unknown) => isSessionExpired(error) && end(detailOf(error as TabBusError), { ...(error as TabBusError).context }));
     }
-  });
+  }, false);
   /**
    * Before each request of the leader. While a login is under way the cookie is in flux (the old session
    * may already be gone): wait for it to be over; a login as someone else stops this bus meanwhile. A
@@ -186,8 +217,18 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
    */
   const gate = (): Promise<void> | undefined => {
     if (uid === false) return undefined;
+    const me = mine();
+    if (!me) return undefined;
+    if (lastUser !== undefined) {
+      if (lastUser !== null && lastUser !== `${me.db}|${me.uid}`) doubt = true;
+      lastUser = undefined;
+    }
+    if (doubt) {
+      doubt = false;
+      return ear.verify(checkSession);
+    }
     if (!ear.pending) return ear.checking;
-    return ear.settled().then((outcome) => (outcome === 'timeout' ? ear.verify(checkSession) : ear.checking));
+    return ear.settled().then((outcome) => (outcome === 'timeout' && mine() ? ear.verify(checkSession) : ear.checking));
   };
   const workerVersion = async (refused?: string): Promise<string | undefined> => {
     if (options.websocketWorkerVersion !== undefined) return options.websocketWorkerVersion;
@@ -235,9 +276,18 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
   // Every tab of the server hears when this user's bus starts: a tab of another user checks its session.
   const start = bus.start.bind(bus);
   bus.start = async () => {
+    ear.open();
+    lastUser = readUser();
     await start();
     const me = mine();
-    if (me) ear.announce({ kind: 'scope', ...me });
+    if (!me) return;
+    writeUser(`${me.db}|${me.uid}`);
+    ear.announce({ kind: 'scope', ...me });
+  };
+  const stop = bus.stop.bind(bus);
+  bus.stop = async () => {
+    await stop();
+    ear.close();
   };
   const sendPresence = (): boolean => {
     const role = bus.state().role;

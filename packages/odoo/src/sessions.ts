@@ -84,13 +84,18 @@ export interface SessionEar {
   readonly checking: Promise<void> | undefined;
   /** Tells the other tabs of the origin. */
   announce(news: SessionNews): void;
-  /** Stops listening. */
+  /** Listens (again); nothing if it listens already. */
+  open(): void;
+  /** Stops listening, and drops the pending login (its waiters hear `failed`). */
   close(): void;
 }
 
-/** Listens to the session news of `origin`; `hear` gets each piece of news from another tab. */
-export function hearSessions(origin: string, env: Pick<BusEnv, 'openChannel' | 'now' | 'setTimeout' | 'clearTimeout'>, hear: (news: SessionNews) => void): SessionEar {
-  const channel = sessionsChannel(origin, env);
+/**
+ * Listens to the session news of `origin` (from the start, or with `opened: false` from `open()` on); `hear`
+ * gets each piece of news from another tab.
+ */
+export function hearSessions(origin: string, env: Pick<BusEnv, 'openChannel' | 'now' | 'setTimeout' | 'clearTimeout'>, hear: (news: SessionNews) => void, opened = true): SessionEar {
+  let channel: FrameChannel | undefined;
   let pendingSince = -Infinity;
   let waiters: ((outcome: 'done' | 'failed' | 'timeout') => void)[] = [];
   let timer: unknown;
@@ -102,7 +107,7 @@ export function hearSessions(origin: string, env: Pick<BusEnv, 'openChannel' | '
     waiters = [];
     for (const resolve of waiting) resolve(outcome);
   };
-  channel?.listen((data) => {
+  const listen = (data: unknown) => {
     if (!isNews(data)) return;
     if (data.kind === 'login') {
       if (data.state === 'pending') {
@@ -112,8 +117,8 @@ export function hearSessions(origin: string, env: Pick<BusEnv, 'openChannel' | '
       } else settle(data.state);
     }
     hear(data);
-  });
-  return {
+  };
+  const ear: SessionEar = {
     get pending() {
       return env.now() - pendingSince < LOGIN_PENDING_FOR;
     },
@@ -123,6 +128,17 @@ export function hearSessions(origin: string, env: Pick<BusEnv, 'openChannel' | '
       return checking;
     },
     announce: (news) => channel?.post(news),
-    close: () => channel?.close(),
+    open() {
+      if (channel) return;
+      channel = sessionsChannel(origin, env);
+      channel?.listen(listen);
+    },
+    close() {
+      channel?.close();
+      channel = undefined;
+      settle('failed');
+    },
   };
+  if (opened) ear.open();
+  return ear;
 }

@@ -186,4 +186,31 @@ describe('one browser, several users', () => {
     await sleep(100);
     expect(visitor.expired).toEqual([]);
   });
+
+  it('a stale page of admin starting after an unannounced login never shows demo\'s private notifications', async () => {
+    const server = await startServer({ odoo: 15 });
+    const b = browser(server);
+    await b.login('admin');
+    // Admin's one tab, with the default check interval: alone, it stores its check's pass for the next page.
+    const admin = b.tab({ sessionCheckInterval: 300_000 });
+    await untilOpenPolls(server, 1);
+    await eventually(() => b.fake.storage.getItem(`tabbus:${server.url}|${server.db}|2:checked`)).not.toBeNull();
+    await admin.bus.stop();
+    // Demo logs in with Odoo's own login form (unannounced) and demo's page starts its bus.
+    await b.fetch(`${server.url}/web/session/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { db: server.db, login: 'demo', password: 'demo' }, id: 1 }) });
+    const demo = b.tab({ sessionCheckInterval: 300_000 });
+    await eventually(() => demo.bus.state().role).toBe('leader');
+    await untilOpenPolls(server, 1);
+    await sleep(20);
+    // A page rendered for admin before the login starts its bus late.
+    const stale = b.tab({ uid: 2, db: server.db, sessionCheckInterval: 300_000 });
+    const seen: unknown[] = [];
+    stale.bus.on('notification', (items) => seen.push(...items));
+    await eventually(() => stale.bus.state().role === 'stopped' || server.stats().openPolls === 2).toBe(true);
+    // Demo's private notification, on demo's partner channel (7).
+    await globalThis.fetch(`${server.url}/tabbus/send`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ partner: 7, type: 'mail.message/inbox', payload: 'for demo only' }) });
+    await sleep(200);
+    expect(seen).toEqual([]);
+    expect(stale.bus.state().role).toBe('stopped');
+  });
 });

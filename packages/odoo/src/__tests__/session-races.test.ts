@@ -1,0 +1,207 @@
+// Sessions between the users of one browser at the awkward moments: a page that starts late, news heard while
+// the scope resolves, a login whose outcome is unknown, a check that answers after a hand-off, a stopped bus.
+import { describe, expect, it } from 'vitest';
+import type { TabBusError } from '@tabbus/core';
+import { FakeBrowser, VirtualClock } from '@tabbus/core/testing';
+import { LOGIN_PENDING_FOR } from '../sessions';
+import { authenticate } from '../auth';
+import { createOdooBus, type OdooBusOptions } from '../create-odoo-bus';
+import { eventually, onCleanup, rpcError, rpcResult, sessionExpiredError, sleep } from './helpers';
+
+const URL_ = 'http://odoo.test';
+const SESSIONS = `tabbus:${URL_}:sessions`;
+
+/** A scriptable Odoo: whose session the one cookie holds, what get_session_info answers; polls hang until aborted. */
+function fakeOdoo() {
+  const state = {
+    user: 2 as number | null,
+    db: 'd',
+    /** Replaces the get_session_info result (odd shapes). */
+    info: undefined as undefined | (() => unknown),
+    /** While set, get_session_info waits for it. */
+    hold: undefined as Promise<void> | undefined,
+  };
+  /** Answers every held poll with no notifications (the leader then polls again). */
+  const held = new Set<(error?: Error) => void>();
+  const wake = () => {
+    for (const answer of [...held]) answer();
+    held.clear();
+  };
+  const sent: { path: string; user: number | null }[] = [];
+  const fetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const path = new URL(String(input)).pathname;
+    sent.push({ path, user: state.user });
+    if (path === '/web/session/get_session_info') {
+      if (state.hold) await state.hold;
+      if (state.info) return rpcResult(state.info());
+      if (state.user === null) return rpcError(sessionExpiredError);
+      return rpcResult({ uid: state.user, db: state.db });
+    }
+    if (path === '/longpolling/poll') {
+      return new Promise<Response>((resolve, reject) => {
+        held.add((error) => (error ? reject(error) : resolve(rpcResult([]))));
+        const signal = init.signal;
+        if (signal?.aborted) reject(signal.reason);
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    }
+    if (path === '/web/session/authenticate') {
+      // The server logs demo in (the cookie changes), but the answer never reaches the page.
+      state.user = 6;
+      throw new TypeError('Failed to fetch');
+    }
+    return rpcResult(null);
+  }) as typeof fetch;
+  /** Fails every held poll (a network error: the leader checks the session at once). */
+  const breakPolls = () => {
+    for (const answer of [...held]) answer(new TypeError('Failed to fetch'));
+    held.clear();
+  };
+  return { state, sent, fetch, wake, breakPolls, polls: () => sent.filter((s) => s.path === '/longpolling/poll') };
+}
+
+function tabOf(fake: FakeBrowser, odoo: ReturnType<typeof fakeOdoo>, options: Partial<OdooBusOptions> = {}) {
+  const tab = fake.tab();
+  const bus = createOdooBus({ serverUrl: URL_, version: 15, fetch: odoo.fetch, env: tab.env(), sessionCheckInterval: 0, start: false, ...options });
+  onCleanup(() => bus.stop());
+  const expired: TabBusError[] = [];
+  bus.on('session_expired', (e) => expired.push(e));
+  bus.on('error', () => undefined);
+  return { tab, bus, expired };
+}
+
+describe('the session ear', () => {
+  it('bus.stop() closes the sessions channel it opened', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    const t = tabOf(fake, odoo, { uid: 2, db: 'd' });
+    await t.bus.start();
+    expect(fake.channels.openCount(SESSIONS)).toBe(1);
+    await t.bus.stop();
+    // The bus's own frames channel is closed; the sessions channel is not.
+    expect(fake.channels.openCount()).toBe(0);
+  });
+
+  it('a stopped bus sends no session check when a pending login it heard times out', async () => {
+    const clock = new VirtualClock();
+    const fake = new FakeBrowser({ clock });
+    const odoo = fakeOdoo();
+    const t = tabOf(fake, odoo, { uid: 2, db: 'd', leaderTimeout: 0 });
+    void t.bus.start();
+    await clock.advanceAsync(100);
+    expect(t.bus.state().role).toBe('leader');
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    // The channels change: the leader's next poll waits for the login to be over.
+    t.bus.addChannel('x');
+    await clock.advanceAsync(100);
+    await t.bus.stop();
+    const before = odoo.sent.length;
+    await clock.advanceAsync(LOGIN_PENDING_FOR);
+    expect(odoo.sent.slice(before)).toEqual([]);
+  });
+});
+
+describe('restart after logging in again', () => {
+  it('a bus whose uid came from the session restarts as the user now logged in', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    const t = tabOf(fake, odoo); // no uid/db: asked from get_session_info
+    await t.bus.start();
+    expect(t.bus.state().scope).toBe(`${URL_}|d|2`);
+    // Logged out in another tab; then this page's login form logs demo in, and the page restarts its bus.
+    fake.inject(SESSIONS, { kind: 'logout' });
+    expect(t.expired).toHaveLength(1);
+    odoo.state.user = 6;
+    await t.bus.start();
+    await sleep(50);
+    expect(t.bus.state().scope).toBe(`${URL_}|d|6`);
+    expect(t.expired).toHaveLength(1);
+  });
+});
+
+describe('news heard while the scope resolves', () => {
+  it('a login as another user announced while get_session_info is answering is not lost', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    // A stored pass of the scope's session check (a tab of admin alone wrote it a minute ago).
+    fake.storage.setItem(`tabbus:${URL_}|d|2:checked`, JSON.stringify(Date.now() - 60_000));
+    let answer!: () => void;
+    odoo.state.hold = new Promise<void>((resolve) => (answer = resolve));
+    const t = tabOf(fake, odoo, { sessionCheckInterval: 300_000 }); // no uid: asked from the session
+    const started = t.bus.start();
+    await eventually(() => odoo.sent.length).toBe(1); // get_session_info on its way (answered as admin)
+    // Meanwhile another tab logs demo in: the cookie changes and the news arrives.
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    odoo.state.user = 6;
+    fake.inject(SESSIONS, { kind: 'login', state: 'done', db: 'd', uid: 6 });
+    odoo.state.info = () => ({ uid: 2, db: 'd' }); // the answer the server had already written
+    answer();
+    await started;
+    odoo.state.info = undefined;
+    await sleep(50);
+    // This admin bus now polls with demo's cookie; nothing stops it.
+    expect(odoo.polls().filter((p) => p.user === 6)).toEqual([]);
+    expect(t.bus.state().role).toBe('stopped');
+  });
+
+  it('a stale page of the old user starting late stops itself before it polls with the new user\'s cookie', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    // Admin's last tab (alone) stored its check's pass a minute ago, then closed; demo logged in with
+    // Odoo's own form (unannounced) and demo's page runs its bus.
+    fake.storage.setItem(`tabbus:${URL_}|d|2:checked`, JSON.stringify(Date.now() - 60_000));
+    odoo.state.user = 6;
+    const demo = tabOf(fake, odoo, { uid: 6, db: 'd', sessionCheckInterval: 300_000 });
+    await demo.bus.start();
+    await eventually(() => odoo.polls().length).toBe(1);
+    // A page rendered for admin before the login starts its bus now.
+    const stale = tabOf(fake, odoo, { uid: 2, db: 'd', sessionCheckInterval: 300_000 });
+    await stale.bus.start();
+    await sleep(100);
+    expect({ role: stale.bus.state().role, polls: odoo.polls().length }).toEqual({ role: 'stopped', polls: 1 });
+    expect(demo.bus.state().role).not.toBe('stopped');
+  });
+});
+
+describe('a login whose outcome is unknown', () => {
+  it('a login that failed on the network (the server may have logged someone in) makes the leader check before it polls again', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    const admin = tabOf(fake, odoo, { uid: 2, db: 'd', sessionCheckInterval: 300_000 });
+    await admin.bus.start();
+    await eventually(() => odoo.polls().length).toBe(1);
+    const login = authenticate({ serverUrl: URL_, fetch: odoo.fetch, db: 'd', login: 'demo', password: 'demo', env: fake.tab().env() });
+    await expect(login).rejects.toMatchObject({ code: 'network' });
+    await sleep(20); // the tabs hear `login: failed`
+    odoo.wake(); // the held poll ends: the leader polls again
+    await sleep(50);
+    expect(odoo.polls().filter((p) => p.user === 6)).toEqual([]);
+    expect(admin.bus.state().role).toBe('stopped');
+  });
+});
+
+describe('a check that answers after a hand-off', () => {
+  it('an expired session found by a check that answers after the leader handed off still stops the tabs', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    const a = tabOf(fake, odoo, { uid: 2, db: 'd', sessionCheckInterval: 300_000, backoff: { initial: 60_000 } });
+    await a.bus.start();
+    await eventually(() => a.bus.state().role).toBe('leader');
+    const b = tabOf(fake, odoo, { uid: 2, db: 'd', sessionCheckInterval: 300_000 });
+    await b.bus.start();
+    await eventually(() => odoo.sent.filter((r) => r.path === '/web/session/get_session_info').length).toBe(1); // A's first check passed
+    await sleep(20);
+    // The session ends (a curl, another app); a poll error makes the leader check at once; the answer is slow.
+    let answer!: () => void;
+    odoo.state.hold = new Promise<void>((resolve) => (answer = resolve));
+    odoo.state.user = null;
+    odoo.breakPolls();
+    await eventually(() => odoo.sent.filter((r) => r.path === '/web/session/get_session_info').length).toBe(2);
+    // Meanwhile A hands the connection to B (a visible tab claimed it, or the app called handoff()).
+    expect(a.bus.handoff()).toBe(true);
+    await eventually(() => b.bus.state().role).toBe('leader');
+    answer(); // A's check: the session expired
+    await sleep(100);
+    expect([a.bus.state().role, b.bus.state().role]).toEqual(['stopped', 'stopped']);
+  });
+});
