@@ -49,6 +49,20 @@ describe('/web/session/*', () => {
     }
   });
 
+  it('8/9: get_session_info needs no login, and answers a session nobody is logged into with uid and db null', async () => {
+    for (const odoo of [8, 9] as const) {
+      const server = await startServer({ odoo });
+      const sessionId = await login(server, 'demo');
+      expect((await rpc(server, '/web/session/get_session_info', {}, { sessionId })).body.result).toMatchObject({ uid: 6, db: server.db });
+      await rpc(server, '/web/session/destroy', {}, { sessionId });
+      const after = await rpc(server, '/web/session/get_session_info', {}, { sessionId });
+      expect(after.body.error).toBeUndefined();
+      expect(after.body.result).toMatchObject({ uid: null, db: null });
+    }
+    const ten = await startServer({ odoo: 10 });
+    expect((await rpc(ten, '/web/session/get_session_info', {})).body.error.code).toBe(100);
+  });
+
   it('get_session_info answers the logged-in user, and Session Expired without a logged-in session', async () => {
     const server = await startServer();
     const sessionId = await login(server, 'demo');

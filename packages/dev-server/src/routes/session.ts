@@ -52,10 +52,13 @@ export function sessionRoutes(ctx: ServerContext): RpcRoute[] {
     },
     {
       path: '/web/session/get_session_info',
-      auth: 'user',
+      // 8/9: `auth="none"`, and a session nobody is logged into answers its empty fields (`uid` and `db`
+      // null); 10+ want a login (a session-expired error without one).
+      auth: ctx.version <= 9 ? 'none' : 'user',
       handle(call) {
-        // auth='user' guarantees a logged-in session.
-        return sessionInfo(ctx, call.session!.user!, call.session!.db);
+        const user = call.session?.user;
+        if (!user) return { session_id: call.session?.id ?? null, uid: null, user_context: {}, db: null, username: null };
+        return sessionInfo(ctx, user, call.session!.db);
       },
     },
     {

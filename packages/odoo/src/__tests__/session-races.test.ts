@@ -205,3 +205,15 @@ describe('a check that answers after a hand-off', () => {
     expect([a.bus.state().role, b.bus.state().role]).toEqual(['stopped', 'stopped']);
   });
 });
+
+describe('a logged-out session on Odoo 8/9', () => {
+  it('get_session_info answering uid and db null (auth="none" there) is a logout, not a protocol error', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    odoo.state.info = () => ({ session_id: 'x', uid: null, user_context: {}, db: null, username: null });
+    const t = tabOf(fake, odoo, { uid: 2, db: 'd', version: 8 });
+    await t.bus.start();
+    await eventually(() => t.bus.state().role).toBe('stopped');
+    expect(t.expired.map((e) => e.context?.['reason'])).toEqual(['logout']);
+  });
+});
