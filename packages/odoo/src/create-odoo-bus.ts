@@ -145,7 +145,8 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
         };
   /** An error's message as its detail (TabBusError adds the `tabbus: ` prefix again). */
   const detailOf = (error: TabBusError) => error.message.replace(/^tabbus: /, '');
-  const checkSession = async (): Promise<void> => {
+  /** Asks whose session the cookie holds: a fatal `session_expired` unless it is this bus's user's. */
+  const askSession = async (): Promise<void> => {
     let info: SessionInfo;
     try {
       info = await fetchSessionInfo(server);
@@ -193,7 +194,10 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       // As above.
     }
   };
+  /** Logins heard of (each `pending`): a check that answers after one began may have asked with the old cookie. */
+  let logins = 0;
   const ear = hearSessions(origin, env, (news: SessionNews) => {
+    if (news.kind === 'login' && news.state === 'pending') logins++;
     const me = mine();
     if (!me) {
       if (bus.state().role === 'joining') doubt = true;
@@ -210,6 +214,20 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       ear.verify(checkSession).catch((error: unknown) => isSessionExpired(error) && end(detailOf(error as TabBusError), { ...(error as TabBusError).context }));
     }
   }, false);
+  /**
+   * The session check. A login rotates the session id, even as the same user: a check that raced one (sent
+   * with the cookie the login then replaced) finds the session gone. Asked again once the login is over.
+   */
+  const checkSession = async (): Promise<void> => {
+    const before = logins;
+    try {
+      await askSession();
+    } catch (error) {
+      if (!isSessionExpired(error) || (!ear.pending && logins === before)) throw error;
+      if (ear.pending) await ear.settled();
+      await askSession();
+    }
+  };
   /**
    * Before each request of the leader. While a login is under way the cookie is in flux (the old session
    * may already be gone): wait for it to be over; a login as someone else stops this bus meanwhile. A

@@ -21,7 +21,7 @@ export async function fetchSessionInfo(request: { fetch: typeof fetch; serverUrl
   const info = (typeof result === 'object' && result !== null ? result : {}) as Partial<Record<keyof SessionInfo, unknown>>;
   const uid = info.uid;
   // Odoo 8/9 answer a logged-out session (the route is `auth="none"` there) with `uid` and `db` null.
-  if ((uid === null || uid === false) && info.db == null) info.db = '';
+  if (!uid && info.db == null) info.db = '';
   if (!(uid === null || uid === false || Number.isSafeInteger(uid)) || typeof info.db !== 'string') {
     throw new TabBusError('protocol', `${url}: the reply has no uid/db`, { context: { url, result: JSON.stringify(result)?.slice(0, 200) } });
   }

@@ -217,3 +217,38 @@ describe('a logged-out session on Odoo 8/9', () => {
     expect(t.expired.map((e) => e.context?.['reason'])).toEqual(['logout']);
   });
 });
+
+describe('a session check that races a login', () => {
+  it('a check sent with the cookie a login as the same user then replaced asks again once the login is over, and stops nothing', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    let answer!: () => void;
+    odoo.state.hold = new Promise<void>((resolve) => (answer = resolve));
+    const t = tabOf(fake, odoo, { uid: 2, db: 'd' });
+    await t.bus.start();
+    await eventually(() => odoo.sent.filter((r) => r.path === '/web/session/get_session_info').length).toBe(1);
+    // Another tab logs in again as the same user: the old session is gone before the new cookie is set.
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    odoo.state.user = null;
+    answer();
+    await sleep(20);
+    expect(t.bus.state().role).not.toBe('stopped');
+    odoo.state.user = 2;
+    fake.inject(SESSIONS, { kind: 'login', state: 'done', db: 'd', uid: 2 });
+    await eventually(() => odoo.sent.filter((r) => r.path === '/web/session/get_session_info').length).toBe(2);
+    await sleep(20);
+    expect(t.bus.state().role).not.toBe('stopped');
+    expect(t.expired).toEqual([]);
+  });
+
+  it('a check that finds the session gone with no login heard of stops the tabs at once', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    odoo.state.user = null;
+    const t = tabOf(fake, odoo, { uid: 2, db: 'd' });
+    await t.bus.start();
+    await eventually(() => t.bus.state().role).toBe('stopped');
+    expect(t.expired.map((e) => e.context?.['reason'])).toEqual(['logout']);
+    expect(odoo.sent.filter((r) => r.path === '/web/session/get_session_info')).toHaveLength(1);
+  });
+});
