@@ -236,8 +236,7 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
   const gate = (): Promise<void> | undefined => {
     if (uid === false) return undefined;
     const me = mine();
-    if (!me) return undefined;
-    if (lastUser !== undefined) {
+    if (me && lastUser !== undefined) {
       if (lastUser !== null && lastUser !== `${me.db}|${me.uid}`) doubt = true;
       lastUser = undefined;
     }
@@ -246,7 +245,7 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       return ear.verify(checkSession);
     }
     if (!ear.pending) return ear.checking;
-    return ear.settled().then((outcome) => (outcome === 'timeout' && mine() ? ear.verify(checkSession) : ear.checking));
+    return ear.settled().then((outcome) => (outcome === 'timeout' && bus.state().role !== 'stopped' ? ear.verify(checkSession) : ear.checking));
   };
   const workerVersion = async (refused?: string): Promise<string | undefined> => {
     if (options.websocketWorkerVersion !== undefined) return options.websocketWorkerVersion;
