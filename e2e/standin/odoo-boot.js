@@ -6,6 +6,8 @@
   const factories = new Map();
   const modules = new Map();
   const odoo = (window.odoo = window.odoo || {});
+  // Where Odoo's loader keeps the modules it ran (read by the addon for `@web/core/user`).
+  odoo.loader = { modules };
   odoo.define = function (name, deps, factory) {
     if (typeof deps === 'function') [deps, factory] = [[], deps];
     factories.set(name, { deps, factory });

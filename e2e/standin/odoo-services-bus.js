@@ -41,7 +41,14 @@
   });
 
   odoo.define('@web/session', [], function () {
-    return { session: Object.assign({}, odoo.__session_info__) };
+    const session = Object.assign({}, odoo.__session_info__);
+    // 18/19 keep the user's id in `@web/core/user` and delete it from the session.
+    if (major() >= 18) delete session.uid;
+    return { session };
+  });
+
+  odoo.define('@web/core/user', [], function () {
+    return { user: { userId: odoo.__session_info__.uid } };
   });
 
   odoo.define('@web/core/browser/browser', [], function () {

@@ -103,6 +103,9 @@ for (const odoo of [16, 17, 18, 19] as const) {
       const pages = await open(5, '?sharedWorker=0');
       for (const page of pages) expect((await std(page)).tabbus).toBe(true);
       await expect.poll(async () => (await mainTabs(pages)).filter(Boolean).length).toBe(1);
+      // The page knows its user (18/19 from `@web/core/user`): no tab asks the server whose session it is
+      // before it starts. The stand-in's own boot asks once per page, and the leader checks the session once.
+      expect((await server.stats()).requests['/web/session/get_session_info'] ?? 0).toBe(pages.length + 1);
       await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
       const ids = [];
       for (const text of ['one', 'two', 'three']) ids.push(await server.send({ channel: 'chat', type: 'demo/message', payload: { text } }));

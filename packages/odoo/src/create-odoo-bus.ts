@@ -197,7 +197,13 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
   /** Logins heard of (each `pending`): a check that answers after one began may have asked with the old cookie. */
   let logins = 0;
   const ear = hearSessions(origin, env, (news: SessionNews) => {
-    if (news.kind === 'login' && news.state === 'pending') logins++;
+    if (news.kind === 'login' && news.state === 'pending') {
+      logins++;
+      // Odoo 8–15 answer every request with the cookie it came with: the poll the server holds across the
+      // login would come back with the old session's cookie, over the new one, and log the browser out.
+      // Given up now (the browser never reads its answer), it goes again once the login is over (the gate).
+      poller?.refresh();
+    }
     const me = mine();
     if (!me) {
       if (bus.state().role === 'joining') doubt = true;
@@ -234,7 +240,7 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
    * login never said to be over, or news being checked, means: ask the server whose session it is.
    */
   const gate = (): Promise<void> | undefined => {
-    if (uid === false) return undefined;
+    if (uid === false || bus.state().role === 'stopped') return undefined;
     const me = mine();
     if (me && lastUser !== undefined) {
       if (lastUser !== null && lastUser !== `${me.db}|${me.uid}`) doubt = true;
@@ -245,7 +251,11 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       return ear.verify(checkSession);
     }
     if (!ear.pending) return ear.checking;
-    return ear.settled().then((outcome) => (outcome === 'timeout' && bus.state().role !== 'stopped' ? ear.verify(checkSession) : ear.checking));
+    // Then as before a request: a login never said to be over, or one that failed (its news sets `doubt`), is checked.
+    return ear.settled().then((outcome) => {
+      if (outcome === 'timeout') doubt = true;
+      return gate();
+    });
   };
   const workerVersion = async (refused?: string): Promise<string | undefined> => {
     if (options.websocketWorkerVersion !== undefined) return options.websocketWorkerVersion;
@@ -263,6 +273,8 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
   };
   /** This tab's socket, while it leads on a WebSocket (each term makes a new one). */
   let socket: WebsocketTransport | undefined;
+  /** This tab's long-poll transport, while it leads on 8–15 (each term makes a new one). */
+  let poller: LongpollingTransport | undefined;
   // The options that share a name with the bus's and the transport's are passed through as they are.
   const bus = createBus<OdooNotification>({
     ...options,
@@ -271,7 +283,7 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     transport: () => {
       // The scope is resolved (and with it an 'auto' version) before any transport is made.
       const v = version ?? 15;
-      if (!speaksWebsocket(v)) return new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials, gate });
+      if (!speaksWebsocket(v)) return (poller = new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials, gate }));
       socket = new WebsocketTransport({
         ...options,
         serverUrl,

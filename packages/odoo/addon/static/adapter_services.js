@@ -74,9 +74,13 @@ odoo.define('@tabbus_bus/bus_service', ['@web/core/registry', '@bus/services/bus
     const listeners = new Map();
     /** 16: what the main tab's im_status service last asked the server about (sent with each presence). */
     let imStatusIds = {};
+    // 18/19 move the user's id to `@web/core/user` (and delete it from the session once that module ran);
+    // without it, every tab would ask the server whose session it is before it could start.
+    const userModule = odoo.loader && odoo.loader.modules && odoo.loader.modules.get('@web/core/user');
+    const uid = Number.isInteger(session.uid) ? session.uid : userModule && userModule.user && userModule.user.userId;
     const tabbus = window.TabBus.createOdooBus({
       version,
-      uid: Number.isInteger(session.uid) ? session.uid : undefined,
+      uid: Number.isInteger(uid) ? uid : undefined,
       db: session.db,
       start: false,
       websocketWorkerVersion: session.websocket_worker_version,

@@ -20,6 +20,8 @@ function fakeOdoo() {
     info: undefined as undefined | (() => unknown),
     /** While set, get_session_info waits for it. */
     hold: undefined as Promise<void> | undefined,
+    /** Polls the page gave up (aborted). */
+    aborted: 0,
   };
   /** Answers every held poll with no notifications (the leader then polls again). */
   const held = new Set<(error?: Error) => void>();
@@ -42,7 +44,7 @@ function fakeOdoo() {
         held.add((error) => (error ? reject(error) : resolve(rpcResult([]))));
         const signal = init.signal;
         if (signal?.aborted) reject(signal.reason);
-        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+        signal?.addEventListener('abort', () => (state.aborted++, reject(signal.reason)), { once: true });
       });
     }
     if (path === '/web/session/authenticate') {
@@ -51,7 +53,7 @@ function fakeOdoo() {
       throw new TypeError('Failed to fetch');
     }
     return rpcResult(null);
-  }) as typeof fetch;
+  }) as typeof globalThis.fetch;
   /** Fails every held poll (a network error: the leader checks the session at once). */
   const breakPolls = () => {
     for (const answer of [...held]) answer(new TypeError('Failed to fetch'));
@@ -250,5 +252,23 @@ describe('a session check that races a login', () => {
     await eventually(() => t.bus.state().role).toBe('stopped');
     expect(t.expired.map((e) => e.context?.['reason'])).toEqual(['logout']);
     expect(odoo.sent.filter((r) => r.path === '/web/session/get_session_info')).toHaveLength(1);
+  });
+});
+
+describe('a login while a long-poll is held (Odoo 8–15)', () => {
+  it('the held poll is given up when the login starts (its answer would bring back the old cookie) and goes again once the login is over', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    const t = tabOf(fake, odoo, { uid: 2, db: 'd' });
+    await t.bus.start();
+    await eventually(() => odoo.polls().length).toBe(1);
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    await eventually(() => odoo.state.aborted).toBe(1);
+    await sleep(20);
+    expect(odoo.polls()).toHaveLength(1);
+    fake.inject(SESSIONS, { kind: 'login', state: 'done', db: 'd', uid: 2 });
+    await eventually(() => odoo.polls().length).toBe(2);
+    expect(t.bus.state().role).not.toBe('stopped');
+    expect(t.expired).toEqual([]);
   });
 });
