@@ -468,3 +468,55 @@ test('Log in again as the same user in one tab: no tab stops, and the next messa
     await context.close();
   }
 });
+
+// A login announced through `TabBus.authenticate` (what the demo and the README recommend for login forms).
+// Odoo 8–15 answer every request with the session cookie it came with: the long-poll the server holds across
+// the login, answered up to 50 s later, would set the old session's cookie over the new one and log the
+// browser out (stock Odoo 15 does). The leader gives that poll up when the login starts. 16+ hold no request.
+test('Log in again through TabBus.authenticate: after the server’s 50 s poll hold the browser still holds the new session', async ({ browser }, testInfo) => {
+  const server = testInfo.project.metadata['server'] as RealOdoo;
+  test.skip(!server.addon, 'the baseline has no tabbus to announce the login');
+  testInfo.setTimeout(300_000);
+  const { db, login, password, context } = await loggedInContext(browser, server);
+  try {
+    const admin = await new OdooSession(server.url, db).login(login, password);
+    const poster = await posterSession(admin);
+    const chat = await directChat(server.series, admin, poster);
+    const pages: Page[] = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await context.newPage();
+      await page.goto(discussUrl(server.series, server.url, chat));
+      await expect.poll(() => page.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null), { timeout: FIRST_LOAD }).toMatch(/leader|follower/);
+      pages.push(page);
+    }
+    // Long enough for the leader's poll to be held by the server when the login starts.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const sessionId = async () => (await context.cookies(server.url)).find((c) => c.name === 'session_id')?.value;
+    const before = await sessionId();
+    await pages[1]!.evaluate(
+      async ({ db, login, password }) => {
+        await (window as unknown as { TabBus: { authenticate(o: object): Promise<unknown> } }).TabBus.authenticate({ db, login, password });
+      },
+      { db, login, password },
+    );
+    const after = await sessionId();
+    expect(after, 'the login gave the browser a new session id').not.toBe(before);
+    // Odoo's hold is 50 s (TIMEOUT): by then a poll held across the login has been answered.
+    await new Promise((resolve) => setTimeout(resolve, 55_000));
+    const later = await sessionId();
+    const answer = await pages[0]!.evaluate(async () => {
+      const reply = await fetch('/web/session/get_session_info', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: {}, id: 1 }) });
+      const body = (await reply.json()) as { result?: { uid?: unknown }; error?: { message?: string } };
+      return body.result ? `uid ${String(body.result.uid)}` : `error ${body.error?.message ?? '?'}`;
+    });
+    const roles = await Promise.all(pages.map((p) => p.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null)));
+    const line = `odoo${server.series}+tabbus_bus: logged in again through TabBus.authenticate; 55 s later the cookie is ${later === after ? 'the new session' : later === before ? 'the OLD session' : 'another session'}, get_session_info answers ${answer}; roles ${roles.join(', ')}`;
+    console.log(line);
+    testInfo.annotations.push({ type: 'relogin-announced', description: line });
+    expect(later, 'the cookie is still the new session').toBe(after);
+    expect(answer).toMatch(/^uid \d+$/);
+    expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
+  } finally {
+    await context.close();
+  }
+});
