@@ -482,6 +482,8 @@ test('Log in again through TabBus.authenticate: after the server’s 50 s poll h
     const admin = await new OdooSession(server.url, db).login(login, password);
     const poster = await posterSession(admin);
     const chat = await directChat(server.series, admin, poster);
+    // On 16+ this takes SharedWorker away, so tabbus runs the socket rather than Odoo's own worker.
+    await context.addInitScript(installProbe, server.series >= 16);
     const pages: Page[] = [];
     for (let i = 0; i < 3; i++) {
       const page = await context.newPage();
