@@ -189,3 +189,43 @@ test('an adapter loaded on a version it does not know warns and changes nothing'
     await expect.poll(async () => (await server.connections()).open).toBe(1);
   });
 });
+
+// Odoo's own login form, in one more tab of a browser whose tabs run the addon: the addon's script says a
+// login is pending (the leader holds its next request: on 8–15 it gives up the poll the server holds, whose
+// answer would bring back the old cookie), and on the page the form leads to, that it is over (the leader asks
+// whose session it is and goes on). Without that end the tabs waited LOGIN_PENDING_FOR (30 s) for a notification.
+for (const odoo of [15, 17] as const) {
+  test(`Odoo ${odoo} stand-in + addon: a login through Odoo's form in one more tab holds the tabs only until the page it leads to says the login is over`, async ({ browser }, testInfo) => {
+    await withServer(browser, odoo, async (server, context, open) => {
+      const query = odoo >= 16 ? '?sharedWorker=0' : '';
+      const pages = await open(3, query);
+      await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+      const texts = (page: Page) =>
+        page.evaluate((websocket) => {
+          const s = (window as unknown as StandinWindow).standin;
+          const payloads = websocket ? s.typed : s.received.map((n) => (n as { payload: unknown }).payload);
+          return payloads.map((p) => (p as { text?: string }).text);
+        }, odoo >= 16);
+      const login = await context.newPage();
+      const next = `${odoo >= 16 ? 'odoo-services.html' : 'odoo15.html'}${query}`;
+      await login.goto(`${server.url}/standin/login.html?series=${odoo}.0&next=${encodeURIComponent(next)}`);
+      await login.waitForSelector('body[data-ready="true"]');
+      await login.click('button[type="submit"]');
+      await login.waitForURL(/standin\/odoo/);
+      await login.waitForSelector('body[data-ready="true"]');
+      const tabs = [...pages, login];
+      const sentAt = Date.now();
+      await server.send({ channel: 'chat', type: 'demo/message', payload: { text: 'after the login' } });
+      // Well below the 30 s a login never said to be over holds the tabs.
+      const arrived: number[] = [];
+      for (const page of tabs) {
+        await expect.poll(() => texts(page), { timeout: 10_000 }).toContain('after the login');
+        arrived.push(Date.now() - sentAt);
+      }
+      await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
+      const line = `odoo ${odoo} stand-in: after a login through Odoo's form, a message reached the 4 tabs within ${arrived.join(', ')} ms (checked in turn)`;
+      console.log(line);
+      testInfo.annotations.push({ type: 'form-login', description: line });
+    });
+  });
+}

@@ -209,7 +209,9 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
       if (bus.state().role === 'joining') doubt = true;
       return;
     }
-    if (news.kind === 'login' && news.state === 'failed') doubt = true;
+    // A login that failed (its answer may have been lost after the server logged someone in), or one said to be
+    // over by the page it led to, which cannot tell whose session it is: the server says, before the next request.
+    if (news.kind === 'login' && (news.state === 'failed' || news.state === 'over')) doubt = true;
     if (news.kind === 'logout') return end('the user logged out in another tab; log in again', { reason: 'logout' });
     if (news.kind === 'login' && news.state === 'done' && (news.db !== me.db || news.uid !== me.uid)) {
       return end(`user ${news.uid} of ${news.db} logged in in another tab; log in again`, { reason: 'user_changed', actual: news.uid, actualDb: news.db });

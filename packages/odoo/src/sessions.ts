@@ -4,7 +4,8 @@ import { browserEnv, type BusEnv, type FrameChannel } from '@tabbus/core';
  * What one tab tells every other tab of the same server (same cookie jar) about the session cookie, which
  * pages cannot see (Odoo's `session_id` is HttpOnly):
  * - `scope`: a bus started for this user of this database (`uid`, `db`);
- * - `login`: a login is `pending` (the cookie is about to change), `done` (as `uid` of `db`) or `failed`;
+ * - `login`: a login is `pending` (the cookie is about to change), `done` (as `uid` of `db`), `failed`, or
+ *   `over` without saying how (the addon's script on the page an Odoo login form led to: ask the server);
  * - `logout`: the session was ended.
  */
 export type SessionNews = ScopeNews | LoginNews | LoginDoneNews | LogoutNews;
@@ -19,12 +20,16 @@ export interface ScopeNews {
   readonly uid: number;
 }
 
-/** A login is under way (`pending`: the cookie is about to change) or `failed` (nothing changed). */
+/**
+ * A login is under way (`pending`: the cookie is about to change), `failed` (nothing changed), or `over`
+ * with its outcome unknown to the page that says so (the cookie may have changed: whose session it is, the
+ * server tells).
+ */
 export interface LoginNews {
   /** Always `login`. */
   readonly kind: 'login';
   /** Where the login stands. */
-  readonly state: 'pending' | 'failed';
+  readonly state: 'pending' | 'failed' | 'over';
 }
 
 /** A login is over: the session now belongs to `uid` of `db`. */
@@ -49,7 +54,7 @@ const isNews = (data: unknown): data is SessionNews => {
   const n = data as Partial<Record<'kind' | 'state' | 'db' | 'uid', unknown>> | null;
   if (typeof n !== 'object' || n === null) return false;
   const who = typeof n.db === 'string' && Number.isSafeInteger(n.uid);
-  return (n.kind === 'scope' && who) || n.kind === 'logout' || (n.kind === 'login' && (n.state === 'pending' || n.state === 'failed' || (n.state === 'done' && who)));
+  return (n.kind === 'scope' && who) || n.kind === 'logout' || (n.kind === 'login' && (n.state === 'pending' || n.state === 'failed' || n.state === 'over' || (n.state === 'done' && who)));
 };
 
 /** The channel every tabbus page of `origin` shares, whoever is logged in: `tabbus:<origin>:sessions`. */
@@ -69,6 +74,9 @@ export function announceSession(origin: string, news: SessionNews, env?: Pick<Bu
   channel?.close();
 }
 
+/** How a pending login ended, as {@link SessionEar.settled} tells. */
+export type LoginOutcome = 'done' | 'failed' | 'over' | 'timeout';
+
 /** How long a `login: pending` keeps the buses of the origin on guard without a `done` or `failed`, in ms. */
 export const LOGIN_PENDING_FOR = 30_000;
 
@@ -76,8 +84,11 @@ export const LOGIN_PENDING_FOR = 30_000;
 export interface SessionEar {
   /** A login was announced and is not over yet (for LOGIN_PENDING_FOR at most): the cookie is in flux. */
   readonly pending: boolean;
-  /** When the pending login is over: `done` or `failed` as announced, `timeout` when it was never said. */
-  settled(): Promise<'done' | 'failed' | 'timeout'>;
+  /**
+   * When the pending login is over: `done`, `failed` or `over` (how it went not said: ask the server) as
+   * announced; `timeout` when nothing was said.
+   */
+  settled(): Promise<LoginOutcome>;
   /** Runs `check` once at a time: a second caller while one runs gets the same promise. */
   verify(check: () => Promise<void>): Promise<void>;
   /** The check under way, if any. */
@@ -97,10 +108,10 @@ export interface SessionEar {
 export function hearSessions(origin: string, env: Pick<BusEnv, 'openChannel' | 'now' | 'setTimeout' | 'clearTimeout'>, hear: (news: SessionNews) => void, opened = true): SessionEar {
   let channel: FrameChannel | undefined;
   let pendingSince = -Infinity;
-  let waiters: ((outcome: 'done' | 'failed' | 'timeout') => void)[] = [];
+  let waiters: ((outcome: LoginOutcome) => void)[] = [];
   let timer: unknown;
   let checking: Promise<void> | undefined;
-  const settle = (outcome: 'done' | 'failed' | 'timeout') => {
+  const settle = (outcome: LoginOutcome) => {
     env.clearTimeout(timer);
     pendingSince = -Infinity;
     const waiting = waiters;

@@ -9,8 +9,22 @@ import { hearSessions, type SessionNews } from '../sessions';
 const SCRIPT = readFileSync(new URL('../../addon/static/session_news.js', import.meta.url), 'utf8');
 const ORIGIN = 'http://odoo.test';
 
-/** Runs the script on a stand-in login page; returns what it posted and a way to submit the form. */
-function loginPage(options: { error: boolean }) {
+/** A tab's sessionStorage (it outlives the tab's pages); `throws` plays storage that is denied. */
+function tabStorage(throws = false) {
+  const items = new Map<string, string>();
+  const deny = () => {
+    if (throws) throw new Error('SecurityError');
+  };
+  return {
+    items,
+    getItem: (key: string) => (deny(), items.get(key) ?? null),
+    setItem: (key: string, value: string) => (deny(), void items.set(key, value)),
+    removeItem: (key: string) => (deny(), void items.delete(key)),
+  };
+}
+
+/** Runs the script on a stand-in page (the login form, with an error or not); returns what it posted and a way to submit the form. */
+function loginPage(options: { error: boolean; storage?: ReturnType<typeof tabStorage> }) {
   const posted: { channel: string; data: unknown }[] = [];
   const listeners: ((event: { target: unknown }) => void)[] = [];
   const form = { matches: (selector: string) => selector === 'form.oe_login_form' };
@@ -18,6 +32,7 @@ function loginPage(options: { error: boolean }) {
   runInNewContext(SCRIPT, {
     window,
     location: { origin: ORIGIN },
+    sessionStorage: options.storage ?? tabStorage(),
     BroadcastChannel: class {
       readonly #name: string;
       constructor(name: string) {
@@ -63,6 +78,35 @@ describe("the addon's session news script", () => {
   it('the login page shown again with an error: the SDK hears that the login failed', () => {
     const page = loginPage({ error: true });
     expect(heard(page.posted)).toEqual({ news: [{ kind: 'login', state: 'failed' }], pending: false });
+  });
+
+  it('the page the submitted form led to, in the same tab: the login is over (how it went, the server tells), said once', () => {
+    const storage = tabStorage();
+    loginPage({ error: false, storage }).submit();
+    const next = loginPage({ error: false, storage });
+    expect(heard(next.posted)).toEqual({ news: [{ kind: 'login', state: 'over' }], pending: false });
+    expect(storage.items.size).toBe(0);
+    expect(loginPage({ error: false, storage }).posted).toEqual([]);
+  });
+
+  it('the form shown again with an error after a submit: failed, said once', () => {
+    const storage = tabStorage();
+    loginPage({ error: false, storage }).submit();
+    expect(heard(loginPage({ error: true, storage }).posted).news).toEqual([{ kind: 'login', state: 'failed' }]);
+    expect(storage.items.size).toBe(0);
+  });
+
+  it('a page of another tab (its own sessionStorage) says nothing of this tab\'s login', () => {
+    loginPage({ error: false, storage: tabStorage() }).submit();
+    expect(loginPage({ error: false, storage: tabStorage() }).posted).toEqual([]);
+  });
+
+  it('sessionStorage that throws: the submit still says pending, and no page breaks', () => {
+    const storage = tabStorage(true);
+    const page = loginPage({ error: false, storage });
+    page.submit();
+    expect(heard(page.posted).news).toEqual([{ kind: 'login', state: 'pending' }]);
+    expect(loginPage({ error: false, storage }).posted).toEqual([]);
   });
 
   it("the Log out hook's news (window.tabbusSessionNews) reaches the SDK as a logout", () => {

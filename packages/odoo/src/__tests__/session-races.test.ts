@@ -272,3 +272,73 @@ describe('a login while a long-poll is held (Odoo 8–15)', () => {
     expect(t.expired).toEqual([]);
   });
 });
+
+// Odoo's own login form (the addon's session_news.js) says `pending` on submit, and on the page the form led to
+// (in the same tab) `over`: the cookie has changed by then, but that page's script cannot tell whose session
+// it is. The leaders went on only after LOGIN_PENDING_FOR (30 s without a notification) before.
+describe("a login through Odoo's form (pending, then over)", () => {
+  const leading = async () => {
+    const clock = new VirtualClock();
+    const fake = new FakeBrowser({ clock });
+    const odoo = fakeOdoo();
+    const t = tabOf(fake, odoo, { uid: 2, db: 'd', leaderTimeout: 0, sessionCheckInterval: 300_000 });
+    void t.bus.start();
+    await clock.advanceAsync(100);
+    expect(odoo.polls()).toHaveLength(1);
+    return { clock, fake, odoo, t, checks: () => odoo.sent.filter((r) => r.path === '/web/session/get_session_info').length };
+  };
+
+  it('as the same user: the leader asks whose session it is as soon as the login is said to be over, and polls again', async () => {
+    const { clock, fake, odoo, t, checks } = await leading();
+    const checked = checks();
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    await clock.advanceAsync(1000); // the form's POST, the redirect, the web client's load
+    expect(odoo.polls()).toHaveLength(1);
+    fake.inject(SESSIONS, { kind: 'login', state: 'over' });
+    await clock.advanceAsync(100);
+    expect({ polls: odoo.polls().length, checks: checks() - checked, role: t.bus.state().role }).toEqual({ polls: 2, checks: 1, role: 'leader' });
+  });
+
+  it("as another user: the old user's bus stops as soon as the login is said to be over", async () => {
+    const { clock, fake, odoo, t } = await leading();
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    await clock.advanceAsync(1000);
+    odoo.state.user = 6;
+    fake.inject(SESSIONS, { kind: 'login', state: 'over' });
+    await clock.advanceAsync(100);
+    expect(t.bus.state().role).toBe('stopped');
+    expect(t.expired.map((e) => e.context?.['reason'])).toEqual(['user_changed']);
+    expect(odoo.polls().filter((p) => p.user === 6)).toEqual([]);
+  });
+
+  it('a page of the old user that starts its bus during the login does not end it (its news proves nothing of the cookie)', async () => {
+    const { clock, fake, odoo, t } = await leading();
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    await clock.advanceAsync(100);
+    fake.inject(SESSIONS, { kind: 'scope', db: 'd', uid: 2 });
+    await clock.advanceAsync(1000);
+    expect(odoo.polls()).toHaveLength(1);
+    expect(t.bus.state().role).toBe('leader');
+  });
+
+  it('an `over` heard while the leader holds a poll (no login heard of) makes it ask before its next poll', async () => {
+    const { clock, fake, odoo, checks } = await leading();
+    const checked = checks();
+    fake.inject(SESSIONS, { kind: 'login', state: 'over' });
+    await clock.advanceAsync(10);
+    odoo.wake();
+    await clock.advanceAsync(100);
+    expect({ polls: odoo.polls().length, checks: checks() - checked }).toEqual({ polls: 2, checks: 1 });
+  });
+
+  it('a login announced after that is pending again until its own end', async () => {
+    const { clock, fake, odoo } = await leading();
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    fake.inject(SESSIONS, { kind: 'login', state: 'over' });
+    await clock.advanceAsync(100);
+    expect(odoo.polls()).toHaveLength(2);
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    await clock.advanceAsync(1000);
+    expect(odoo.polls()).toHaveLength(2);
+  });
+});

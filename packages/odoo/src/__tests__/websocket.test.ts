@@ -701,6 +701,45 @@ describe('createOdooBus on 16+', () => {
     expect(b.state().role).toBe('leader');
   });
 
+  it("a login through Odoo's form (pending on submit, then over on the page it led to): the socket the login closed (4001) is replaced as soon as the login is said to be over", async () => {
+    const server = await startServer({ odoo: 17 });
+    const jar = { cookie: '' };
+    const jarFetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+      const headers = new Headers(init.headers);
+      if (jar.cookie) headers.set('cookie', jar.cookie);
+      const response = await globalThis.fetch(input, { ...init, headers });
+      const id = /(?:^|[;,]\s*)session_id=([^;]*)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
+      if (id) jar.cookie = `session_id=${id}`;
+      return response;
+    }) as typeof globalThis.fetch;
+    const JarSocket = class extends WS {
+      constructor(url: string) {
+        super(url, { origin: server.url, headers: { 'User-Agent': 'vitest', ...(jar.cookie ? { Cookie: jar.cookie } : {}) } });
+      }
+    } as unknown as typeof WebSocket;
+    /** The form's POST: a login nobody announces but the addon's login-page script (the news below). */
+    const formLogin = () =>
+      jarFetch(`${server.url}/web/session/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { db: server.db, login: 'admin', password: 'admin' }, id: 1 }) });
+    await formLogin();
+    const browser = new FakeBrowser();
+    const sessions = `tabbus:${server.url}:sessions`;
+    const b = bus({ version: 17, uid: 2, db: server.db, serverUrl: server.url, fetch: jarFetch, WebSocket: JarSocket, backoff: { initial: 10, jitter: 0 } }, browser);
+    const received: number[] = [];
+    b.on('notification', (items) => received.push(...items.map((i) => i.id)));
+    await eventually(() => b.state().transport).toBe('open');
+    browser.inject(sessions, { kind: 'login', state: 'pending' });
+    await formLogin();
+    // The old socket is closed 4001; its replacement waits for the login to be over.
+    await eventually(() => b.state().transport).not.toBe('open');
+    await sleep(200);
+    expect(server.stats().openSockets).toBe(0);
+    browser.inject(sessions, { kind: 'login', state: 'over' });
+    await eventually(() => b.state().transport, 3000).toBe('open');
+    const id = server.publish('chat', { type: 'demo/message', payload: 'after the login' });
+    await eventually(() => received).toEqual([id]);
+    expect(b.state().role).toBe('leader');
+  });
+
   it('a page whose worker version is outdated: every listener hears `outdated` once and the bus stops', async () => {
     const server = await startServer({ odoo: 18 });
     const session = await login(server);
