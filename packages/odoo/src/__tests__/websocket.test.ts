@@ -621,6 +621,25 @@ describe('SendQueue', () => {
 });
 
 describe('createOdooBus on 16+', () => {
+  /** One cookie jar, as the tabs of a browser share: the last Set-Cookie is what every request and socket sends. */
+  function cookieJar(server: DevServer) {
+    const jar = { cookie: '' };
+    const jarFetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+      const headers = new Headers(init.headers);
+      if (jar.cookie) headers.set('cookie', jar.cookie);
+      const response = await globalThis.fetch(input, { ...init, headers });
+      const id = /(?:^|[;,]\s*)session_id=([^;]*)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
+      if (id) jar.cookie = `session_id=${id}`;
+      return response;
+    }) as typeof globalThis.fetch;
+    const JarSocket = class extends WS {
+      constructor(url: string) {
+        super(url, { origin: server.url, headers: { 'User-Agent': 'vitest', ...(jar.cookie ? { Cookie: jar.cookie } : {}) } });
+      }
+    } as unknown as typeof WebSocket;
+    return { jar, jarFetch, JarSocket };
+  }
+
   /** A bus in a new tab of `browser` (by default a browser of its own), stopped after the test. */
   function bus(options: OdooBusOptions, browser = new FakeBrowser()): OdooBus {
     const created = createOdooBus({ env: browser.tab().env(), channels: ['chat'], ...options });
@@ -665,21 +684,7 @@ describe('createOdooBus on 16+', () => {
 
   it('a login as the same user again (a new session id: the server closes the old socket 4001): the bus asks whose session it is and goes on', async () => {
     const server = await startServer({ odoo: 17 });
-    // One cookie jar, as the tabs of a browser share: the new login's cookie is the one every request sends.
-    const jar = { cookie: '' };
-    const jarFetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
-      const headers = new Headers(init.headers);
-      if (jar.cookie) headers.set('cookie', jar.cookie);
-      const response = await globalThis.fetch(input, { ...init, headers });
-      const id = /(?:^|[;,]\s*)session_id=([^;]*)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
-      if (id) jar.cookie = `session_id=${id}`;
-      return response;
-    }) as typeof globalThis.fetch;
-    const JarSocket = class extends WS {
-      constructor(url: string) {
-        super(url, { origin: server.url, headers: { 'User-Agent': 'vitest', ...(jar.cookie ? { Cookie: jar.cookie } : {}) } });
-      }
-    } as unknown as typeof WebSocket;
+    const { jar, jarFetch, JarSocket } = cookieJar(server);
     const browser = new FakeBrowser();
     const signIn = () => authenticate({ serverUrl: server.url, fetch: jarFetch, db: server.db, login: 'admin', password: 'admin', env: browser.tab().env() });
     await signIn();
@@ -703,20 +708,7 @@ describe('createOdooBus on 16+', () => {
 
   it("a login through Odoo's form (pending on submit, then over on the page it led to): the socket the login closed (4001) is replaced as soon as the login is said to be over", async () => {
     const server = await startServer({ odoo: 17 });
-    const jar = { cookie: '' };
-    const jarFetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
-      const headers = new Headers(init.headers);
-      if (jar.cookie) headers.set('cookie', jar.cookie);
-      const response = await globalThis.fetch(input, { ...init, headers });
-      const id = /(?:^|[;,]\s*)session_id=([^;]*)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
-      if (id) jar.cookie = `session_id=${id}`;
-      return response;
-    }) as typeof globalThis.fetch;
-    const JarSocket = class extends WS {
-      constructor(url: string) {
-        super(url, { origin: server.url, headers: { 'User-Agent': 'vitest', ...(jar.cookie ? { Cookie: jar.cookie } : {}) } });
-      }
-    } as unknown as typeof WebSocket;
+    const { jarFetch, JarSocket } = cookieJar(server);
     /** The form's POST: a login nobody announces but the addon's login-page script (the news below). */
     const formLogin = () =>
       jarFetch(`${server.url}/web/session/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { db: server.db, login: 'admin', password: 'admin' }, id: 1 }) });
