@@ -242,7 +242,10 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
    * login never said to be over, or news being checked, means: ask the server whose session it is.
    */
   const gate = (): Promise<void> | undefined => {
-    if (uid === false || bus.state().role === 'stopped') return undefined;
+    if (bus.state().role === 'stopped') return undefined;
+    // A public page has no session to check, but its poll must not go out while the cookie is in flux either:
+    // on 8–15 its answer would set the cookie it was sent with back over the one the login gave.
+    if (uid === false) return ear.pending ? ear.settled().then(() => undefined) : undefined;
     const me = mine();
     if (me && lastUser !== undefined) {
       if (lastUser !== null && lastUser !== `${me.db}|${me.uid}`) doubt = true;

@@ -342,3 +342,26 @@ describe("a login through Odoo's form (pending, then over)", () => {
     expect(odoo.polls()).toHaveLength(2);
   });
 });
+
+describe('a public page (uid: false) while someone logs in (Odoo 8–15)', () => {
+  it('gives up its held poll and polls again only once the login is over (a poll sent with the old cookie would set it back after the login)', async () => {
+    const clock = new VirtualClock();
+    const fake = new FakeBrowser({ clock });
+    const odoo = fakeOdoo();
+    odoo.state.user = null;
+    const t = tabOf(fake, odoo, { uid: false, db: 'd', leaderTimeout: 0 });
+    void t.bus.start();
+    await clock.advanceAsync(100);
+    expect(odoo.polls()).toHaveLength(1);
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    await clock.advanceAsync(1000);
+    expect({ aborted: odoo.state.aborted, polls: odoo.polls().length }).toEqual({ aborted: 1, polls: 1 });
+    odoo.state.user = 6;
+    fake.inject(SESSIONS, { kind: 'login', state: 'over' });
+    await clock.advanceAsync(100);
+    // It goes on as it always did, with the cookie the browser now holds; it asks nobody and stops for nobody.
+    expect(odoo.polls().map((p) => p.user)).toEqual([null, 6]);
+    expect(odoo.sent.filter((r) => r.path === '/web/session/get_session_info')).toEqual([]);
+    expect(t.bus.state().role).toBe('leader');
+  });
+});
