@@ -81,6 +81,37 @@ for (const odoo of [14, 15] as const) {
   });
 }
 
+// Odoo 14/15's CrossTab shares the window focus through localStorage: isOdooFocused() is true in every tab
+// while any Odoo tab has the focus, and mail notifies a chat message (ting and desktop notification in the
+// master tab, a toast and a title counter in the others) only when it is false. Kept per tab, a message that
+// comes while the user reads Odoo in one tab rings in the master tab and counts in the title of every other.
+test('Odoo 15 stand-in + addon: isOdooFocused() and window_focus follow the focus of any Odoo tab, as CrossTab shares it', async ({ browser }) => {
+  await withServer(browser, 15, async (_server, _context, open) => {
+    const [a, b] = await open(2);
+    const focused = (page: Page) => page.evaluate(() => (window as unknown as StandinWindow).standin.bus.isOdooFocused!() as boolean);
+    const fire = (page: Page, type: 'focus' | 'blur') => page.evaluate((t) => window.dispatchEvent(new Event(t)), type);
+    await a!.evaluate(() => {
+      const s = (window as unknown as StandinWindow).standin;
+      const events: boolean[] = ((window as unknown as { focusEvents: boolean[] }).focusEvents = []);
+      (s.bus.on as (e: string, r: null, f: (v: boolean) => void) => void)('window_focus', null, (v) => events.push(v));
+    });
+    // The user goes from tab a to tab b: Odoo keeps the focus.
+    await fire(a!, 'focus');
+    await fire(a!, 'blur');
+    await fire(b!, 'focus');
+    await expect.poll(() => focused(a!)).toBe(true);
+    expect(await focused(b!)).toBe(true);
+    // Then to another application: no Odoo tab has it.
+    await fire(b!, 'blur');
+    await expect.poll(() => focused(a!)).toBe(false);
+    expect(await focused(b!)).toBe(false);
+    // Back to tab b: every tab hears window_focus(true) (mail resets its out-of-focus counter on it).
+    await fire(b!, 'focus');
+    await expect.poll(() => focused(a!)).toBe(true);
+    await expect.poll(() => a!.evaluate(() => (window as unknown as { focusEvents: boolean[] }).focusEvents.at(-1))).toBe(true);
+  });
+});
+
 test('Odoo 15 stand-in without the addon: every tab polls and every tab is master (the baseline the addon replaces)', async ({ browser }) => {
   await withServer(browser, 15, async (server, _context, open) => {
     const pages = await open(5, '?adapter=0');

@@ -25,6 +25,24 @@ odoo.define('tabbus_bus.adapter', ['web.Bus', 'bus.BusService', 'web.session'], 
   }
   var settings = session.tabbus || {};
 
+  /** Which tab of this Odoo has the focus (its tabbus id), shared through localStorage as CrossTab shares its `focus`. */
+  var focusKey = 'tabbus:' + location.origin + ':focus';
+  function readFocus() {
+    try {
+      return localStorage.getItem(focusKey);
+    } catch (error) {
+      return null;
+    }
+  }
+  function writeFocus(tabId) {
+    try {
+      if (tabId === null) localStorage.removeItem(focusKey);
+      else localStorage.setItem(focusKey, tabId);
+    } catch (error) {
+      // Storage that throws shares nothing: each tab knows its own focus only.
+    }
+  }
+
   /** Odoo's handlers expect [channel, message] pairs on 14 and {type, payload} on 15. */
   function odooShape(item) {
     return version >= 15 ? { type: item.type, payload: item.payload } : [item.channel, item.message];
@@ -62,10 +80,27 @@ odoo.define('tabbus_bus.adapter', ['web.Bus', 'bus.BusService', 'web.session'], 
       this._tabbus.on('error', function (error) {
         if (error.fatal) console.warn(error.message);
       });
-      this._onFocus = function () { self._setFocus(true); };
-      this._onBlur = function () { self._setFocus(false); };
+      // Odoo's CrossTab shares the focus: isOdooFocused() is true while any Odoo tab of the browser has it,
+      // so mail notifies (ting, desktop notification, title counter) only when the user is in none. The tab
+      // that has the focus keeps its id under focusKey (a blur after the next tab's focus leaves it be).
+      this._onFocus = function () {
+        writeFocus(self._tabbus.tabId);
+        self._setFocus(true, true);
+      };
+      this._onBlur = function () {
+        if (readFocus() === self._tabbus.tabId) writeFocus(null);
+        self._setFocus(readFocus() !== null);
+      };
+      this._onStorage = function (event) {
+        if (event.key === focusKey) self._setFocus(event.newValue !== null);
+      };
+      this._onPagehide = function () {
+        if (readFocus() === self._tabbus.tabId) writeFocus(null);
+      };
       window.addEventListener('focus', this._onFocus);
       window.addEventListener('blur', this._onBlur);
+      window.addEventListener('storage', this._onStorage);
+      window.addEventListener('pagehide', this._onPagehide);
     },
     /** The application's channels (Odoo adds the user's own server-side); the leader polls the union. */
     addChannel: function (channel) {
@@ -103,11 +138,14 @@ odoo.define('tabbus_bus.adapter', ['web.Bus', 'bus.BusService', 'web.session'], 
     destroy: function () {
       window.removeEventListener('focus', this._onFocus);
       window.removeEventListener('blur', this._onBlur);
+      window.removeEventListener('storage', this._onStorage);
+      window.removeEventListener('pagehide', this._onPagehide);
       this._tabbus.stop();
       Bus.prototype.destroy.call(this);
     },
-    _setFocus: function (focused) {
-      if (focused === this._isOdooFocused) return;
+    /** Odoo triggers `window_focus` on each focus of this tab, and on each change another tab makes. */
+    _setFocus: function (focused, local) {
+      if (focused === this._isOdooFocused && !local) return;
       this._isOdooFocused = focused;
       this.trigger('window_focus', focused);
     },
