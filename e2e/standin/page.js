@@ -22,8 +22,10 @@ export async function sessionInfo() {
     const { db } = await (await fetch('/tabbus/stats')).json();
     info = await rpc('/web/session/authenticate', { db, login, password: login });
   }
-  // ?serverVersion=20 plays a server of a series the adapters do not know.
-  if (params.has('serverVersion')) info = { ...info, server_version_info: [Number(params.get('serverVersion')), 0, 0, 'final', 0, ''] };
+  // ?serverVersion=20 plays a server of a series the adapters do not know; ?serverVersion=none a page whose
+  // session info names no version (Odoo's frontend pages: the website, the login page).
+  if (params.get('serverVersion') === 'none') info = { ...info, server_version_info: undefined };
+  else if (params.has('serverVersion')) info = { ...info, server_version_info: [Number(params.get('serverVersion')), 0, 0, 'final', 0, ''] };
   const tabbus = {};
   if (params.has('hiddenPace')) tabbus.hidden_pace = Number(params.get('hiddenPace'));
   if (params.has('websocket')) tabbus.websocket = params.get('websocket');

@@ -221,6 +221,26 @@ test('an adapter loaded on a version it does not know warns and changes nothing'
   });
 });
 
+// Odoo's frontend pages (the website, the login page) carry a session info without the server's version on
+// 14/15, and on 16+ for visitors: the adapters leave Odoo's bus in place there, without a word in the console
+// (they warned on every such page before).
+for (const odoo of [15, 17] as const) {
+  test(`Odoo ${odoo} stand-in + addon on a page whose session info names no version: Odoo's own bus, and no warning`, async ({ browser }) => {
+    await withServer(browser, odoo, async (server, context, open) => {
+      const warnings: string[] = [];
+      context.on('console', (msg) => msg.type() === 'warning' && warnings.push(msg.text()));
+      const [page] = await open(1, `?series=${odoo}.0&serverVersion=none${odoo >= 16 ? '&sharedWorker=0' : ''}`);
+      const tabbus = await page!.evaluate(() => {
+        const bus = (window as unknown as StandinWindow).standin.bus as Record<string, unknown>;
+        return Boolean(bus['tabbus'] ?? bus['_tabbus']);
+      });
+      expect(tabbus).toBe(false);
+      expect(warnings.filter((w) => w.includes('tabbus'))).toEqual([]);
+      await expect.poll(async () => (await server.connections()).open).toBe(1);
+    });
+  });
+}
+
 // Odoo's own login form, in one more tab of a browser whose tabs run the addon: the addon's script says a
 // login is pending (the leader holds its next request: on 8–15 it gives up the poll the server holds, whose
 // answer would bring back the old cookie), and on the page the form leads to, that it is over (the leader asks

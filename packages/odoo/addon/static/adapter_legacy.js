@@ -19,6 +19,9 @@ odoo.define('tabbus_bus.adapter', ['web.Bus', 'bus.BusService', 'web.session'], 
     console.warn('tabbus_bus: the TabBus script is missing from the assets; Odoo\'s own bus stays in place');
     return {};
   }
+  // A page whose session info names no version: the website and the login page (14/15 give the frontend
+  // none). Odoo's own bus stays, and it is no mistake to say anything about.
+  if (version === undefined) return {};
   if (version !== 14 && version !== 15) {
     console.warn('tabbus_bus: this adapter is for Odoo 14 and 15, not ' + version + '; Odoo\'s own bus stays in place');
     return {};

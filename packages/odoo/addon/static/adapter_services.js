@@ -50,6 +50,9 @@ odoo.define('@tabbus_bus/bus_service', ['@web/core/registry', '@bus/services/bus
     console.warn("tabbus_bus: the TabBus script is missing from the assets; Odoo's own bus stays in place");
     return {};
   }
+  // A page whose session info names no version: a public page (16+ give visitors none). Odoo's own bus stays,
+  // and it is no mistake to say anything about.
+  if (version === undefined) return {};
   const series = SERIES[version];
   if (!series) {
     console.warn(`tabbus_bus: this adapter is for Odoo 16 to 19, not ${version}; Odoo's own bus stays in place`);
