@@ -153,6 +153,59 @@ async function loggedInContext(browser: Browser, server: RealOdoo): Promise<{ db
   return { db, login, password, context };
 }
 
+/** What {@link discussTabs} sets up: a logged-in profile, the poster, their chat, and tabbus tabs on its thread. */
+interface DiscussTabs {
+  readonly db: string;
+  readonly login: string;
+  readonly password: string;
+  readonly context: BrowserContext;
+  readonly poster: OdooSession;
+  readonly chat: number;
+  readonly pages: Page[];
+}
+
+/**
+ * The login tests' start: a profile logged in as the check's user, the poster and its direct chat, the probe
+ * in every tab (on 16+ it takes SharedWorker away, so tabbus runs the socket rather than Odoo's own worker),
+ * `setup` (more init scripts, say), then `tabs` tabs on the chat's Discuss thread, each once tabbus runs in it.
+ * The caller closes `context`.
+ */
+async function discussTabs(browser: Browser, server: RealOdoo, tabs = 3, setup?: (context: BrowserContext) => Promise<unknown>): Promise<DiscussTabs> {
+  const { db, login, password, context } = await loggedInContext(browser, server);
+  try {
+    const admin = await new OdooSession(server.url, db).login(login, password);
+    const poster = await posterSession(admin);
+    const chat = await directChat(server.series, admin, poster);
+    await context.addInitScript(installProbe, server.series >= 16);
+    await setup?.(context);
+    const pages: Page[] = [];
+    for (let i = 0; i < tabs; i++) {
+      const page = await context.newPage();
+      await page.goto(discussUrl(server.series, server.url, chat));
+      await expect.poll(() => roleOf(page), { timeout: FIRST_LOAD }).toMatch(/leader|follower/);
+      pages.push(page);
+    }
+    return { db, login, password, context, poster, chat, pages };
+  } catch (error) {
+    await context.close();
+    throw error;
+  }
+}
+
+/** The tabbus role a tab shows (`leader`, `follower`, `stopped`…), null before tabbus runs there. */
+const roleOf = (page: Page) => page.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null);
+
+/** The browser's session cookie for `server`. */
+const sessionIdOf = async (context: BrowserContext, server: RealOdoo) => (await context.cookies(server.url)).find((c) => c.name === 'session_id')?.value;
+
+/** What `/web/session/get_session_info` answers in `page` (with the browser's cookie): `uid <n>` or `error <message>`. */
+const sessionInfoOf = (page: Page) =>
+  page.evaluate(async () => {
+    const reply = await fetch('/web/session/get_session_info', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: {}, id: 1 }) });
+    const body = (await reply.json()) as { result?: { uid?: unknown }; error?: { message?: string; data?: { message?: string } } };
+    return body.result ? `uid ${String(body.result.uid)}` : `error ${body.error?.data?.message || body.error?.message || '?'}`;
+  });
+
 test.describe.configure({ mode: 'serial' });
 
 test('4 tabs on the Discuss thread: connections, a message in every tab (steady, after close, after crash), one notification, no page error', async ({ browser }, testInfo) => {
@@ -410,31 +463,21 @@ test('Log in again as the same user in one tab: no tab stops, and the next messa
   const server = testInfo.project.metadata['server'] as RealOdoo;
   test.skip(!server.addon, 'the baseline has no tabbus to keep running');
   testInfo.setTimeout(300_000);
-  const { db, login, password, context } = await loggedInContext(browser, server);
-  try {
-    const admin = await new OdooSession(server.url, db).login(login, password);
-    const poster = await posterSession(admin);
-    const chat = await directChat(server.series, admin, poster);
-    await context.addInitScript(installProbe, server.series >= 16);
-    await context.addInitScript(() => {
+  const { db, login, password, context, poster, chat, pages } = await discussTabs(browser, server, 3, (context) =>
+    context.addInitScript(() => {
       const w = window as unknown as { __tabbusStoppedAt?: number };
       new MutationObserver(() => {
         if (document.documentElement.dataset['tabbusRole'] === 'stopped') w.__tabbusStoppedAt ??= Date.now();
       }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-tabbus-role'] });
-    });
-    const pages: Page[] = [];
-    for (let i = 0; i < 3; i++) {
-      const page = await context.newPage();
-      await page.goto(discussUrl(server.series, server.url, chat));
-      await expect.poll(() => page.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null), { timeout: FIRST_LOAD }).toMatch(/leader|follower/);
-      pages.push(page);
-    }
+    }),
+  );
+  try {
     const connections = new Connections();
     for (const page of pages) connections.watch(page);
     /** Sockets the tabs opened since the login (16+): the reconnect after the old session's 4001, once. */
     const opened: string[] = [];
     for (const page of pages) page.on('websocket', (ws) => /\/websocket(\?|$)/.test(ws.url()) && opened.push(ws.url()));
-    const sessionId = async () => (await context.cookies(server.url)).find((c) => c.name === 'session_id')?.value;
+    const sessionId = () => sessionIdOf(context, server);
     const before = await sessionId();
     const status = await pages[1]!.evaluate(
       async ({ db, login, password }) =>
@@ -477,23 +520,11 @@ test('Log in again through TabBus.authenticate: after the server’s 50 s poll h
   const server = testInfo.project.metadata['server'] as RealOdoo;
   test.skip(!server.addon, 'the baseline has no tabbus to announce the login');
   testInfo.setTimeout(300_000);
-  const { db, login, password, context } = await loggedInContext(browser, server);
+  const { db, login, password, context, pages } = await discussTabs(browser, server);
   try {
-    const admin = await new OdooSession(server.url, db).login(login, password);
-    const poster = await posterSession(admin);
-    const chat = await directChat(server.series, admin, poster);
-    // On 16+ this takes SharedWorker away, so tabbus runs the socket rather than Odoo's own worker.
-    await context.addInitScript(installProbe, server.series >= 16);
-    const pages: Page[] = [];
-    for (let i = 0; i < 3; i++) {
-      const page = await context.newPage();
-      await page.goto(discussUrl(server.series, server.url, chat));
-      await expect.poll(() => page.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null), { timeout: FIRST_LOAD }).toMatch(/leader|follower/);
-      pages.push(page);
-    }
     // Long enough for the leader's poll to be held by the server when the login starts.
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const sessionId = async () => (await context.cookies(server.url)).find((c) => c.name === 'session_id')?.value;
+    const sessionId = () => sessionIdOf(context, server);
     const before = await sessionId();
     await pages[1]!.evaluate(
       async ({ db, login, password }) => {
@@ -506,18 +537,121 @@ test('Log in again through TabBus.authenticate: after the server’s 50 s poll h
     // Odoo's hold is 50 s (TIMEOUT): by then a poll held across the login has been answered.
     await new Promise((resolve) => setTimeout(resolve, 55_000));
     const later = await sessionId();
-    const answer = await pages[0]!.evaluate(async () => {
-      const reply = await fetch('/web/session/get_session_info', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: {}, id: 1 }) });
-      const body = (await reply.json()) as { result?: { uid?: unknown }; error?: { message?: string } };
-      return body.result ? `uid ${String(body.result.uid)}` : `error ${body.error?.message ?? '?'}`;
-    });
-    const roles = await Promise.all(pages.map((p) => p.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null)));
+    const answer = await sessionInfoOf(pages[0]!);
+    const roles = await Promise.all(pages.map(roleOf));
     const line = `odoo${server.series}+tabbus_bus: logged in again through TabBus.authenticate; 55 s later the cookie is ${later === after ? 'the new session' : later === before ? 'the OLD session' : 'another session'}, get_session_info answers ${answer}; roles ${roles.join(', ')}`;
     console.log(line);
     testInfo.annotations.push({ type: 'relogin-announced', description: line });
     expect(later, 'the cookie is still the new session').toBe(after);
     expect(answer).toMatch(/^uid \d+$/);
     expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
+  } finally {
+    await context.close();
+  }
+});
+
+// A login again through Odoo's own login form (/web/login), in a 4th tab of a logged-in user. The addon's
+// login-page script says `login: pending` on the submit (the leaders hold their next request: the cookie is
+// about to change) and, on the page the form leads to, `login: over`: the leaders ask the server whose session
+// it is and go on, rather than hold every tab's bus LOGIN_PENDING_FOR (30 s) for news that never came. On 15
+// the poll the server held across the login (50 s) must not bring the old session's cookie back.
+test("Log in again through Odoo's own login form: the other tabs go on within seconds, not 30 s", async ({ browser }, testInfo) => {
+  const server = testInfo.project.metadata['server'] as RealOdoo;
+  test.skip(!server.addon, 'the baseline has no tabbus to hold or go on');
+  testInfo.setTimeout(300_000);
+  /** Within this of the post the message must reach every tab: well below the 30 s a held bus would take. */
+  const GO_ON_WITHIN = 15_000;
+  const { db, login, password, context, poster, chat, pages } = await discussTabs(browser, server, 3, (context) =>
+    // When each tab heard the login news (the session channel every tabbus tab of the origin shares).
+    context.addInitScript(() => {
+      const w = window as unknown as { __loginNews?: { state: string; at: number }[] };
+      w.__loginNews = [];
+      new BroadcastChannel(`tabbus:${location.origin}:sessions`).onmessage = (e) => {
+        const news = e.data as { kind?: string; state?: string };
+        if (news?.kind === 'login') w.__loginNews!.push({ state: String(news.state), at: Date.now() });
+      };
+    }),
+  );
+  try {
+    const connections = new Connections();
+    for (const page of pages) connections.watch(page);
+    const rolesBefore = await Promise.all(pages.map(roleOf));
+    const before = await sessionIdOf(context, server);
+
+    // The 4th tab: Odoo's login form, shown to a user who is logged in already (no `redirect`: no redirection).
+    const formTab = await context.newPage();
+    connections.watch(formTab);
+    const loginUrl = `${server.url}/web/login?db=${encodeURIComponent(db)}`;
+    await formTab.goto(loginUrl);
+    const form = formTab.locator('form.oe_login_form');
+    await expect(form, `Odoo shows its login form at ${loginUrl} to a logged-in user (landed on ${formTab.url()})`).toBeVisible({ timeout: 60_000 });
+    // The addon's script comes in the frontend bundle, which Odoo loads lazily, after the page's load event:
+    // wait for it, as a person typing a login and password would.
+    const formShownAt = Date.now();
+    const newsScript = () => formTab.evaluate(() => typeof (window as unknown as { tabbusSessionNews?: unknown }).tabbusSessionNews);
+    await expect.poll(newsScript, { timeout: 30_000, message: "the addon's session_news.js runs on the login page" }).toBe('function');
+    const onLoginPage = { news: await newsScript(), after: Date.now() - formShownAt, role: await roleOf(formTab) };
+    await form.locator('input[name="login"]').fill(login);
+    await form.locator('input[name="password"]').fill(password);
+
+    const text = `tabbus check ${server.series} form login ${Math.random().toString(36).slice(2, 10)}`;
+    for (const page of pages) await page.evaluate((t) => (window as unknown as ProbeWindow).__tabbusCheck.watch(t, 'body'), text);
+    const submittedAt = Date.now();
+    await form.locator('button[type="submit"]').first().click({ noWaitAfter: true });
+    // The form posts, Odoo answers with a redirection to the web client, which starts tabbus in this tab too.
+    await formTab.waitForURL((url) => /\/web\/?$/.test(url.pathname), { timeout: 60_000 });
+    await expect.poll(() => roleOf(formTab), { timeout: 60_000, message: 'tabbus runs in the tab the form led to' }).toMatch(/leader|follower/);
+    const loadedAt = Date.now();
+    const after = await sessionIdOf(context, server);
+    expect(after, 'the login gave the browser a new session id').not.toBe(before);
+    await formTab.evaluate((t) => (window as unknown as ProbeWindow).__tabbusCheck.watch(t, 'body'), text);
+
+    // The next message, from the poster's session: how long until each original tab's bus client has it.
+    const postedAt = Date.now();
+    await postMessage(server.series, poster, chat, text);
+    const gotIn = (page: Page) => page.evaluate((t) => (window as unknown as ProbeWindow).__tabbusCheck.got[t] ?? null, text);
+    // Waited longer than the bound, so a bus held 30 s is measured, then failed below.
+    await expect.poll(async () => (await Promise.all([...pages, formTab].map(gotIn))).every((at) => at !== null), { timeout: 45_000 }).toBe(true).catch(() => undefined);
+    const got = await Promise.all(pages.map(gotIn));
+    const gotFormTab = await gotIn(formTab);
+    const heard = await pages[0]!.evaluate(() => (window as unknown as { __loginNews?: { state: string; at: number }[] }).__loginNews ?? []);
+
+    // One connection for the browser's 4 tabs, settled, then sampled for 3 s.
+    await expect.poll(() => connections.count(), { timeout: 15_000, message: 'one connection' }).toBe(1).catch(() => undefined);
+    let held = 0;
+    for (let t = 0; t < 15; t++) {
+      held = Math.max(held, connections.count());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const all = [...pages, formTab];
+    const rolesAfter = await Promise.all(all.map(roleOf));
+
+    // 15: past the server's 50 s hold of a poll sent before the login, the browser still has the new session.
+    if (server.series <= 15) await new Promise((resolve) => setTimeout(resolve, Math.max(0, submittedAt + 55_000 - Date.now())));
+    const later = await sessionIdOf(context, server);
+    const answer = await sessionInfoOf(pages[0]!);
+
+    const ms = (at: number | null, from: number) => (at === null ? 'never' : `${at - from} ms`);
+    const line =
+      `odoo${server.series}+tabbus_bus: logged in again through Odoo's login form in a 4th tab ` +
+      `(form shown at /web/login?db=; tabbusSessionNews a ${onLoginPage.news} there ${onLoginPage.after} ms after the form showed, role there ${onLoginPage.role}); roles before ${rolesBefore.join(', ')}; ` +
+      `submit to web client ${loadedAt - submittedAt} ms; news heard ${heard.map((n) => `${n.state} +${n.at - submittedAt} ms`).join(', ') || 'none'}; ` +
+      `the next message reached the 3 tabs' bus after ${got.map((at) => ms(at, postedAt)).join(', ')} (from the submit ${got.map((at) => ms(at, submittedAt)).join(', ')}), the 4th tab's after ${ms(gotFormTab, postedAt)}; ` +
+      `connections ${held}; roles after ${rolesAfter.join(', ')}; cookie ${later === after ? 'the new session' : later === before ? 'the OLD session' : 'another session'}` +
+      `${server.series <= 15 ? ` ${Math.round((Date.now() - submittedAt) / 1000)} s after the login` : ''}, get_session_info answers ${answer}`;
+    console.log(line);
+    testInfo.annotations.push({ type: 'relogin-form', description: line });
+
+    for (const at of got) {
+      expect(at, 'the message reached every original tab').not.toBeNull();
+      expect(at! - postedAt, `the message reached every original tab within ${GO_ON_WITHIN} ms (a bus held for the login would take 30 s)`).toBeLessThanOrEqual(GO_ON_WITHIN);
+    }
+    expect(gotFormTab, "the message reached the 4th tab's bus").not.toBeNull();
+    expect(rolesAfter.every((r) => r === 'leader' || r === 'follower'), 'tabbus runs in all 4 tabs').toBe(true);
+    expect(rolesAfter.filter((r) => r === 'leader')).toHaveLength(1);
+    expect(held, 'one connection for the browser').toBe(1);
+    expect(later, 'the cookie is still the new session').toBe(after);
+    expect(answer).toMatch(/^uid \d+$/);
   } finally {
     await context.close();
   }
