@@ -90,4 +90,4 @@ export interface Hub<Item extends BusItem = BusItem> {
 }
 
 /** What the optional features (once, shared, presence input) get of the hub: nothing that depends on the item type. */
-export type FeatureHub = Pick<Hub, 'env' | 'tabId' | 'scope' | 'store' | 'machine' | 'post' | 'report'>;
+export type FeatureHub = Pick<Hub, 'env' | 'tabId' | 'scope' | 'store' | 'machine' | 'post' | 'report' | 'link'>;

@@ -21,4 +21,5 @@ export type { Election } from './election';
 export { FRAME_VERSION } from './frames';
 export type { ActivityFrame, AliveFrame, BatchFrame, ByeFrame, ClaimFrame, Frame, FrameBase, GapFrame, HaltFrame, HelloFrame, LeadFrame, OnceFrame, ProbeFrame, ResyncFrame, SharedFrame, StatusFrame, WelcomeFrame, YieldFrame } from './frames';
 export type { TabInfo } from './tabs';
+export { BACK_AFTER } from './transport';
 export type { BusItem, Transport, TransportFactory, TransportSink, TransportState } from './transport';

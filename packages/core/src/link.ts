@@ -24,6 +24,8 @@ export interface Link extends Part {
   paceChanged(): void;
   /** The browser went offline or came back. */
   network(online: boolean): void;
+  /** The user is back after `idleFor` ms without input in any tab: the transport, if this tab has one, hears of it. */
+  userBack(idleFor: number): void;
 }
 
 /**
@@ -196,6 +198,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       if (wasPaused && !pace) transport?.refresh();
       if (wasPaused !== pace > 0) transport?.paceChanged?.();
     },
+    userBack: (idleFor) => transport?.userBack?.(idleFor),
     network(online) {
       if (!owns()) return;
       if (!online && transport) {

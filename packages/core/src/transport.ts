@@ -1,5 +1,8 @@
 import type { TabBusError } from './errors';
 
+/** The shortest spell without input in any tab after which the transport hears the user is back, in ms. */
+export const BACK_AFTER = 60_000;
+
 /** Anything a transport delivers: the server's notification id is all the bus needs to know. */
 export interface BusItem {
   /** Server-wide id; increases with every notification. Ids ≤ 0 are pseudo-notifications (never deduplicated). */
@@ -64,6 +67,12 @@ export interface Transport<Item extends BusItem> {
    * after each reply; a socket, which has nothing to slow, may close while nobody looks.
    */
   paceChanged?(): void;
+  /**
+   * The user is back: input in some tab after `idleFor` ms without any in every tab of the scope (called for
+   * spells of {@link BACK_AFTER} or more, with presence input on). Optional: a transport that tells the
+   * server of presence at intervals may tell it now (Odoo 16+ sends at once when a user comes back from away).
+   */
+  userBack?(idleFor: number): void;
   /** Stop for good; abort what is in flight. Called once. */
   close(): void;
   /**

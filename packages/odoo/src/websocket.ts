@@ -60,6 +60,8 @@ const KEEP_ALIVE_TIMEOUT = 4002;
 const BAD_FRAME = 4000;
 /** `sendPresence()` calls this close together send one update (Odoo's worker debounces `update_presence` so). */
 const PRESENCE_DEBOUNCE = 300;
+/** Odoo's im_status AWAY_DELAY: without input this long a user shows as away; input after it is sent at once. */
+export const AWAY_AFTER = 30 * 60_000;
 /** A socket that stayed up this long was a success: the next failure backs off from the start again. */
 const STABLE_AFTER = 10_000;
 
@@ -98,6 +100,11 @@ export class WebsocketTransport implements Transport<OdooNotification> {
    * reports the user offline (another of the user's sockets closed). False when no socket is open.
    */
   readonly sendPresence: () => boolean;
+  /**
+   * The user is back after `idleFor` ms without input in any tab: from Odoo's away delay (30 min) on, the
+   * presence goes now (Odoo's im_status service does so), not at the next minute's update.
+   */
+  readonly userBack: (idleFor: number) => void;
   /** Closes the socket for good. */
   readonly close: () => void;
 
@@ -368,6 +375,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       }, PRESENCE_DEBOUNCE);
       return true;
     };
+    this.userBack = (idleFor) => void (idleFor >= AWAY_AFTER && this.sendPresence());
     this.close = () => {
       if (closed) return;
       closed = true;

@@ -3,7 +3,7 @@
 // visible tab (claim / yield / steal), browser-wide inactivity (activity frames), bus.once(), bus.shared(),
 // and what an idle hidden follower costs (timers, frames, storage writes).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createBus, type BusOptions, type TabBus } from '../index';
+import { BACK_AFTER, createBus, type BusOptions, type TabBus } from '../index';
 import type { BusEnv, FrameChannel } from '../env';
 import type { TabBusError } from '../errors';
 import { FRAME_VERSION } from '../frames';
@@ -631,6 +631,26 @@ describe('inactivity', () => {
     expect(sink.inactivity()).toBe(0);
     await w.clock.advanceAsync(1000);
     expect(c.bus.state().inactivity).toBe(1000);
+  });
+
+  it("a follower's input after a long spell without any reaches the leader's transport as the user back (Odoo 16+ then sends presence at once)", async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w, {}, { visible: false })];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    const back: number[] = [];
+    Object.assign(liveTransport(a)!, { userBack: (idleFor: number) => back.push(idleFor) });
+    await w.clock.advanceAsync(BACK_AFTER + 5000);
+    b.tab.input();
+    await settle(w);
+    expect(back).toHaveLength(1);
+    expect(back[0]).toBeGreaterThanOrEqual(BACK_AFTER + 5000);
+    // Input soon after: nothing more.
+    await w.clock.advanceAsync(10_000);
+    b.tab.input();
+    a.tab.input();
+    await settle(w);
+    expect(back).toHaveLength(1);
   });
 
   it('a tab tells the others at most once per 5 s, without setting any timer', async () => {

@@ -8,7 +8,7 @@ import { TabBusError } from '@tabbus/core';
 import { authenticate } from '../auth';
 import { createOdooBus, WORKER_VERSION_KEY, type OdooBus, type OdooBusOptions } from '../create-odoo-bus';
 import { createSendQueue, RATE_LIMIT_FRAMES, RATE_LIMIT_WINDOW } from '../send-queue';
-import { WebsocketTransport, websocketUrl, type WebsocketOptions } from '../websocket';
+import { AWAY_AFTER, WebsocketTransport, websocketUrl, type WebsocketOptions } from '../websocket';
 import type { DevServer } from '../../../dev-server/src/index';
 import { eventually, login, ManualTimers, onCleanup, RecordingSink, sleep, startServer } from './helpers';
 
@@ -499,6 +499,26 @@ describe('WebsocketTransport: one socket at a time', () => {
       expect(sink.resets).toBe(1);
     },
   );
+});
+
+describe('WebsocketTransport: the user back from away', () => {
+  it('input after AWAY_AFTER without any sends the presence now (Odoo sends at once then), a shorter spell waits for the next update', async () => {
+    const { t, timers } = await scriptedTransport({ version: 17, workerVersion: async () => 'x' }, { inactivity: 0 });
+    const socket = ScriptedSocket.all[0]!;
+    socket.open();
+    const presences = () => socket.sent.filter((text) => (JSON.parse(text) as { event_name: string }).event_name === 'update_presence').length;
+    const onOpen = presences();
+    expect(onOpen).toBe(1);
+    t.userBack(AWAY_AFTER - 1);
+    expect([...timers.pending.values()].map((timer) => timer.ms)).not.toContain(300);
+    t.userBack(AWAY_AFTER);
+    timers.fire(300);
+    expect(presences()).toBe(onOpen + 1);
+    // No socket open: nothing to send on, nothing queued.
+    t.close();
+    t.userBack(AWAY_AFTER);
+    expect(presences()).toBe(onOpen + 1);
+  });
 });
 
 describe('WebsocketTransport: 4001 (the session the socket was opened with is gone)', () => {

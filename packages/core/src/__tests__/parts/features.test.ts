@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createActivity, INPUT_POST_INTERVAL } from '../../activity';
+import { BACK_AFTER } from '../../transport';
 import { need } from '../../features';
 import { createOnce, FOLLOWER_WAIT, ONCE_MEMORY } from '../../once';
 import { createShared } from '../../shared';
@@ -21,6 +22,25 @@ describe('presence input', () => {
     // A time ahead of this tab's clock counts as now: one far ahead would hide all inactivity for good.
     activity.frames!.activity!(hub.frame('activity', { epoch: 0, from: 'x', at: hub.clock.now() + 500 }));
     expect(activity.inactivity()).toBe(0);
+  });
+
+  it('input here or in another tab after a spell of BACK_AFTER or more without any tells the link, once per spell', () => {
+    const hub = testHub();
+    const activity = createActivity(hub);
+    hub.clock.advance(BACK_AFTER - 1);
+    activity.input();
+    expect(hub.link.userBack).not.toHaveBeenCalled();
+    hub.clock.advance(BACK_AFTER);
+    activity.input();
+    activity.input();
+    expect(vi.mocked(hub.link.userBack).mock.calls).toEqual([[BACK_AFTER]]);
+    // Another tab's input, told by its frame, after a long spell: the same.
+    hub.clock.advance(10 * BACK_AFTER);
+    activity.frames!.activity!(hub.frame('activity', { epoch: 0, from: 'x', at: hub.clock.now() - 1000 }));
+    expect(vi.mocked(hub.link.userBack).mock.calls[1]).toEqual([10 * BACK_AFTER - 1000]);
+    // A frame older than what this tab knew says nothing.
+    activity.frames!.activity!(hub.frame('activity', { epoch: 0, from: 'x', at: 0 }));
+    expect(hub.link.userBack).toHaveBeenCalledTimes(2);
   });
 
   it('an activity frame whose time is no number (any page of the origin may post) leaves the inactivity a number', () => {

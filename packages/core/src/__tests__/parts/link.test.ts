@@ -60,6 +60,19 @@ describe('the link', () => {
     expect(hub.delivery.raiseGap).toHaveBeenCalledWith({ cursor: 5, age: hub.retention + 1000, reason: 'retention' });
   });
 
+  it('the user back after a long spell: the transport of this term hears of it; a tab without one does nothing', () => {
+    const { link, live } = leading();
+    link.userBack(120_000);
+    link.begin();
+    const back = vi.fn();
+    Object.assign(live(), { userBack: back });
+    link.userBack(120_000);
+    expect(back.mock.calls).toEqual([[120_000]]);
+    link.end();
+    link.userBack(120_000);
+    expect(back).toHaveBeenCalledTimes(1);
+  });
+
   it('a term starts from what this tab delivered, opens one transport and relays its state', () => {
     const { hub, link, transports } = leading(7);
     link.begin();
