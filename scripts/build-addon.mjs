@@ -38,6 +38,13 @@ function manifest(series, { adapter, news }) {
   const frontend = ['tabbus_bus/static/lib/tabbus/tabbus.global.min.js', js('session_news.js'), js(adapter)];
   const backend = [...frontend, js(news)];
   const legacyAssets = series === '14.0';
+  // 15+ load `web.assets_frontend` on the website and the login page lazily, after the page's load event: a
+  // login form submitted before would say nothing. So the login form's news goes in the bundle they load
+  // at once (deferred), `web.assets_frontend_minimal`, and only there (the lazy one includes the frontend).
+  const frontendAssets = {
+    'web.assets_frontend_minimal': [js('session_news.js')],
+    'web.assets_frontend': frontend.filter((file) => file !== js('session_news.js')),
+  };
   return {
     name: 'tabbus bus',
     summary: SUMMARY,
@@ -49,7 +56,7 @@ function manifest(series, { adapter, news }) {
     depends: ['bus'],
     data: legacyAssets ? ['views/assets.xml'] : [],
     // After Odoo's bus files (this module depends on bus): the TabBus script, the session news, the adapter.
-    ...(legacyAssets ? {} : { assets: { 'web.assets_backend': backend, 'web.assets_frontend': frontend } }),
+    ...(legacyAssets ? {} : { assets: { 'web.assets_backend': backend, ...frontendAssets } }),
     installable: true,
     auto_install: false,
   };

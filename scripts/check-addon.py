@@ -53,6 +53,10 @@ for series_dir in series_dirs:
         assets = manifest.get('assets', {})
         check('%s: assets in the manifest (15+)' % series, isinstance(assets, dict) and 'web.assets_backend' in assets)
         check('%s: no XML assets template (gone in 15)' % series, not any(str(d).startswith('views/') for d in manifest.get('data', [])))
+        # The login form's news must run before the lazily loaded frontend bundle (15+ load it after `load`).
+        check('%s: the session news in web.assets_frontend_minimal, not in the lazy frontend bundle' % series,
+              [p.rsplit('/', 1)[-1] for p in assets.get('web.assets_frontend_minimal', [])] == ['session_news.js']
+              and not any(str(p).endswith('session_news.js') for p in assets.get('web.assets_frontend', [])))
         paths = [p for p in assets.get('web.assets_backend', []) if isinstance(p, str)]
         paths += [p for name, bundle in assets.items() if name != 'web.assets_backend' for p in bundle if isinstance(p, str)]
     else:
