@@ -31,7 +31,7 @@ Options:
   --no-dev              turn off the dev-only /tabbus/* routes (they answer 404)
   --sessions PATH       keep logged-in sessions in this JSON file, so a restart keeps
                         users logged in (missing or empty file = no sessions)
-  --pg CONNINFO          keep bus_bus in PostgreSQL (libpq URL), NOTIFY imbus after
+  --pg CONNINFO         keep bus_bus in PostgreSQL (libpq URL), NOTIFY imbus after
                         commit, one LISTEN connection; several servers may share it
   --pg-temp             start a throwaway PostgreSQL cluster (initdb), use it as --pg,
                         delete it on exit
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
       process.stderr.write(`tabbus-dev-server: ${error.message}\n`);
       process.exit(1);
     }
-    const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (pick another with --port N, or PORT=N pnpm demo; --port 0 takes any free port)' : '';
+    const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (pick another with --port N; --port 0 takes any free port; in the tabbus workspace: PORT=N pnpm demo)' : '';
     process.stderr.write(`tabbus-dev-server: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}${inUse}\n`);
     process.exit(1);
   }

@@ -313,7 +313,7 @@ export async function createDevServer(options: DevServerOptions = {}): Promise<D
       ...(config.dev
         ? devRoutes(ctx, { stats: snapshot, resetStats: () => stats.reset(), gc: () => store.gc(), faultRoutes: [...rpcRoutes.keys()] })
         : []),
-      ...(config.dev && sockets ? [socketCloseRoute(sockets)] : []),
+      ...(config.dev ? [socketCloseRoute(sockets, config.odoo)] : []),
       ...(config.dev ? jobRoutes(ctx) : []),
     ].map((route) => [route.path, route]),
   );

@@ -207,6 +207,13 @@ describe('channels', () => {
     expect(() => bus.addChannel('')).toThrow(/non-empty string/);
     expect(() => bus.addChannel(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'config' }));
   });
+
+  it('rejects `channels` given as one string (a script-tag page without types): its letters would each be a channel', () => {
+    const env = new FakeBrowser().tab().env();
+    expect(() => createBus({ scope: SCOPE, env, transport: () => new FakeTransport(), channels: 'my_channel' as unknown as string[] })).toThrow(
+      expect.objectContaining({ code: 'config', message: expect.stringMatching(/channels must be a list of strings/) }),
+    );
+  });
 });
 
 describe('fencing', () => {

@@ -406,6 +406,13 @@ describe('WebSocket (16–19)', () => {
     for (const code of [1005, 1006, 999, 5000, '4002', undefined]) expect((await postJson(server, '/tabbus/sockets/close', { code })).status).toBe(400);
   });
 
+  it('POST /tabbus/sockets/close on a long-polling version says it is for 16+ (a JSON error, not a bare 404)', async () => {
+    const server = await startServer({ odoo: 15 });
+    const reply = await postJson(server, '/tabbus/sockets/close', { code: 4002 });
+    expect(reply.status).toBe(400);
+    expect(JSON.stringify(reply.body)).toMatch(/emulates Odoo 15, which long-polls: there are sockets to close on 16\+ only/);
+  });
+
   it('answers /web/webclient/version_info without a login', async () => {
     for (const odoo of [8, 15, 17] as const) {
       const server = await startServer({ odoo });

@@ -6,11 +6,13 @@ import type { WebSocketHub } from '../websocket';
 import { BadRequest, guarded, readJson } from './dev-http';
 import type { HttpRoute } from './http-route';
 
-export function socketCloseRoute(hub: WebSocketHub): HttpRoute {
+/** `hub`: the server's sockets; none on 8–15, where the route answers what it is for rather than a bare 404. */
+export function socketCloseRoute(hub: WebSocketHub | undefined, odoo: number): HttpRoute {
   return {
     path: '/tabbus/sockets/close',
     methods: ['POST'],
     handle: guarded(async (req, res) => {
+      if (!hub) throw new BadRequest(`this server emulates Odoo ${odoo}, which long-polls: there are sockets to close on 16+ only (--odoo 16)`);
       const body = await readJson(req);
       const code = isPlainObject(body) ? body['code'] : undefined;
       const reason = isPlainObject(body) ? (body['reason'] ?? '') : '';
