@@ -211,9 +211,8 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     if (typeof name !== 'string' || !name) throw new TabBusError('config', `a channel must be a non-empty string, got ${JSON.stringify(name)}`);
     return hub.joined.size < hub.joined.add(name).size;
   };
-  // A string is iterable too: its letters would each become a channel.
-  if (typeof options.channels === 'string') throw new TabBusError('config', `channels must be a list of strings, got the string ${JSON.stringify(options.channels)}`);
-  for (const name of options.channels ?? []) join(name);
+  // A string is an Iterable<string> too: one channel, not one per letter.
+  for (const name of typeof options.channels === 'string' ? [options.channels] : (options.channels ?? [])) join(name);
   if (options.autoStart) queueMicrotask(() => touched || void restart().catch(() => undefined));
   return {
     hub, events, state, start, halt, join, announce,

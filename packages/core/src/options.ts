@@ -11,7 +11,7 @@ export interface BusOptions<Item extends BusItem> {
   scope: string | (() => Promise<string>);
   /** Builds the connection; called in the leader at the start of each term (in every tab in solo mode). */
   transport: TransportFactory<Item>;
-  /** Channels this tab joins from the start. */
+  /** Channels this tab joins from the start (a single string is one channel). */
   channels?: Iterable<string>;
   /**
    * The channel an item belongs to, when the wire says it. Tabs then deliver only items of channels they
