@@ -46,7 +46,10 @@ export class TabBusError extends Error {
 }
 
 /** True for errors that say the user must log in again: retrying cannot help. A type guard: `error` is then such a TabBusError. */
-export const isSessionExpired = (error: unknown): error is TabBusError & { readonly code: 'session_expired' } =>
+export const isSessionExpired = (error: unknown): error is TabBusError & {
+  /** Always `session_expired`. */
+  readonly code: 'session_expired';
+} =>
   error instanceof TabBusError && error.code === 'session_expired';
 
 /** `context` as plain JSON data, to send to other tabs; what does not survive JSON (a cycle, a BigInt) is left out. */
