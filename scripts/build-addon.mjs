@@ -40,10 +40,12 @@ function manifest(series, { adapter, news }) {
   const legacyAssets = series === '14.0';
   // 15+ load `web.assets_frontend` on the website and the login page lazily, after the page's load event: a
   // login form submitted before would say nothing. So the login form's news goes in the bundle they load
-  // at once (deferred), `web.assets_frontend_minimal`, and only there (the lazy one includes the frontend).
+  // at once (deferred), `web.assets_frontend_minimal`. The lazy bundle includes the frontend one, which
+  // includes the minimal one: taken out of the lazy one, the script runs once per page.
   const frontendAssets = {
     'web.assets_frontend_minimal': [js('session_news.js')],
     'web.assets_frontend': frontend.filter((file) => file !== js('session_news.js')),
+    'web.assets_frontend_lazy': [tuple('remove', js('session_news.js'))],
   };
   return {
     name: 'tabbus bus',
@@ -62,9 +64,14 @@ function manifest(series, { adapter, news }) {
   };
 }
 
+/** A Python tuple in a manifest (Odoo's asset directives, `('remove', path)`), for python(). */
+const TUPLE = Symbol('tuple');
+const tuple = (...items) => ({ [TUPLE]: items });
+
 /** A JSON-like value as a Python literal (what Odoo reads a manifest as). */
 function python(value, indent = '') {
   const inner = `${indent}    `;
+  if (value && value[TUPLE]) return `(${value[TUPLE].map((v) => python(v, inner)).join(', ')})`;
   if (value === true || value === false) return value ? 'True' : 'False';
   if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   if (typeof value === 'number') return String(value);
