@@ -1,8 +1,9 @@
 // tabbus_bus: the session news every tabbus tab of this server shares (see @tabbus/odoo's sessions.ts). The
 // session cookie is HttpOnly: no page sees it change, so the pages that change it say so on the channel
 // `tabbus:<origin>:sessions`, and the buses of the users it no longer belongs to stop before their next
-// request. Plain script, no TabBus needed: Odoo's login page loads no bus. It runs on every page (the
-// frontend bundle, which the web client's includes).
+// request. Plain script, no TabBus needed: Odoo's login page loads no bus. It runs on every page: in the web
+// client's bundle, and on the website and the login page in the one Odoo loads first (on 15+
+// `web.assets_frontend_minimal`; the rest of the frontend bundle comes after the page's load event).
 // - On the login form: a login is under way (the leaders hold their next request). The tab notes it in its
 //   sessionStorage, and the next page it shows says how it went: the form again with an error, it failed
 //   (nothing changed); any other page, it is over (the cookie changed before that page came: the leaders ask
