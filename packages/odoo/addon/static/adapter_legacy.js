@@ -95,7 +95,9 @@ odoo.define('tabbus_bus.adapter', ['web.Bus', 'bus.BusService', 'web.session'], 
         self._setFocus(readFocus() !== null);
       };
       this._onStorage = function (event) {
-        if (event.key === focusKey) self._setFocus(event.newValue !== null);
+        // Read again rather than trust the event: another tab's blur can arrive after this tab's own focus
+        // wrote its id (storage events are delivered late), and the value now is what counts.
+        if (event.key === focusKey) self._setFocus(readFocus() !== null);
       };
       this._onPagehide = function () {
         if (readFocus() === self._tabbus.tabId) writeFocus(null);
