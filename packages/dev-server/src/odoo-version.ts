@@ -32,11 +32,14 @@ export const hasPeek = (v: OdooVersion): boolean => v >= 11;
  * - `bus_inactivity` (10–15): `bus.presence`, the status computed when read, fed by
  *   `options.bus_inactivity` (ms).
  */
-export type PresenceFlavour = 'im_chat' | 'bus_focus' | 'bus_inactivity';
+export type PresenceFlavour = 'im_chat' | 'bus_focus' | 'bus_inactivity' | 'ws_stored';
 
-// 16+ feed the same inactivity-based model from the socket's `update_presence` (an approximation:
-// late 17/18 store the status and notify `bus.bus/im_status_updated`, which is not emulated).
-export const presenceFlavour = (v: OdooVersion): PresenceFlavour => (v === 8 ? 'im_chat' : v === 9 ? 'bus_focus' : 'bus_inactivity');
+// 16 feeds the 10–15 inactivity model from the socket's `update_presence`, with 16's
+// DISCONNECTION_TIMER (UPDATE_PRESENCE_DELAY 60 + 5 s). Late 17 and 18+ (`ws_stored`) store the
+// status at each update and write it offline when a socket of the user closes
+// (`ir.websocket._on_websocket_closed`); the `bus.bus/im_status_updated` notifications are not emulated.
+export const presenceFlavour = (v: OdooVersion): PresenceFlavour =>
+  v === 8 ? 'im_chat' : v === 9 ? 'bus_focus' : v >= 17 ? 'ws_stored' : 'bus_inactivity';
 
 /** `/longpolling/im_status(partner_ids)` (`auth=user`) is a bus route of 12–15 (§5.1). */
 export const hasImStatusRoute = (v: OdooVersion): boolean => v >= 12 && v <= 15;

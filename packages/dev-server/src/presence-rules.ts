@@ -53,12 +53,19 @@ export interface PresenceRules {
   status(row: PresenceRow | undefined, now: number): PresenceStatus;
   /** Whether the update that just ran is followed by the disconnection sweep (8 and 9). */
   sweepDue(now: number): boolean;
+  /**
+   * What a closing socket of the user writes (late 17 and 18+: `_on_websocket_closed` sets the stored
+   * status offline); undefined where a socket's close leaves presence alone.
+   */
+  socketClosed?(row: PresenceRow): PresenceRow;
 }
 
 // Odoo's TIMEOUT (bus.py): the longest hold, 8.0's write throttle, and the base of the disconnection timer.
 const TIMEOUT_MS = 50_000;
 // DISCONNECTION_TIMER = TIMEOUT + 5 in every long-polling version.
 const DISCONNECTION_TIMER_MS = TIMEOUT_MS + 5_000;
+// 16+: DISCONNECTION_TIMER = UPDATE_PRESENCE_DELAY (60) + 5, the web client sending update_presence every 60 s.
+const DISCONNECTION_TIMER_16_MS = 65_000;
 // AWAY_TIMER: 10 minutes in 8 and 9, 30 minutes from 10.
 const AWAY_TIMER_8_9_MS = 600_000;
 const AWAY_TIMER_10_MS = 1_800_000;
@@ -129,11 +136,11 @@ function inactivityMs(value: unknown): number {
   throw pythonTypeError(`unsupported type for timedelta milliseconds component: ${pythonTypeName(value)}`);
 }
 
-function busInactivityRules(): PresenceRules {
+function busInactivityRules(disconnectionTimerMs: number): PresenceRules {
   return {
     model: 'bus.presence',
     awayTimerMs: AWAY_TIMER_10_MS,
-    disconnectionTimerMs: DISCONNECTION_TIMER_MS,
+    disconnectionTimerMs,
     update(options, row, now) {
       if (!Object.hasOwn(options, 'bus_inactivity')) return 'not-called';
       const lastPresence = now - inactivityMs(options['bus_inactivity']);
@@ -145,10 +152,36 @@ function busInactivityRules(): PresenceRules {
       return { lastPoll: now, lastPresence: Math.max(row.lastPresence, lastPresence), status: row.status };
     },
     status(row, now) {
-      if (!row || now - row.lastPoll > DISCONNECTION_TIMER_MS) return 'offline';
+      if (!row || now - row.lastPoll > disconnectionTimerMs) return 'offline';
       return now - row.lastPresence > AWAY_TIMER_10_MS ? 'away' : 'online';
     },
     sweepDue: () => false,
+  };
+}
+
+/**
+ * Late 17 and 18+ `bus.presence._update_presence`: every update writes last_poll = now, last_presence =
+ * now − inactivity and the status, `away` past AWAY_TIMER of inactivity, else `online`; im_status reads
+ * the stored status. Nothing turns it offline with time: a closing socket of the user does
+ * (`_on_websocket_closed`), or the 12 h autovacuum that deletes the row.
+ */
+function wsStoredRules(): PresenceRules {
+  return {
+    model: 'bus.presence',
+    awayTimerMs: AWAY_TIMER_10_MS,
+    disconnectionTimerMs: DISCONNECTION_TIMER_16_MS,
+    update(options, _row, now) {
+      if (!Object.hasOwn(options, 'bus_inactivity')) return 'not-called';
+      const inactivity = inactivityMs(options['bus_inactivity']);
+      const lastPresence = now - inactivity;
+      if (!(lastPresence >= PY_DATETIME_MIN_MS && lastPresence < PY_DATETIME_END_MS)) {
+        throw new OdooError('builtins.OverflowError', 'date value out of range');
+      }
+      return { lastPoll: now, lastPresence, status: inactivity > AWAY_TIMER_10_MS ? 'away' : 'online' };
+    },
+    status: storedStatus,
+    sweepDue: () => false,
+    socketClosed: (row) => ({ ...row, status: 'offline' }),
   };
 }
 
@@ -160,6 +193,8 @@ export function presenceRules(version: OdooVersion, startedAt: number): Presence
     case 'bus_focus':
       return busFocusRules(startedAt);
     case 'bus_inactivity':
-      return busInactivityRules();
+      return busInactivityRules(version >= 16 ? DISCONNECTION_TIMER_16_MS : DISCONNECTION_TIMER_MS);
+    case 'ws_stored':
+      return wsStoredRules();
   }
 }

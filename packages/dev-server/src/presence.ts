@@ -52,6 +52,12 @@ export class PresenceTable {
     if (this.#rules.sweepDue(now)) this.#sweep(now);
   }
 
+  /** A socket of user `uid` closed: late 17 and 18+ write the stored status offline; earlier versions do nothing. */
+  socketClosed(uid: number): void {
+    const row = this.#rows.get(uid);
+    if (row && this.#rules.socketClosed) this.#write(uid, this.#rules.socketClosed(row));
+  }
+
   /** The user's im_status now: `offline` for a user who never polled while logged in. */
   status(uid: number): PresenceStatus {
     return this.#rules.status(this.#rows.get(uid), this.#clock.now());

@@ -261,7 +261,11 @@ export class WebSocketHub {
     ws.on('close', () => {
       for (const timer of [conn.idle, conn.pong, conn.age]) if (timer) ctx.clock.clearTimer(timer);
       conn.unlisten?.();
-      if (this.#connections.delete(conn)) ctx.stats.socketClosed(session.id);
+      if (this.#connections.delete(conn)) {
+        ctx.stats.socketClosed(session.id);
+        // Late 17 and 18+: `_on_websocket_closed` writes the user's presence offline.
+        if (session.user) ctx.presence.socketClosed(session.user.uid);
+      }
     });
     ws.on('message', (data, isBinary) => this.#onFrame(conn, data, isBinary));
     ws.on('ping', () => this.#armIdle(conn));
@@ -348,8 +352,14 @@ export class WebSocketHub {
     conn.unlisten?.();
     // `broadcast`, the client's strings (as `["<db>","<name>"]`) and, logged in, the partner channel.
     conn.channels = sessionChannels(this.#ctx, conn.session, names);
-    // 17+ trust their own history once the socket has a cursor (they test it against 0, as here).
-    if (!hasSentHistory(this.#ctx.version) || conn.last === 0) conn.last = pollCursor(last, this.#ctx.store.lastId);
+    // 17+ trust their own history once the socket has a cursor (they test it against 0, as here); 16 only
+    // moves the cursor forward (`if self._last_notif_sent_id < last`), so a lower `last` replays nothing.
+    const cursor = pollCursor(last, this.#ctx.store.lastId);
+    if (hasSentHistory(this.#ctx.version)) {
+      if (conn.last === 0) conn.last = cursor;
+    } else if (cursor > conn.last) {
+      conn.last = cursor;
+    }
     conn.unlisten = this.#ctx.store.listen(conn.channels, () => this.#dispatch(conn));
     this.#dispatch(conn);
   }

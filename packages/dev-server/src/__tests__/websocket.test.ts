@@ -125,7 +125,7 @@ describe('WebSocket (16–19)', () => {
     ws.close();
   });
 
-  it('16 takes the cursor of every subscribe and reads above the last id it sent: a late commit is never sent', async () => {
+  it('16 only moves the cursor forward on subscribe (a lower last replays nothing) and reads above the last id it sent: a late commit is never sent', async () => {
     const server = await startServer({ odoo: 16 });
     const first = server.publish('chat', { type: 't', payload: 1 });
     server.publish('chat', { type: 't', payload: 2 });
@@ -133,16 +133,18 @@ describe('WebSocket (16–19)', () => {
     send(ws, 'subscribe', { channels: ['chat'], last: first });
     await until(() => frames.length === 1, 'the backlog');
     expect(frames[0]!.map((n) => (n as { id: number }).id)).toEqual([first + 1]);
+    // 16.0 websocket.py: `if self._last_notif_sent_id < last: self._last_notif_sent_id = last`.
     send(ws, 'subscribe', { channels: ['chat'], last: first - 1 });
-    await until(() => frames.length === 2, 'the resubscribe backlog');
-    expect(frames[1]!.map((n) => (n as { id: number }).id)).toEqual([first, first + 1]);
+    send(ws, 'subscribe', { channels: ['chat'], last: 0 });
+    await sleep(50);
+    expect(frames).toHaveLength(1);
     const late = (await postJson(server, '/tabbus/send-uncommitted', { channel: 'chat', type: 't', payload: 'late' })).body.ids[0];
     const next = server.publish('chat', { type: 't', payload: 'next' });
-    await until(() => frames.length === 3, 'the next id');
+    await until(() => frames.length === 2, 'the next id');
     expect(await postJson(server, '/tabbus/commit', {})).toMatchObject({ status: 200, body: { committed: [late], uncommitted: [] } });
     const after = server.publish('chat', { type: 't', payload: 'after' });
-    await until(() => frames.length === 4, 'the id after');
-    expect(frames.slice(2).map((f) => f.map((n) => (n as { id: number }).id))).toEqual([[next], [after]]);
+    await until(() => frames.length === 3, 'the id after');
+    expect(frames.slice(1).map((f) => f.map((n) => (n as { id: number }).id))).toEqual([[next], [after]]);
     ws.close();
   });
 
@@ -241,6 +243,43 @@ describe('WebSocket (16–19)', () => {
     send(ws, 'update_presence', right);
     await until(() => server.stats().presenceWrites === 1, 'a presence write');
     ws.close();
+  });
+
+  it('16: presence is computed as on 10–15, but offline only 65 s (UPDATE_PRESENCE_DELAY + 5) after the last update_presence', async () => {
+    const server = await startServer({ odoo: 16 });
+    const sessionId = await login(server);
+    const { ws } = await open(server, { sessionId });
+    send(ws, 'update_presence', { inactivity_period: 0, im_status_ids_by_model: {} });
+    await until(() => server.stats().presenceWrites === 1, 'a presence write');
+    // Odoo's own client sends update_presence every 60 s: its user never looks offline in between.
+    server.clock.advance(60_000);
+    expect(server.presence()[0]!.status).toBe('online');
+    server.clock.advance(5_001);
+    expect(server.presence()[0]!.status).toBe('offline');
+    ws.close();
+  });
+
+  it.each([17, 18, 19] as const)('%i: update_presence stores the status (away past 30 min of inactivity); closing a socket of the user writes it offline, time does not', async (odoo) => {
+    const server = await startServer({ odoo });
+    const sessionId = await login(server);
+    const keys = odoo >= 19 ? {} : { im_status_ids_by_model: {} };
+    const a = await open(server, { sessionId });
+    send(a.ws, 'update_presence', { inactivity_period: 0, ...keys });
+    await until(() => server.stats().presenceWrites === 1, 'a presence write');
+    // No timer turns a 17+ user offline: the stored status stays until a socket closes.
+    server.clock.advance(120_000);
+    expect(server.presence()[0]!.status).toBe('online');
+    send(a.ws, 'update_presence', { inactivity_period: 1_800_001, ...keys });
+    await until(() => server.stats().presenceWrites === 2, 'a second write');
+    expect(server.presence()[0]!.status).toBe('away');
+    // A tab handing its socket over: the old socket closes before the new one reports presence.
+    const b = await open(server, { sessionId });
+    a.ws.close();
+    await a.closed;
+    await until(() => server.presence()[0]!.status === 'offline', 'the user offline after a socket closed');
+    send(b.ws, 'update_presence', { inactivity_period: 0, ...keys });
+    await until(() => server.presence()[0]!.status === 'online', 'the user online again');
+    b.ws.close();
   });
 
   it('closes 4001 when the session is destroyed or expired', async () => {
