@@ -136,6 +136,15 @@ function inactivityMs(value: unknown): number {
   throw pythonTypeError(`unsupported type for timedelta milliseconds component: ${pythonTypeName(value)}`);
 }
 
+/** `now − bus_inactivity`, as Python's datetime arithmetic: out of its range, the OverflowError Odoo answers. */
+function lastPresenceOf(options: Record<string, unknown>, now: number): number {
+  const lastPresence = now - inactivityMs(options['bus_inactivity']);
+  if (!(lastPresence >= PY_DATETIME_MIN_MS && lastPresence < PY_DATETIME_END_MS)) {
+    throw new OdooError('builtins.OverflowError', 'date value out of range');
+  }
+  return lastPresence;
+}
+
 function busInactivityRules(disconnectionTimerMs: number): PresenceRules {
   return {
     model: 'bus.presence',
@@ -143,10 +152,7 @@ function busInactivityRules(disconnectionTimerMs: number): PresenceRules {
     disconnectionTimerMs,
     update(options, row, now) {
       if (!Object.hasOwn(options, 'bus_inactivity')) return 'not-called';
-      const lastPresence = now - inactivityMs(options['bus_inactivity']);
-      if (!(lastPresence >= PY_DATETIME_MIN_MS && lastPresence < PY_DATETIME_END_MS)) {
-        throw new OdooError('builtins.OverflowError', 'date value out of range');
-      }
+      const lastPresence = lastPresenceOf(options, now);
       if (!row) return { lastPoll: now, lastPresence, status: 'offline' };
       // A tab reporting older input than another tab already did must not make the user look idle.
       return { lastPoll: now, lastPresence: Math.max(row.lastPresence, lastPresence), status: row.status };
@@ -172,12 +178,8 @@ function wsStoredRules(): PresenceRules {
     disconnectionTimerMs: DISCONNECTION_TIMER_16_MS,
     update(options, _row, now) {
       if (!Object.hasOwn(options, 'bus_inactivity')) return 'not-called';
-      const inactivity = inactivityMs(options['bus_inactivity']);
-      const lastPresence = now - inactivity;
-      if (!(lastPresence >= PY_DATETIME_MIN_MS && lastPresence < PY_DATETIME_END_MS)) {
-        throw new OdooError('builtins.OverflowError', 'date value out of range');
-      }
-      return { lastPoll: now, lastPresence, status: inactivity > AWAY_TIMER_10_MS ? 'away' : 'online' };
+      const lastPresence = lastPresenceOf(options, now);
+      return { lastPoll: now, lastPresence, status: now - lastPresence > AWAY_TIMER_10_MS ? 'away' : 'online' };
     },
     status: storedStatus,
     sweepDue: () => false,
