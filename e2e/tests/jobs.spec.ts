@@ -51,7 +51,7 @@ test('job progress reaches every tab exactly once, in order; each finished job i
 });
 
 /**
- * Notes each job end this tab announces in localStorage too (`announced:<uuid>:<n>`), read back from any tab
+ * Notes each job end this tab announces in localStorage too (`announced:<uuid>:<tab>`), read back from any tab
  * later: a tab that announces in the instant it closes (or crashes) can no longer be asked, and a console
  * message it sends then may not reach the test, but a storage write it made reaches the browser's storage.
  */
