@@ -95,14 +95,87 @@
     };
   }
 
+  /**
+   * Odoo's localStorage election, as its multi_tab service runs it (the periods and keys of 16–19's source):
+   * each tab notes itself in `lastPresenceByTab` every 10 s; the main tab writes `heartbeat` (and prunes that
+   * map) every 1.5 s; a heartbeat older than 5 s, or the `main` key removed, makes the first tab seen in the
+   * last 15 s the main one. `unregister()` (17 on; the 16.0 source read has none) leaves the election.
+   * `standinLoseMain()` plays the branch where the main tab finds another main's heartbeat.
+   */
+  function heartbeatElection(bus) {
+    const prefix = major() >= 19 ? 'multi_tab_service.' : `multi_tab.${location.origin.replace(/:\/{0,2}/g, '_')}.`;
+    const read = (k, fallback) => JSON.parse(localStorage.getItem(prefix + k) ?? 'null') ?? fallback;
+    const write = (k, value) => localStorage.setItem(prefix + k, JSON.stringify(value));
+    const tabId = `standin:${Math.random().toString(36).slice(2)}`;
+    let main = false;
+    let beat = 0;
+    let timer;
+    const elect = () => {
+      if (main) return;
+      const presence = read('lastPresenceByTab', {});
+      const next = Object.entries(presence).find(([, seen]) => seen > Date.now() - 15000)?.[0];
+      if (next !== tabId) return;
+      beat = Date.now();
+      write('heartbeat', beat);
+      write('main', true);
+      main = true;
+      bus.trigger('become_main_tab');
+      delete presence[tabId];
+      write('lastPresenceByTab', presence);
+    };
+    const heartbeat = () => {
+      if (read('heartbeat', 0) + 5000 < Date.now()) elect();
+      const presence = read('lastPresenceByTab', {});
+      if (main) {
+        beat = Date.now();
+        write('heartbeat', beat);
+        write('lastPresenceByTab', Object.fromEntries(Object.entries(presence).filter(([, seen]) => seen + 15000 > beat)));
+      } else {
+        presence[tabId] = Date.now();
+        write('lastPresenceByTab', presence);
+      }
+      timer = setTimeout(heartbeat, main ? 1500 : 10000);
+    };
+    const unregister = () => {
+      clearTimeout(timer);
+      const presence = read('lastPresenceByTab', {});
+      delete presence[tabId];
+      write('lastPresenceByTab', presence);
+      if (main) {
+        main = false;
+        bus.trigger('no_longer_main_tab');
+        localStorage.removeItem(prefix + 'main');
+      }
+    };
+    window.addEventListener('storage', ({ key, newValue }) => {
+      if (key === prefix + 'main' && !newValue) elect();
+    });
+    window.addEventListener('pagehide', unregister);
+    window.standinLoseMain = () => {
+      main = false;
+      bus.trigger('no_longer_main_tab');
+    };
+    const presence = read('lastPresenceByTab', {});
+    presence[tabId] = Date.now();
+    write('lastPresenceByTab', presence);
+    if (!read('main', false)) elect();
+    heartbeat();
+    const service = { bus, isOnMainTab: () => main };
+    if (major() >= 17) service.unregister = unregister;
+    if (major() >= 19) return { ...service, isOnMainTab: async () => main };
+    return { ...service, ...sharedValues('multi_tab') };
+  }
+
   odoo.define('@bus/multi_tab_service', ['@web/core/registry', '@odoo/owl'], function (require) {
     const { EventBus } = require('@odoo/owl');
     const services = require('@web/core/registry').registry.category('services');
     // The real service elects a main tab (localStorage heartbeats, or 19's SharedWorker); the stand-in calls
-    // every tab main, which is what the addon must correct.
+    // every tab main, which is what the addon must correct. With ?election=heartbeat it elects as Odoo's
+    // localStorage election does instead (16–18, and 19 without SharedWorker): its costs and its events.
     const multiTabService = {
       start() {
         const bus = new EventBus();
+        if (new URLSearchParams(location.search).get('election') === 'heartbeat') return heartbeatElection(bus);
         const common = { bus, unregister() {} };
         if (major() >= 19) return { ...common, isOnMainTab: async () => true };
         return { ...common, isOnMainTab: () => true, ...sharedValues('multi_tab') };

@@ -174,6 +174,58 @@ for (const odoo of [16, 17, 18, 19] as const) {
   });
 }
 
+for (const odoo of [16, 17, 18, 19] as const) {
+  test(`Odoo ${odoo} stand-in without SharedWorker + addon: Odoo's own localStorage election ${odoo >= 17 ? 'stops' : 'keeps running (16 cannot stop it)'}, its events never contradict tabbus, and stop() says disconnect`, async ({ browser }) => {
+    await withServer(browser, odoo, async (_server, context, open) => {
+      // Every localStorage write of the page, by key (the election's keys end in heartbeat, main, lastPresenceByTab).
+      await context.addInitScript(() => {
+        const writes: string[] = [];
+        (window as unknown as { storageWrites: string[] }).storageWrites = writes;
+        const { setItem, removeItem } = Storage.prototype;
+        Storage.prototype.setItem = function (key: string, value: string) {
+          writes.push(key);
+          return setItem.call(this, key, value);
+        };
+        Storage.prototype.removeItem = function (key: string) {
+          writes.push(key);
+          return removeItem.call(this, key);
+        };
+      });
+      const pages = await open(3, '?sharedWorker=0&election=heartbeat');
+      await expect.poll(async () => (await Promise.all(pages.map(std))).map((s) => s.role).sort()).toEqual(['follower', 'follower', 'leader']);
+      const electionWrites = () => Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { storageWrites: string[] }).storageWrites.filter((key) => /\.(heartbeat|main|lastPresenceByTab)$/.test(key)).length)));
+      const before = await electionWrites();
+      // Odoo's main tab writes its heartbeat every 1.5 s, each other tab its presence every 10 s.
+      await pages[0]!.waitForTimeout(3500);
+      const during = (await electionWrites()).reduce((sum, n, i) => sum + n - before[i]!, 0);
+      if (odoo >= 17) expect(during, 'election writes in 3.5 s, 3 tabs').toBe(0);
+      else expect(during, "16's election runs on (the stand-in's must, or this test proves nothing)").toBeGreaterThan(0);
+
+      const mainTabEvents = async (page: Page) => (await std(page)).events.filter((e) => e.endsWith('main_tab'));
+      const roles = (await Promise.all(pages.map(std))).map((s) => s.role);
+      const leader = pages[roles.indexOf('leader')]!;
+      const followers = pages.filter((p) => p !== leader);
+      expect(await mainTabEvents(leader)).toEqual(['become_main_tab']);
+      for (const page of followers) expect(await mainTabEvents(page)).toEqual([]);
+      // Odoo's election thinks the leader is no longer main (the branch where it meets another main's
+      // heartbeat), and thinks a follower is: neither reaches the listeners, and the ting stays with the leader.
+      await leader.evaluate(() => (window as unknown as { standinLoseMain(): void }).standinLoseMain());
+      await followers[0]!.evaluate(() => (window as unknown as { standin: { multiTab: { bus: { trigger(name: string): void } } } }).standin.multiTab.bus.trigger('become_main_tab'));
+      expect(await mainTabEvents(leader)).toEqual(['become_main_tab']);
+      expect(await mainTabEvents(followers[0]!)).toEqual([]);
+      expect(await mainTabs(pages)).toEqual(pages.map((p) => p === leader));
+
+      // stop() in a tab: Odoo's worker closes the socket and says disconnect; start() again says reconnect.
+      const tab = followers[1]!;
+      await expect.poll(async () => (await std(tab)).events.filter((e) => !e.endsWith('main_tab'))).toEqual(['connect']);
+      await tab.evaluate(() => (window as unknown as StandinWindow).standin.bus.stop!());
+      await expect.poll(async () => (await std(tab)).events.filter((e) => !e.endsWith('main_tab'))).toEqual(['connect', 'disconnect']);
+      await tab.evaluate(() => (window as unknown as StandinWindow).standin.bus.start!());
+      await expect.poll(async () => (await std(tab)).events.filter((e) => !e.endsWith('main_tab'))).toEqual(['connect', 'disconnect', 'reconnect']);
+    });
+  });
+}
+
 for (const odoo of [17, 19] as const) {
   test(`Odoo ${odoo} stand-in with SharedWorker: the addon keeps Odoo's own service, unless the websocket setting says always`, async ({ browser }) => {
     await withServer(browser, odoo, async (server, _context, open) => {

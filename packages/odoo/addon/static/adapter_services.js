@@ -30,9 +30,9 @@ odoo.define('@tabbus_bus/bus_service', ['@web/core/registry', '@bus/services/bus
   const plainEvents = { connect: 'connect', reconnect: 'reconnect', disconnect: 'disconnect', reconnecting: 'reconnecting' };
   /** What each series' bus client does differently, as far as the adapter is concerned. */
   const SERIES = {
-    16: { events: plainEvents, notificationEvent: true, stateEvent: null, sharedValues: 'multi_tab', mainTabPromise: false, iosUsesWorker: true, copyPayload: false, reactiveService: false },
-    17: { events: plainEvents, notificationEvent: true, stateEvent: null, sharedValues: 'multi_tab', mainTabPromise: false, iosUsesWorker: true, copyPayload: false, reactiveService: false },
-    18: { events: plainEvents, notificationEvent: false, stateEvent: 'worker_state_updated', sharedValues: 'multi_tab', mainTabPromise: false, iosUsesWorker: true, copyPayload: false, reactiveService: false },
+    16: { events: plainEvents, notificationEvent: true, stateEvent: null, sharedValues: 'multi_tab', mainTabPromise: false, iosUsesWorker: true, copyPayload: false, reactiveService: false, workerElection: false },
+    17: { events: plainEvents, notificationEvent: true, stateEvent: null, sharedValues: 'multi_tab', mainTabPromise: false, iosUsesWorker: true, copyPayload: false, reactiveService: false, workerElection: false },
+    18: { events: plainEvents, notificationEvent: false, stateEvent: 'worker_state_updated', sharedValues: 'multi_tab', mainTabPromise: false, iosUsesWorker: true, copyPayload: false, reactiveService: false, workerElection: false },
     19: {
       events: { connect: 'BUS:CONNECT', reconnect: 'BUS:RECONNECT', disconnect: 'BUS:DISCONNECT', reconnecting: 'BUS:RECONNECTING' },
       notificationEvent: false,
@@ -42,6 +42,7 @@ odoo.define('@tabbus_bus/bus_service', ['@web/core/registry', '@bus/services/bus
       iosUsesWorker: false,
       copyPayload: true,
       reactiveService: true,
+      workerElection: true,
     },
   };
 
@@ -97,6 +98,20 @@ odoo.define('@tabbus_bus/bus_service', ['@web/core/registry', '@bus/services/bus
     let everConnected = false;
     let leading = false;
     let lastWorkerState;
+    // Odoo's multi_tab service runs its own election (localStorage heartbeats: the main tab writes twice
+    // every 1.5 s, each other tab every 10 s, and every write wakes every other tab with a storage event).
+    // Here tabbus decides the main tab, so that election only costs, and its become/no_longer_main_tab
+    // events could tell a listener (16's im_status timer) the opposite of tabbus. Its events pass only
+    // when they agree with tabbus's role, and where Odoo can stop it (`unregister`, 17 on; on 19 only the
+    // localStorage fallback elects this way) it is stopped. Shared values and their events stay.
+    const odooTrigger = multiTab.bus.trigger.bind(multiTab.bus);
+    multiTab.bus.trigger = (name, payload) => {
+      if ((name === 'become_main_tab' && !leading) || (name === 'no_longer_main_tab' && leading)) return;
+      return odooTrigger(name, payload);
+    };
+    if (typeof multiTab.unregister === 'function' && !(series.workerElection && typeof browser.SharedWorker === 'function')) {
+      multiTab.unregister();
+    }
     tabbus.on('state', (state) => {
       // A page attribute says which tab holds the socket (devtools, and the real-Odoo check).
       document.documentElement.dataset.tabbusRole = state.role;
@@ -120,6 +135,10 @@ odoo.define('@tabbus_bus/bus_service', ['@web/core/registry', '@bus/services/bus
         connected = false;
         bus.trigger(series.events.disconnect, { code: 1006, reason: state.lastError ? state.lastError.message : '' });
         bus.trigger(series.events.reconnecting, { closeCode: 1006 });
+      } else if (connected && state.role === 'stopped') {
+        // stop(): Odoo's worker closes its socket and says `disconnect`; a later start() says `reconnect`.
+        connected = false;
+        bus.trigger(series.events.disconnect, { code: 1000, reason: '' });
       }
       service.isActive = state.role !== 'stopped';
     });
