@@ -3,7 +3,7 @@ import { expect, percentile, receivedIds, settledLeader, state, test, type DemoW
 
 // Whichever tab leads is closed, 10 times out of 12 tabs; the two left at the end saw every failover.
 // (Web Locks grant in request order, so those are usually the last two opened, but nothing relies on it.)
-test('closing the leader hands over within a second, 10 times, losing and duplicating nothing', async ({ openTabs, server, publish }) => {
+test('closing the leader hands over at once (the lock freed, not stolen), 10 times, losing and duplicating nothing', async ({ openTabs, server, publish }) => {
   let live: Page[] = await openTabs(12);
   await settledLeader(live);
   await server.resetStats();
@@ -27,6 +27,8 @@ test('closing the leader hands over within a second, 10 times, losing and duplic
     await leader.close({ runBeforeUnload: true });
     await closed;
     const next = await settledLeader(live);
+    // Granted the lock the closed tab let go of, not a steal after `leaderTimeout` of silence (see crash.spec.ts).
+    expect((await state(next)).transition, `round ${round}: the new leader was elected, not a thief`).toMatchObject({ to: 'leader', reason: 'elected' });
     const since = await next.evaluate(() => (window as unknown as DemoWindow).demo.leaderSince!);
     gaps.push(since - closedAt);
     // Once the handover settles the server holds at most one poll for this browser (under the stream a
@@ -50,7 +52,8 @@ test('closing the leader hands over within a second, 10 times, losing and duplic
   const report = `failover on close, 10 rounds: median ${median} ms, max ${Math.max(...gaps)} ms (${gaps.join(', ')})`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
-  expect(Math.max(...gaps)).toBeLessThan(1000);
+  // No bound on the gaps: wall-clock figures of a shared machine (reported above). What shows the closed
+  // tab freed its lock at once is how each new leader got it: elected, never by a steal.
   // The closing tab aborts its poll in pagehide, but the server may register the new leader's poll a
   // millisecond or two before it sees the old socket close; so a peak of 2 can show here (and is reported).
   const { peakPerSession } = await server.connections();
@@ -69,6 +72,7 @@ test("a leader closed without running its unload handlers is replaced too, and n
   let live: Page[] = [...candidates, observer];
   await settledLeader(live);
   const sent: number[] = [];
+  const gaps: number[] = [];
   for (let round = 0; round < 3; round++) {
     const leader = await settledLeader(live);
     live = live.filter((p) => p !== leader);
@@ -77,8 +81,11 @@ test("a leader closed without running its unload handlers is replaced too, and n
     await leader.close();
     sent.push(await publish('chat', `during handover ${round}`));
     const next = await settledLeader(live);
+    // The browser frees a closed tab's locks even without its unload handlers: elected, not a steal.
+    expect((await state(next)).transition, `round ${round}: the new leader was elected, not a thief`).toMatchObject({ to: 'leader', reason: 'elected' });
     const since = await next.evaluate(() => (window as unknown as DemoWindow).demo.leaderSince!);
-    expect(since - closedAt).toBeLessThan(1000);
+    gaps.push(since - closedAt);
   }
   await expect.poll(async () => (await receivedIds(observer)).filter((id) => id >= sent[0]!)).toEqual(sent);
+  test.info().annotations.push({ type: 'measurement', description: `failover on close without unload handlers (to the new leader's term): ${gaps.join(', ')} ms` });
 });

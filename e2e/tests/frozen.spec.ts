@@ -2,8 +2,10 @@ import { expectDelivered, expect, leaderSince, publishStream, settledLeader, sta
 
 // A tab whose event loop stops keeps its Web Locks: without a check, every tab would wait behind it for
 // ever (rxdb#8514). Freezing it with the debugger stops it exactly there: no frame handled, no reply
-// read, no lock released. A visible follower must take over within 2 × leaderTimeout (3 s by default).
-test('a frozen leader is replaced by a visible follower within 4 s, and steps down when it thaws', async ({ context, openTabs, server, publish }) => {
+// read, no lock released. A visible follower takes over by stealing the lock once the leader has been
+// silent for leaderTimeout (3 s by default; the 4/3 × leaderTimeout bound is checked on a virtual clock in
+// packages/core's leader-watch and watcher tests, not here on a shared machine's wall clock).
+test('a frozen leader is replaced by a visible follower through a steal, and steps down when it thaws', async ({ context, openTabs, server, publish }) => {
   const pages = await openTabs(3);
   const leader = await settledLeader(pages);
   const others = pages.filter((p) => p !== leader);
@@ -23,7 +25,6 @@ test('a frozen leader is replaced by a visible follower within 4 s, and steps do
   const report = `frozen leader replaced after ${takeover} ms (leaderTimeout 3000 ms: bound 4000 ms)`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
-  expect(takeover).toBeLessThan(4_500);
   // The new leader holds a poll while the frozen one's is still open on the server, or was dropped.
   await expect.poll(async () => (await server.polls(await leaderSince(next))).length).toBeGreaterThan(0);
 
@@ -67,7 +68,7 @@ test('one visible follower watches; when it crashes while the leader is frozen, 
   const report = `frozen leader replaced ${takeover} ms after the watcher crashed (bound 4/3 × 3000 ms)`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
-  expect(takeover).toBeLessThan(4_500);
+  expect((await state(next)).counters.steals, 'taken over by a steal (the frozen leader still holds its lock)').toBe(1);
   await cdp.send('Debugger.resume');
   await cdp.send('Debugger.disable');
   await expect.poll(async () => (await state(leader)).role).toBe('follower');

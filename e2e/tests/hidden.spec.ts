@@ -84,6 +84,8 @@ test('a hidden leader hands the connection to the visible tab, losing and repeat
   const shownAt = Date.now();
   await setVisibility(target, 'visible');
   await expect.poll(async () => (await state(target)).role).toBe('leader');
+  // Handed over: the hidden leader yielded to the tab's claim (not a steal from a leader gone silent).
+  expect((await state(target)).transition, 'the visible tab leads by its claim').toMatchObject({ to: 'leader', reason: 'claimed' });
   const moved = (await leaderSince(target)) - shownAt;
   await sleep(300);
   await stream.stop();
@@ -94,7 +96,6 @@ test('a hidden leader hands the connection to the visible tab, losing and repeat
   const report = `leadership moved to the visible tab ${moved} ms after it became visible`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
-  expect(moved).toBeLessThan(1000);
 });
 
 // Odoo's CrossTabBus writes a heartbeat every 1.5 s in the master and every 10 s in every tab; a hidden

@@ -42,7 +42,9 @@ test('server killed and restarted: the bus backs off, recovers by itself and tre
 });
 
 test('offline: the leader stops polling at once; back online it polls at once and catches up', async ({ context, openTabs, server, publish }) => {
-  const pages = await openTabs(2);
+  // A 60 s backoff: a reconnect that waited out a backoff rather than following `online` could not catch up
+  // within expectDelivered's 15 s, so "at once" is told apart without a bound on the wall clock.
+  const pages = await openTabs(2, { path: 'index.html?backoff=60000' });
   await settledLeader(pages);
   const first = await publish('chat', 'before');
   for (const page of pages) await expect.poll(() => receivedIds(page)).toContain(first);
@@ -63,5 +65,4 @@ test('offline: the leader stops polling at once; back online it polls at once an
   const arrived = await pages[0]!.evaluate((id) => (window as unknown as DemoWindow).demo.arrivals[id]!, missed[0]!);
   const report = `back online → missed notification delivered in ${arrived - onlineAt} ms`;
   test.info().annotations.push({ type: 'measurement', description: report });
-  expect(arrived - onlineAt).toBeLessThan(1000);
 });

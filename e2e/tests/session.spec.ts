@@ -58,8 +58,9 @@ test("a session expired on the server is found by the leader's periodic check; e
 
 test('a session that expired is found after the next transport error, with the default check interval', async ({ openTabs, server, publish, consoleProblems, odoo }) => {
   // A long-poll answers an expired cookie as a public session, so only the session check can tell. From
-  // 16 the server closes the socket itself (4001) the moment the session ends: websocket.spec.ts covers it.
-  test.skip(odoo >= 16, 'Odoo 16+ closes the socket with 4001 when the session ends; see websocket.spec.ts');
+  // 16 the server closes the socket itself (4001) the moment the session ends: websocket.spec.ts covers it
+  // ("a session expired on the server (4001, default session check)").
+  test.skip(odoo >= 16, 'Odoo 16+ closes the socket with 4001 when the session ends; see websocket.spec.ts, "a session expired on the server (4001 …)"');
   const pages = await openTabs(2, { path: 'index.html?backoff=200' });
   await settledLeader(pages);
   // Let the start-of-term check pass, then expire the session and break the next poll.

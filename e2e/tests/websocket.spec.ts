@@ -77,7 +77,8 @@ test('4002 (the connection reached its age limit): the leader reconnects at once
   const report = `reconnect after 4002, 5 rounds: ${gaps.join(', ')} ms (the 5 s backoff was not used)`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
-  expect(Math.max(...gaps)).toBeLessThan(2000);
+  // Below the 5 s backoff: it was not waited out (a bound tied to the behaviour, not to the machine's speed).
+  expect(Math.max(...gaps)).toBeLessThan(5000);
   expect((await state(leader)).lastError).toBeNull();
   await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
 });
@@ -96,6 +97,23 @@ test('1013 (try later): every tab shows the back-off and the error; the leader w
   expect(subscribe!.at - closedAt, 'waited out the rate window (2 s) though the backoff is 100 ms').toBeGreaterThanOrEqual(1900);
   expect(subscribe!.last).toBeGreaterThanOrEqual(first);
   for (const page of pages) await expect.poll(async () => (await receivedIds(page)).filter((id) => id >= first)).toEqual([first, during]);
+});
+
+test('a session expired on the server (4001, default session check): every tab hears session_expired once and stops; no reconnect', async ({ openTabs, server }) => {
+  // The periodic session check is minutes away: only the server closing the socket (4001) tells the bus.
+  const pages = await openTabs(3);
+  const leader = await settledLeader(pages);
+  expect(await server.expire()).toBeGreaterThan(0);
+  for (const page of pages) {
+    await expect.poll(async () => (await state(page)).role).toBe('stopped');
+    expect(await page.evaluate(() => (window as unknown as DemoWindow).demo.expired)).toHaveLength(1);
+  }
+  expect((await state(leader)).lastError).toMatchObject({ code: 'session_expired' });
+  await expect.poll(async () => (await server.connections()).open).toBe(0);
+  const attempts = async () => (await Promise.all(pages.map(state))).map((s) => s.counters.requests);
+  const before = await attempts();
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(await attempts(), 'no reconnect after the session expired').toEqual(before);
 });
 
 test('an outdated page (another worker version): every tab hears `outdated` once and stops; no reconnect loop', async ({ openTabs, server }) => {
