@@ -663,3 +663,98 @@ test("Log in again through Odoo's own login form: the other tabs go on within se
     await context.close();
   }
 });
+
+/** Installed in every tab before Odoo's scripts run: each localStorage write (set or remove) and its key. */
+function recordStorageWrites(): void {
+  const writes: { op: 'set' | 'remove'; key: string }[] = [];
+  (window as unknown as { __tabbusStorageWrites: typeof writes }).__tabbusStorageWrites = writes;
+  const set = Storage.prototype.setItem;
+  const remove = Storage.prototype.removeItem;
+  Storage.prototype.setItem = function (this: Storage, key: string, value: string) {
+    if (this === window.localStorage) writes.push({ op: 'set', key: String(key) });
+    return set.call(this, key, value);
+  };
+  Storage.prototype.removeItem = function (this: Storage, key: string) {
+    if (this === window.localStorage) writes.push({ op: 'remove', key: String(key) });
+    return remove.call(this, key);
+  };
+}
+
+// Odoo's multi_tab service elects a main tab of its own through localStorage: the main tab writes its heartbeat
+// and every tab's presence every 1.5 s, each other tab its presence every 10 s, and each write wakes every
+// other tab with a storage event. Where tabbus holds the socket the addon stops that election with Odoo's own
+// `multi_tab.unregister()` (17 on): idle tabs write none of its keys, and `isOnMainTab()` (mail's ting and
+// desktop notification) answers true in the tabbus leader only. 16's multi_tab has no `unregister()`: there
+// the heartbeat goes on (the addon only filters its events), so the writes are measured but not checked.
+test("Idle Discuss tabs without SharedWorker: Odoo's own main-tab election writes nothing (17+), isOnMainTab() in the tabbus leader only", async ({ browser }, testInfo) => {
+  const server = testInfo.project.metadata['server'] as RealOdoo;
+  test.skip(!server.addon, 'the baseline has no tabbus to stop the election');
+  test.skip(server.series < 16, "15 has no SharedWorker path and Odoo 15's multi_tab is another service");
+  testInfo.setTimeout(300_000);
+  /** How long the settled tabs stay idle while their writes are counted. */
+  const IDLE = 20_000;
+  /** Odoo's election keys (`multi_tab.<origin>.heartbeat` …); its shared values (last_notification_id) may change. */
+  const ELECTION_KEY = /\.(heartbeat|main|lastPresenceByTab)$/;
+  const label = `odoo${server.series}+tabbus_bus`;
+  const log = (line: string) => {
+    console.log(`[${label}] ${line}`);
+    testInfo.annotations.push({ type: 'odoo-election', description: line });
+  };
+  const connections = new Connections();
+  const pageErrors: string[] = [];
+  const { context, pages } = await discussTabs(browser, server, 4, async (context) => {
+    context.on('page', (page) => {
+      connections.watch(page);
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+    });
+    await context.addInitScript(recordStorageWrites);
+  });
+  try {
+    const roles = () => Promise.all(pages.map(roleOf));
+    await expect.poll(async () => (await roles()).filter((r) => r === 'leader').length, { timeout: 30_000, message: 'one tab leads' }).toBe(1);
+    await expect.poll(() => connections.count(), { timeout: 30_000, message: 'one connection' }).toBe(1);
+    // Settled: the loads' own writes (each tab registers, and 17+ unregisters, at its start) are not counted.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const writesOf = (page: Page) => page.evaluate(() => (window as unknown as { __tabbusStorageWrites: { op: string; key: string }[] }).__tabbusStorageWrites.length);
+    const marks = await Promise.all(pages.map(writesOf));
+    let held = 0;
+    for (const until = Date.now() + IDLE; Date.now() < until; ) {
+      held = Math.max(held, connections.count());
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const idle = await Promise.all(
+      pages.map((page, i) =>
+        page.evaluate(async (from) => {
+          const writes = (window as unknown as { __tabbusStorageWrites: { op: string; key: string }[] }).__tabbusStorageWrites.slice(from);
+          // Odoo's services, as its web client exposes them to the devtools (16+).
+          const services = (window as unknown as { odoo?: { __WOWL_DEBUG__?: { root?: { env?: { services?: Record<string, { isOnMainTab?(): boolean | Promise<boolean> }> } } } } }).odoo?.__WOWL_DEBUG__?.root?.env?.services;
+          const multiTab = services?.['multi_tab'];
+          return {
+            writes,
+            role: document.documentElement.dataset['tabbusRole'] ?? null,
+            onMainTab: typeof multiTab?.isOnMainTab === 'function' ? await multiTab.isOnMainTab() : 'no multi_tab service',
+          };
+        }, marks[i]!),
+      ),
+    );
+    // Per key (the origin shortened), the writes of each tab: `key set 13/0/0/0`.
+    const origin = `.${new URL(server.url).origin.replace(/:\/{0,2}/g, '_')}.`;
+    const keys = [...new Set(idle.flatMap((tab) => tab.writes.map((w) => `${w.key} ${w.op}`)))].sort();
+    const perKey = keys.map((k) => `${k.replace(origin, '.<origin>.')} ${idle.map((tab) => tab.writes.filter((w) => `${w.key} ${w.op}` === k).length).join('/')}`);
+    const election = idle.map((tab) => tab.writes.filter((w) => ELECTION_KEY.test(w.key)).length);
+    log(
+      `4 tabs idle ${IDLE / 1000} s, roles ${idle.map((t) => t.role).join(', ')}; localStorage writes by key (per tab): ${perKey.join('; ') || 'none'}; ` +
+        `election-key writes ${election.join('/')} (${Math.round((election.reduce((a, b) => a + b, 0) * 60_000) / IDLE)}/min); ` +
+        `isOnMainTab() ${idle.map((t) => String(t.onMainTab)).join(', ')}; connections ${held}; page errors ${pageErrors.length ? pageErrors.join(' | ') : 'none'}`,
+    );
+    const leaders = idle.map((t, i) => (t.role === 'leader' ? i : -1)).filter((i) => i >= 0);
+    expect(leaders, 'one tabbus leader').toHaveLength(1);
+    expect(idle.map((t) => t.onMainTab), 'isOnMainTab() true in the tabbus leader, false elsewhere').toEqual(idle.map((_, i) => i === leaders[0]));
+    expect(held, 'one connection for the browser').toBe(1);
+    // 16: Odoo's multi_tab has no unregister(), so its heartbeat goes on (measured above, not checked).
+    if (server.series >= 17) expect(election, "writes to Odoo's election keys (.heartbeat, .main, .lastPresenceByTab) per tab while idle").toEqual(pages.map(() => 0));
+    expect(pageErrors, 'page errors').toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
