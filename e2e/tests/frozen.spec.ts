@@ -1,3 +1,4 @@
+import type { Page } from '@playwright/test';
 import { expectDelivered, expect, leaderSince, publishStream, settledLeader, state, test } from '../support/fixtures';
 
 // A tab whose event loop stops keeps its Web Locks: without a check, every tab would wait behind it for
@@ -72,4 +73,45 @@ test('one visible follower watches; when it crashes while the leader is frozen, 
   await cdp.send('Debugger.resume');
   await cdp.send('Debugger.disable');
   await expect.poll(async () => (await state(leader)).role).toBe('follower');
+});
+
+// A follower that missed batches (here paused in the debugger; a tab the browser froze, one back from the
+// bfcache) asks the leader for a replay. The leader serves what it handed out from what it keeps, so the
+// server sees nothing of it: no aborted poll on 8–15, no fresh socket on 16+ (Odoo 17+ marks the user
+// offline for every socket that closes, so colleagues would see the user flicker).
+test('a follower paused while batches went by catches up from what the leader kept, with no request to the server', async ({ context, openTabs, server, publish, odoo }) => {
+  const route = odoo >= 16 ? '/websocket' : '/longpolling/poll';
+  const requests = async () => (await server.stats()).requests[route] ?? 0;
+  // Each tab counts the replays it asks for: the paused tab must ask (or this test shows nothing).
+  await context.addInitScript(() => {
+    const post = BroadcastChannel.prototype.postMessage;
+    (window as unknown as { resyncs: number }).resyncs = 0;
+    BroadcastChannel.prototype.postMessage = function (this: BroadcastChannel, data: unknown) {
+      if ((data as { type?: unknown } | null)?.type === 'resync') (window as unknown as { resyncs: number }).resyncs++;
+      return post.call(this, data);
+    };
+  });
+  const pages = await openTabs(3);
+  const leader = await settledLeader(pages);
+  const [paused, awake] = pages.filter((p) => p !== leader) as [Page, Page];
+  const cdp = await context.newCDPSession(paused);
+  await cdp.send('Debugger.enable');
+  await cdp.send('Debugger.pause');
+  const sent: number[] = [];
+  for (const text of ['one', 'two', 'three']) sent.push(await publish('chat', `while paused: ${text}`));
+  await expectDelivered(awake, sent);
+  // Settled: the leader made its requests after the last batch (8–15 polls again after each reply).
+  let before = await requests();
+  for (let again = -1; again !== before; ) {
+    again = before;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    before = await requests();
+  }
+  await cdp.send('Debugger.resume');
+  await cdp.send('Debugger.disable');
+  await expectDelivered(paused, sent);
+  expect(await paused.evaluate(() => (window as unknown as { resyncs: number }).resyncs), 'replays the paused tab asked for').toBeGreaterThan(0);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(await requests(), `${route} requests once the paused tab caught up`).toBe(before);
+  expect((await state(leader)).role).toBe('leader');
 });

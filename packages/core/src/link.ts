@@ -6,6 +6,9 @@ import type { BusItem, Transport, TransportState } from './transport';
 /** While nothing arrives, the leader refreshes the stored cursor's timestamp this often, in ms. */
 export const CURSOR_TOUCH_INTERVAL = 10_000;
 
+/** The leader keeps this many of the latest notifications it handed out, to replay them itself. */
+export const KEPT_ITEMS = 100;
+
 /** The connection, in the tab that owns it; elsewhere, the copy of the leader's connection state. */
 export interface Link extends Part {
   /** The cursor the connection requests from. */
@@ -34,12 +37,24 @@ export interface Link extends Part {
  * replays served to tabs that missed batches; the connection's state relayed. A new term starts from
  * what this tab delivered, not from the stored cursor, which a crash can leave ahead of the last batch
  * that reached the tabs (a replay costs nothing: each tab drops the ids it has).
+ *
+ * A replay the leader can serve from the notifications it keeps costs the server nothing: on 16+ a replay
+ * from the server takes a fresh socket, and Odoo 17+ marks the user offline for each socket that closes
+ * (colleagues see the user flicker); on 8–15 it aborts the held poll. A tab thawed or back from the bfcache
+ * asks for one each time.
  */
 export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   const { env, machine, options } = hub;
   let transport: Transport<Item> | undefined;
   /** The cursor of the next request: the highest id handed to the tabs (lowered by a replay). */
   let cursor = 0;
+  /** Leader: the latest notifications it handed out, every one above `keptFrom` (for the current union). */
+  let kept: Item[] = [];
+  let keptFrom = 0;
+  const keepFrom = (from: number) => {
+    kept = [];
+    keptFrom = from;
+  };
   let touchedAt = 0;
   let unionTimer: unknown;
   let lastPace = 0;
@@ -118,7 +133,12 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       store?.writeCursor({ id: cursor, at: now });
     }
     if (!fresh.length) return;
-    if (leading()) hub.post({ type: 'batch', items: fresh, cursor, after });
+    if (leading()) {
+      hub.post({ type: 'batch', items: fresh, cursor, after });
+      kept.push(...fresh);
+      // The oldest go; what is kept is still every notification above the highest id that went.
+      for (const item of kept.splice(0, kept.length - KEPT_ITEMS)) keptFrom = Math.max(keptFrom, item.id);
+    }
     hub.delivery.deliver(fresh);
     hub.changed();
   };
@@ -136,6 +156,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
         if (!current()) return;
         gap(cursor, 0, 'reset');
         cursor = 0;
+        keepFrom(0);
       },
       status: (state) => current() && status(state),
       request: () => {
@@ -162,6 +183,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     begin() {
       const now = env.now();
       cursor = hub.delivery.watermark;
+      keepFrom(cursor);
       touchedAt = 0;
       // What this tab knew was the previous leader's connection; ours starts now.
       machine.transportTo('idle', true);
@@ -176,6 +198,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     end(state = 'idle') {
       const t = transport;
       transport = undefined;
+      keepFrom(0);
       env.clearTimeout(unionTimer);
       session?.stop();
       session = undefined;
@@ -183,6 +206,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       machine.transportTo(state, true);
     },
     unionChanged() {
+      // What is kept lacks the notifications of a channel just added: replays go to the server again.
+      keepFrom(cursor);
       if (!transport) return;
       env.clearTimeout(unionTimer);
       unionTimer = env.setTimeout(() => transport?.refresh(), options.unionDelay ?? 20);
@@ -220,8 +245,12 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     },
     frames: {
       resync: (frame) => {
-        if (!leading() || !Number.isSafeInteger(frame.cursor) || frame.cursor < 0 || frame.cursor >= cursor) return;
-        cursor = frame.cursor;
+        const from = frame.cursor;
+        if (!leading() || !Number.isSafeInteger(from) || from < 0 || from >= cursor) return;
+        // In the order they came (an id committed late after higher ones too); the tabs that have them drop them.
+        if (from >= keptFrom) return hub.post({ type: 'batch', items: kept.filter((item) => item.id > from), cursor, after: from });
+        cursor = from;
+        keepFrom(from);
         transport?.refresh();
       },
       probe: () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { TabBusError } from '../../errors';
-import { CURSOR_TOUCH_INTERVAL, createLink } from '../../link';
+import { CURSOR_TOUCH_INTERVAL, KEPT_ITEMS, createLink } from '../../link';
 import { FakeTransport } from '../../testing';
 import type { BusItem } from '../../transport';
 import { testHub, type TestHub } from './hub';
@@ -128,6 +128,53 @@ describe('the link', () => {
     expect(live().refreshes).toBe(1);
     link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 6 }));
     expect(link.cursor).toBe(4);
+  });
+
+  it('a replay of what the leader handed out this term is served from what it kept (in the order they came): no request to the server', () => {
+    const { hub, link, live } = leading(9);
+    link.begin();
+    live().push([{ id: 10 }, { id: 12 }]);
+    live().push([{ id: 11 }, { id: 13 }]); // 11 committed late
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 10 }));
+    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 12 }, { id: 11 }, { id: 13 }], cursor: 13, after: 10 });
+    expect(link.cursor).toBe(13);
+    expect(live().refreshes).toBe(0);
+    // From before this term: only the server has it.
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 8 }));
+    expect(link.cursor).toBe(8);
+    expect(live().refreshes).toBe(1);
+  });
+
+  it('the leader keeps the latest KEPT_ITEMS notifications: a replay from before them goes to the server', () => {
+    const { hub, link, live } = leading(0);
+    link.begin();
+    for (let id = 1; id <= KEPT_ITEMS + 5; id++) live().push([{ id }]);
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 5 }));
+    expect(hub.posted.at(-1)).toMatchObject({ type: 'batch', after: 5, items: Array.from({ length: KEPT_ITEMS }, (_, i) => ({ id: i + 6 })) });
+    expect(live().refreshes).toBe(0);
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 4 }));
+    expect(link.cursor).toBe(4);
+    expect(live().refreshes).toBe(1);
+  });
+
+  it('after a channel is added, or the server ids start again, what was kept no longer serves replays', () => {
+    const { hub, link, live } = leading(0);
+    link.begin();
+    live().push([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    // The new channel's notifications above 1 were never asked for: the server must replay them.
+    link.unionChanged();
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 1 }));
+    expect(live().refreshes).toBe(1);
+    expect(link.cursor).toBe(1);
+    const old = { text: 'old' };
+    live().push([{ id: 2, ...old }, { id: 3, ...old }, { id: 4, ...old }]);
+    // The server's ids started again: what was kept are the old ids, and only the new ones are served.
+    live().reset();
+    const fresh = { text: 'new' };
+    live().push([{ id: 1, ...fresh }, { id: 2, ...fresh }]);
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 0 }));
+    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 1, text: 'new' }, { id: 2, text: 'new' }], cursor: 2, after: 0 });
+    expect(live().refreshes).toBe(1);
   });
 
   it('a new leader tells of a gap when the stored cursor is older than the retention, counting what followers heard', () => {
