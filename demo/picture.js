@@ -58,7 +58,10 @@ export function showBrowser(bus, root, { odoo }) {
       lastTransition = s.transition;
       record({ kind: 'role', at: s.transition.at, epoch: s.epoch, title: `this tab: ${s.transition.from} → ${s.transition.to}`, detail: `(${s.transition.reason})` });
     }
-    if (known.leaderId && known.leaderId !== s.tabId && goneAt === null && !s.tabList.some((t) => t.id === known.leaderId)) goneAt = now;
+    // Listed again (a tab that just joined may know the leader before its list does): not gone after all.
+    const listed = s.tabList.some((t) => t.id === known.leaderId);
+    if (listed) goneAt = null;
+    else if (known.leaderId && known.leaderId !== s.tabId && goneAt === null) goneAt = now;
     if (s.leaderId && s.epoch > known.epoch) {
       pending = { epoch: s.epoch, leaderId: s.leaderId, previous: known.leaderId, first: known.epoch === 0, since: goneAt ?? now };
       known = { epoch: s.epoch, leaderId: s.leaderId };

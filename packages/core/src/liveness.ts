@@ -13,8 +13,6 @@ export interface Liveness {
    * (closed or crashed). Tabs no longer listed are let go. A pending lock request costs no timer.
    */
   track(ids: readonly string[], onGone: (tabId: string) => void): void;
-  /** The tabs watched now. */
-  readonly tracked: number;
 }
 
 /** Lifetime locks named `prefix` + tab id. */
@@ -56,9 +54,6 @@ export function createLiveness(locks: LockManager, prefix: string): Liveness {
           })
           .catch(() => undefined);
       }
-    },
-    get tracked() {
-      return watches.size;
     },
   };
 }

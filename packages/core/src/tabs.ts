@@ -24,7 +24,6 @@ export interface TabRegistry {
    */
   watcher(leaderId: string | null): string | undefined;
   get(id: string): TabInfo | undefined;
-  has(id: string): boolean;
   ids(): string[];
   list(): TabInfo[];
   readonly size: number;
@@ -65,7 +64,6 @@ export function createTabRegistry(): TabRegistry {
       return lowest;
     },
     get: (id) => tabs.get(id),
-    has: (id) => tabs.has(id),
     ids: () => [...tabs.keys()],
     list: () => [...tabs.values()],
     get size() {

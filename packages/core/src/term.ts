@@ -16,8 +16,6 @@ export interface Term<Item extends BusItem = BusItem> extends Part<Item> {
   readonly epoch: number;
   /** Who leads it (null: not known yet). */
   leaderId: string | null;
-  /** Whether a leader that stopped answering can be replaced (a Web Lock can be stolen). */
-  readonly canSteal: boolean;
   /** Enters the election. `lifetimes`: tabs hold lifetime locks, so the tab map never needs rebuilding. */
   join(election: Election, lifetimes: boolean): void;
   /** Leaves the election for good (the bus stops). */
@@ -108,9 +106,6 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
   const term: Term<Item> & { epoch: number } = {
     epoch: 0,
     leaderId: null,
-    get canSteal() {
-      return !!election?.steal;
-    },
     join(e, withLifetimes) {
       election = e;
       lifetimes = withLifetimes;

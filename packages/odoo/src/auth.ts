@@ -1,6 +1,7 @@
 import { TabBusError, type BusEnv } from '@tabbus/core';
 import { callJsonRpc } from './jsonrpc';
 import type { SessionInfo } from './session';
+import { serverOf } from './server';
 import { announceSession, type SessionNews } from './sessions';
 
 /** Where and how to reach Odoo, for `authenticate` and `logout`. */
@@ -15,16 +16,6 @@ export interface ServerOptions {
   env?: Partial<Pick<BusEnv, 'openChannel'>>;
 }
 
-const server = (options: ServerOptions) => {
-  const serverUrl = (options.serverUrl ?? '').replace(/\/+$/, '');
-  return {
-    serverUrl,
-    origin: serverUrl || (typeof location === 'undefined' ? '' : location.origin),
-    credentials: options.credentials ?? 'same-origin',
-    fetch: options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init)),
-  };
-};
-
 /**
  * Logs in with Odoo's `/web/session/authenticate`, telling every tabbus tab of this server first: the
  * session cookie is about to change, so their leaders check the session before each request until the
@@ -32,7 +23,7 @@ const server = (options: ServerOptions) => {
  * `context.reason: 'user_changed'`). Resolves with the new session's info.
  */
 export async function authenticate(options: ServerOptions & { db: string; login: string; password: string }): Promise<SessionInfo> {
-  const s = server(options);
+  const s = serverOf(options);
   const tell = (news: SessionNews) => announceSession(s.origin, news, options.env?.openChannel ? { openChannel: options.env.openChannel } : undefined);
   tell({ kind: 'login', state: 'pending' });
   // One task's pause: the other pages take the news (a task each) before the cookie can change.
@@ -55,7 +46,7 @@ export async function authenticate(options: ServerOptions & { db: string; login:
  * at once (`session_expired`, `context.reason: 'logout'`) rather than go on polling as a public session.
  */
 export async function logout(options: ServerOptions = {}): Promise<void> {
-  const s = server(options);
+  const s = serverOf(options);
   announceSession(s.origin, { kind: 'logout' }, options.env?.openChannel ? { openChannel: options.env.openChannel } : undefined);
   await callJsonRpc({ ...s, url: `${s.serverUrl}/web/session/destroy`, params: {}, mayReturnNothing: true });
 }

@@ -2,6 +2,7 @@ import { browserEnv, createBus, isSessionExpired, TabBusError, type BackoffOptio
 import { detectVersion } from './detect-version';
 import { LongpollingTransport } from './longpolling';
 import { stringChannelOf, type OdooNotification } from './notifications';
+import { serverOf } from './server';
 import { fetchSessionInfo, type SessionInfo } from './session';
 import { hearSessions, type SessionNews } from './sessions';
 import { checkVersion, speaksWebsocket, type OdooVersion } from './versions';
@@ -107,14 +108,11 @@ export const WORKER_VERSION_KEY = 'tabbus:workerVersion';
 export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
   const requested = checkVersion(options.version ?? 15);
   let version = requested === 'auto' ? undefined : requested;
-  const serverUrl = (options.serverUrl ?? '').replace(/\/+$/, '');
+  const server = serverOf(options);
+  const { serverUrl, origin } = server;
   if (options.uid !== undefined && options.uid !== false && !Number.isSafeInteger(options.uid)) {
     throw new TabBusError('config', `uid must be an integer or false (got ${JSON.stringify(options.uid)})`);
   }
-  const origin = serverUrl || (typeof location === 'undefined' ? '' : location.origin);
-  const credentials = options.credentials ?? 'same-origin';
-  const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
-  const server = { fetch: fetchImpl, serverUrl, credentials };
   const scopeOf = (db: string, uid: number | false | null) => `${origin}|${db}|${uid === null || uid === false ? 'public' : uid}`;
   const { uid, db } = options;
   /** The session info, asked at most once at a time and kept once known (the scope and the socket's version read it). */
@@ -288,7 +286,7 @@ export function createOdooBus(options: OdooBusOptions = {}): OdooBus {
     transport: () => {
       // The scope is resolved (and with it an 'auto' version) before any transport is made.
       const v = version ?? 15;
-      if (!speaksWebsocket(v)) return (poller = new LongpollingTransport({ ...options, serverUrl, version: v, fetch: fetchImpl, credentials, gate }));
+      if (!speaksWebsocket(v)) return (poller = new LongpollingTransport({ ...options, ...server, version: v, gate }));
       socket = new WebsocketTransport({
         ...options,
         serverUrl,

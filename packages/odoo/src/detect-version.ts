@@ -14,7 +14,7 @@ const OLDEST = 8;
 export async function detectVersion(request: { fetch: typeof fetch; serverUrl: string; credentials: RequestCredentials }): Promise<OdooVersion> {
   const { serverUrl, credentials } = request;
   const [info, health] = await Promise.allSettled([
-    callJsonRpc({ fetch: request.fetch, url: `${serverUrl}/web/webclient/version_info`, params: {}, credentials }),
+    callJsonRpc({ ...request, url: `${serverUrl}/web/webclient/version_info`, params: {} }),
     request.fetch(`${serverUrl}/websocket/health`, { credentials }).then((response) => response.status),
   ]);
   const first = info.status === 'fulfilled' ? (info.value as { server_version_info?: unknown[] } | null)?.server_version_info?.[0] : undefined;

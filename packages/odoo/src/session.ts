@@ -17,7 +17,7 @@ export interface SessionInfo {
  */
 export async function fetchSessionInfo(request: { fetch: typeof fetch; serverUrl: string; credentials: RequestCredentials }): Promise<SessionInfo> {
   const url = `${request.serverUrl}/web/session/get_session_info`;
-  const result = await callJsonRpc({ fetch: request.fetch, url, params: {}, credentials: request.credentials });
+  const result = await callJsonRpc({ ...request, url, params: {} });
   const info = (typeof result === 'object' && result !== null ? result : {}) as Partial<Record<keyof SessionInfo, unknown>>;
   const uid = info.uid;
   // Odoo 8/9 answer a logged-out session (the route is `auth="none"` there) with `uid` and `db` null.

@@ -1,6 +1,7 @@
 import { createBackoff, TabBusError, type BackoffOptions, type Transport, type TransportSink } from '@tabbus/core';
 import { parsePollResult, type OdooNotification } from './notifications';
 import { createSendQueue, RATE_LIMIT_WINDOW } from './send-queue';
+import { originOf } from './server';
 import { websocketPresence, type WebsocketVersion } from './versions';
 
 /** How a {@link WebsocketTransport} reaches Odoo 16–18 (`createOdooBus` fills these from its own options). */
@@ -70,8 +71,7 @@ const outdated = (context: Record<string, unknown>) => new TabBusError('outdated
 
 /** The socket's URL: `ws(s)://host[/prefix]/websocket[?version=…]`. */
 export function websocketUrl(serverUrl: string, workerVersion: string | undefined): string {
-  const base = serverUrl || (typeof location === 'undefined' ? '' : location.origin);
-  return `${base.replace(/^http/, 'ws')}/websocket${workerVersion ? `?version=${encodeURIComponent(workerVersion)}` : ''}`;
+  return `${originOf(serverUrl).replace(/^http/, 'ws')}/websocket${workerVersion ? `?version=${encodeURIComponent(workerVersion)}` : ''}`;
 }
 
 /**
@@ -84,29 +84,31 @@ export function websocketUrl(serverUrl: string, workerVersion: string | undefine
  */
 export class WebsocketTransport implements Transport<OdooNotification> {
   readonly name = 'websocket';
+  // `declare`: the constructor sets these; plain fields would also be emitted as class fields, defined
+  // as undefined first (useDefineForClassFields): bytes in the script-tag bundle, for nothing.
   /** Connects, and keeps a connection up until `close()`. */
-  readonly open: (sink: TransportSink<OdooNotification>) => void;
+  declare readonly open: (sink: TransportSink<OdooNotification>) => void;
   /**
    * The channels changed: re-subscribe, debounced. Or the bus moved the cursor back (a tab missed batches
    * and asked for a replay): a new connection, which subscribes from it. Or a tab became visible: reopen a
    * resting socket.
    */
-  readonly refresh: () => void;
+  declare readonly refresh: () => void;
   /** Whether some tab is visible changed: with `hiddenClose`, close the socket while none is, reopen it when one is. */
-  readonly paceChanged: () => void;
+  declare readonly paceChanged: () => void;
   /**
    * Sends the presence now (within 300 ms: several asks in a row send one update, as Odoo's worker
    * debounces them), then every `presenceInterval` again. Odoo's client asks on connect and when the server
    * reports the user offline (another of the user's sockets closed). False when no socket is open.
    */
-  readonly sendPresence: () => boolean;
+  declare readonly sendPresence: () => boolean;
   /**
    * The user is back after `idleFor` ms without input in any tab: from Odoo's away delay (30 min) on, the
    * presence goes now (Odoo's im_status service does so), not at the next minute's update.
    */
-  readonly userBack: (idleFor: number) => void;
+  declare readonly userBack: (idleFor: number) => void;
   /** Closes the socket for good. */
-  readonly close: () => void;
+  declare readonly close: () => void;
 
   // The state lives in the constructor's closure rather than in private fields: a closure's variable
   // minifies to one letter, a private field stays `this.#xy` at every use (this is the bundle's largest part).
@@ -117,6 +119,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       setTimeout: options.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms)),
       clearTimeout: options.clearTimeout ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>)),
     };
+    // As locals, for the same reason: `timers.clearTimeout` would stay so at every use.
+    const { now, setTimeout: setTimer, clearTimeout: clearTimer } = timers;
     let sink: TransportSink<OdooNotification> | undefined;
     let socket: WebSocket | undefined;
     let openedAt = 0;
@@ -152,10 +156,10 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     const drop = (code: number): void => {
       const current = socket;
       socket = undefined;
-      timers.clearTimeout(presenceTimer);
-      timers.clearTimeout(presenceSoon);
+      clearTimer(presenceTimer);
+      clearTimer(presenceSoon);
       presenceSoon = undefined;
-      timers.clearTimeout(connectTimer);
+      clearTimer(connectTimer);
       try {
         current?.close(code);
       } catch {
@@ -168,7 +172,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       if (closed || resting || !s) return;
       const mine = ++attempt;
       // A retry still pending would open a second socket.
-      timers.clearTimeout(retryTimer);
+      clearTimer(retryTimer);
       s.status('connecting');
       let next: string | undefined;
       try {
@@ -194,7 +198,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       s.request();
       socket = created;
       queue.reconnected();
-      connectTimer = timers.setTimeout(() => onClose(created, 1006, 'no connection within connectTimeout'), options.connectTimeout ?? 15_000);
+      connectTimer = setTimer(() => onClose(created, 1006, 'no connection within connectTimeout'), options.connectTimeout ?? 15_000);
       created.onopen = () => onOpen(created);
       created.onmessage = (event) => onMessage(created, event.data);
       created.onclose = (event) => onClose(created, event.code, event.reason);
@@ -204,8 +208,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
 
     const onOpen = (opened: WebSocket): void => {
       if (opened !== socket) return;
-      timers.clearTimeout(connectTimer);
-      openedAt = timers.now();
+      clearTimer(connectTimer);
+      openedAt = now();
       sink?.status('open');
       subscribe(true);
       presence();
@@ -240,7 +244,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       if (inactivity !== undefined) {
         queue.push({ event_name: 'update_presence', data: websocketPresence(options.version, inactivity, options.imStatusIds?.()) });
       }
-      presenceTimer = timers.setTimeout(presence, options.presenceInterval ?? 60_000);
+      presenceTimer = setTimer(presence, options.presenceInterval ?? 60_000);
     };
 
     const onMessage = (from: WebSocket, data: unknown): void => {
@@ -274,7 +278,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       const s = sink;
       if (from !== socket || closed || !s) return;
       drop(CLEAN);
-      if (timers.now() - openedAt >= STABLE_AFTER && openedAt > 0) backoff.reset();
+      if (now() - openedAt >= STABLE_AFTER && openedAt > 0) backoff.reset();
       openedAt = 0;
       subscribedKey = '';
       const context = { code, reason };
@@ -296,7 +300,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
             // new socket now. A 4001 again before that socket is stable waits out the backoff, so a server
             // that keeps closing cannot make the tab loop.
             const wait = backoff.next();
-            retryTimer = timers.setTimeout(() => void connect(), backoff.attempts > 1 ? wait : 0);
+            retryTimer = setTimer(() => void connect(), backoff.attempts > 1 ? wait : 0);
           },
           (error: unknown) => {
             if (!current()) return;
@@ -328,7 +332,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       // A sink may close the transport from inside fail() (an app that stops the bus on error).
       if (error.fatal || closed) return;
       s.status('backoff');
-      retryTimer = timers.setTimeout(() => void connect(), Math.max(min, backoff.next()));
+      retryTimer = setTimer(() => void connect(), Math.max(min, backoff.next()));
     };
 
     this.open = (s) => {
@@ -337,19 +341,19 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     };
     this.refresh = () => {
       if (resting || closed) return this.paceChanged();
-      timers.clearTimeout(subscribeTimer);
+      clearTimer(subscribeTimer);
       // A replay, on a fresh socket: frames the server sent on this one before it reads a new `subscribe`
       // carry ids above the replayed cursor, and the bus would take them as following it (a tab that missed
       // batches would then skip for good what the replay was for). A new socket has no such frames in flight.
       if ((sink?.cursor() ?? 0) < seen) return replay();
       // Tabs join in bursts (a page load adds several channels): one subscribe for the burst.
-      subscribeTimer = timers.setTimeout(() => subscribe(false), 50);
+      subscribeTimer = setTimer(() => subscribe(false), 50);
     };
     this.paceChanged = () => {
       const s = sink;
       const after = options.hiddenClose ?? 0;
       if (!s || closed || after <= 0) return;
-      timers.clearTimeout(hiddenTimer);
+      clearTimer(hiddenTimer);
       if (s.pace() <= 0) {
         if (!resting) return;
         resting = false;
@@ -357,20 +361,20 @@ export class WebsocketTransport implements Transport<OdooNotification> {
         return;
       }
       if (resting) return;
-      hiddenTimer = timers.setTimeout(() => {
+      hiddenTimer = setTimer(() => {
         if (closed || s.pace() <= 0) return;
         resting = true;
-        timers.clearTimeout(retryTimer);
+        clearTimer(retryTimer);
         drop(CLEAN);
         s.status('paused');
       }, after);
     };
     this.sendPresence = () => {
       if (closed || resting || socket?.readyState !== 1) return false;
-      presenceSoon ??= timers.setTimeout(() => {
+      presenceSoon ??= setTimer(() => {
         presenceSoon = undefined;
         if (socket?.readyState !== 1) return;
-        timers.clearTimeout(presenceTimer);
+        clearTimer(presenceTimer);
         presence();
       }, PRESENCE_DEBOUNCE);
       return true;
@@ -379,7 +383,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     this.close = () => {
       if (closed) return;
       closed = true;
-      for (const timer of [retryTimer, connectTimer, subscribeTimer, presenceTimer, hiddenTimer, presenceSoon]) timers.clearTimeout(timer);
+      for (const timer of [retryTimer, connectTimer, subscribeTimer, presenceTimer, hiddenTimer, presenceSoon]) clearTimer(timer);
       queue.clear();
       drop(CLEAN);
       sink?.status('closed');

@@ -68,7 +68,7 @@ export function testHub(overrides: Partial<Hub<BusItem>> = {}, envOverrides: Par
     visible: () => visible,
     self: () => ({ id: 'me', channels: [...hub.joined].sort(), visible }),
     roster: { tabs: createTabRegistry(), reset: vi.fn(), useLifetimes: vi.fn(), announce: vi.fn(), track: vi.fn(), release: vi.fn() },
-    term: { epoch: 0, leaderId: null, canSteal: true, join: vi.fn(), leave: vi.fn(), admit: () => true, steal: vi.fn(), handoff: () => false, stepDown: vi.fn(), claim: vi.fn(), force: vi.fn() },
+    term: { epoch: 0, leaderId: null, join: vi.fn(), leave: vi.fn(), admit: () => true, steal: vi.fn(), handoff: () => false, stepDown: vi.fn(), claim: vi.fn(), force: vi.fn() },
     link: { cursor: 0, begin: vi.fn(), end: vi.fn(), unionChanged: vi.fn(), pace: () => 0, paceChanged: vi.fn(), network: vi.fn(), userBack: vi.fn() },
     delivery: { watermark: 0, unseen: () => true, restore: vi.fn(), deliver: vi.fn(), raiseGap: vi.fn(), stop: vi.fn() },
     watch: undefined,
