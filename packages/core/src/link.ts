@@ -198,7 +198,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     end(state = 'idle') {
       const t = transport;
       transport = undefined;
-      keepFrom(0);
+      // Online again, the next transport goes on from the cursor (no new term): what it brings is kept from there.
+      keepFrom(cursor);
       env.clearTimeout(unionTimer);
       session?.stop();
       session = undefined;
@@ -206,11 +207,15 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       machine.transportTo(state, true);
     },
     unionChanged() {
-      // What is kept lacks the notifications of a channel just added: replays go to the server again.
+      // What is kept lacks the notifications of a channel just added: replays from before the request that
+      // asks for it go to the server.
       keepFrom(cursor);
       if (!transport) return;
       env.clearTimeout(unionTimer);
-      unionTimer = env.setTimeout(() => transport?.refresh(), options.unionDelay ?? 20);
+      unionTimer = env.setTimeout(() => {
+        keepFrom(cursor);
+        transport?.refresh();
+      }, options.unionDelay ?? 20);
     },
     pace() {
       const visible = machine.role === 'solo' ? hub.visible() : hub.roster.tabs.visibleCount > 0;

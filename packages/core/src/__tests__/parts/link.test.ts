@@ -177,6 +177,33 @@ describe('the link', () => {
     expect(live().refreshes).toBe(1);
   });
 
+  it('offline and back: what came before is no longer kept, so a replay from before goes to the server', () => {
+    const { hub, link, live } = leading(0);
+    link.begin();
+    live().push([{ id: 1 }, { id: 2 }]);
+    link.network(false);
+    link.network(true);
+    live().push([{ id: 3 }]);
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 1 }));
+    expect(link.cursor).toBe(1);
+    expect(live().refreshes).toBe(1);
+    live().push([{ id: 2 }, { id: 3 }, { id: 4 }]);
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 2 }));
+    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 3 }, { id: 4 }], cursor: 4, after: 2 });
+  });
+
+  it('items of the request before a union change are not kept for the union after it', () => {
+    const { hub, link, live } = leading(0);
+    link.begin();
+    link.unionChanged();
+    // The old union's request answers before the new one goes out (unionDelay).
+    live().push([{ id: 1 }, { id: 2 }]);
+    hub.clock.advance(20);
+    expect(live().refreshes).toBe(1);
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 1 }));
+    expect(live().refreshes).toBe(2);
+  });
+
   it('a new leader tells of a gap when the stored cursor is older than the retention, counting what followers heard', () => {
     const { hub, link } = leading(5);
     hub.env.storage!.setItem(CURSOR_KEY, JSON.stringify({ id: 5, at: hub.clock.now() }));
