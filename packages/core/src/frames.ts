@@ -66,6 +66,8 @@ export interface BatchFrame<Item extends BusItem = BusItem> extends FrameBase {
   readonly cursor: number;
   /** The cursor the items follow: a tab whose watermark is below it missed a batch. */
   readonly after: number;
+  /** A replay served from what the leader kept: when it last heard from the server (absent: now). */
+  readonly heard?: number;
 }
 /** A tab missed batches (its watermark is below a batch's `after`): the leader polls again from `cursor`. */
 export interface ResyncFrame extends FrameBase {

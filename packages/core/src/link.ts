@@ -207,10 +207,10 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       machine.transportTo(state, true);
     },
     unionChanged() {
-      // What is kept lacks the notifications of a channel just added: replays from before the request that
-      // asks for it go to the server.
-      keepFrom(cursor);
+      // Without a transport nothing is kept. What is kept, and what comes until the request that asks for a
+      // channel just added goes out, lacks its notifications: replays from before that request go to the server.
       if (!transport) return;
+      keepFrom(Infinity);
       env.clearTimeout(unionTimer);
       unionTimer = env.setTimeout(() => {
         keepFrom(cursor);
@@ -253,7 +253,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
         const from = frame.cursor;
         if (!leading() || !Number.isSafeInteger(from) || from < 0 || from >= cursor) return;
         // In the order they came (an id committed late after higher ones too); the tabs that have them drop them.
-        if (from >= keptFrom) return hub.post({ type: 'batch', items: kept.filter((item) => item.id > from), cursor, after: from });
+        // It is no news from the server: `heard` says when this tab last had some (a later leader's gap check).
+        if (from >= keptFrom) return hub.post({ type: 'batch', items: kept.filter((item) => item.id > from), cursor, after: from, heard: heardAt });
         cursor = from;
         keepFrom(from);
         transport?.refresh();
@@ -267,7 +268,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
         newsAt = Math.max(newsAt, Number(frame.heard) || 0);
         heardPass(frame.checked);
       },
-      batch: () => void (newsAt = env.now()),
+      batch: (frame) => void (newsAt = Math.max(newsAt, Number(frame.heard) || env.now())),
       // A new term's connection is on its way; then the leader says how it goes.
       lead: () => void machine.transportTo('connecting', true),
       welcome: (frame) => {

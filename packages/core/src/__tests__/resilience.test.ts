@@ -511,6 +511,59 @@ describe('retention gap within a term', () => {
   });
 });
 
+describe('replays the leader serves from what it kept', () => {
+  const RETENTION = 10_000;
+
+  it('are no news from the server: a later leader still tells of the gap when it was last heard longer than retention ago', async () => {
+    const w = world();
+    const hs = [spawn(w, { retention: RETENTION }), spawn(w, { retention: RETENTION }), spawn(w, { retention: RETENTION })];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const transport = liveTransport(a);
+    transport.push(ids(1, 3));
+    await w.clock.advanceAsync(10);
+    b.tab.pageHide(true); // into the bfcache
+    await w.clock.advanceAsync(10);
+    transport.push(ids(4, 5)); // the server's last word
+    transport.status('backoff'); // unreachable from here on
+    await w.clock.advanceAsync(RETENTION - 2000);
+    const served = framesOf(w, 'batch', a.tab).length;
+    b.tab.pageShow(true); // back, within the retention: it missed 4 and 5 and asks the leader
+    await advanceUntil(w, () => b.received.includes(5), 3000);
+    expect(framesOf(w, 'batch', a.tab, 0).slice(served).map((m) => m.data)).toMatchObject([{ after: 3, items: ids(4, 5) }]);
+    expect(transport.refreshes).toBe(0); // served from what the leader kept
+    // Still unreachable, the leader closes: the next term asks from 5, the server silent for longer than retention.
+    await w.clock.advanceAsync(5000);
+    a.tab.close();
+    await advanceUntil(w, () => leaders([b, c]).length === 1, 5000);
+    expect(c.gaps).toMatchObject([{ cursor: 5, reason: 'retention' }]);
+  });
+
+  it('a tab back while a channel just joined waits for its request gets the replay from the server, with that channel', async () => {
+    const w = world();
+    const hs = [spawn(w, { unionDelay: 500 }), spawn(w, { unionDelay: 500 }), spawn(w, { unionDelay: 500 })];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    const transport = liveTransport(a);
+    transport.push(ids(1, 3));
+    await w.clock.advanceAsync(10);
+    b.tab.pageHide(true); // into the bfcache
+    await w.clock.advanceAsync(10);
+    c.bus.addChannel('y'); // the union's only holder of y: the leader asks for it after unionDelay
+    await w.clock.advanceAsync(10);
+    // Before that request, the one of the old union answers: 4 and 6, not 5 (sent on y).
+    transport.push([{ id: 4 }, { id: 6 }]);
+    await w.clock.advanceAsync(10);
+    b.tab.pageShow(true); // back: it missed 4 and 6, and asks the leader from 3
+    await w.clock.advanceAsync(100);
+    // What the server replays from the cursor the leader asks from, for the union with y.
+    if (transport.sink!.cursor() === 3) transport.push(ids(4, 6));
+    await w.clock.advanceAsync(1000);
+    expect(c.received).toEqual([1, 2, 3, 4, 6, 5]);
+    expect(b.received).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
+
 describe('session checks', () => {
   const INTERVAL = 60_000;
   const expiredError = () => new TabBusError('session_expired', 'the session expired', { fatal: true });

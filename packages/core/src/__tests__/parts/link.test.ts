@@ -136,7 +136,7 @@ describe('the link', () => {
     live().push([{ id: 10 }, { id: 12 }]);
     live().push([{ id: 11 }, { id: 13 }]); // 11 committed late
     link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 10 }));
-    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 12 }, { id: 11 }, { id: 13 }], cursor: 13, after: 10 });
+    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 12 }, { id: 11 }, { id: 13 }], cursor: 13, after: 10, heard: hub.clock.now() });
     expect(link.cursor).toBe(13);
     expect(live().refreshes).toBe(0);
     // From before this term: only the server has it.
@@ -173,7 +173,7 @@ describe('the link', () => {
     const fresh = { text: 'new' };
     live().push([{ id: 1, ...fresh }, { id: 2, ...fresh }]);
     link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 0 }));
-    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 1, text: 'new' }, { id: 2, text: 'new' }], cursor: 2, after: 0 });
+    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 1, text: 'new' }, { id: 2, text: 'new' }], cursor: 2, after: 0, heard: hub.clock.now() });
     expect(live().refreshes).toBe(1);
   });
 
@@ -189,7 +189,7 @@ describe('the link', () => {
     expect(live().refreshes).toBe(1);
     live().push([{ id: 2 }, { id: 3 }, { id: 4 }]);
     link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 2 }));
-    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 3 }, { id: 4 }], cursor: 4, after: 2 });
+    expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 3 }, { id: 4 }], cursor: 4, after: 2, heard: hub.clock.now() });
   });
 
   it('items of the request before a union change are not kept for the union after it', () => {
@@ -202,6 +202,37 @@ describe('the link', () => {
     expect(live().refreshes).toBe(1);
     link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 1 }));
     expect(live().refreshes).toBe(2);
+  });
+
+  it('while a union change waits for its request, replays go to the server: what comes meanwhile lacks the new channel', () => {
+    const { hub, link, live } = leading(0);
+    link.begin();
+    live().push([{ id: 1 }]);
+    link.unionChanged();
+    // The old union's request answers before the new one goes out: the new channel's notifications (say 2) are not in it.
+    live().push([{ id: 3 }]);
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 1 }));
+    expect(live().refreshes).toBe(1);
+    expect(link.cursor).toBe(1);
+    expect(hub.posted.filter((f) => f.type === 'batch')).toHaveLength(2);
+  });
+
+  it('a replay served from what was kept is no news from the server: the next leader still tells of the gap', () => {
+    const { hub, link, live } = leading(0);
+    link.begin();
+    live().push([{ id: 1 }, { id: 2 }]);
+    hub.clock.advance(hub.retention - 1000);
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 1 }));
+    const served = hub.posted.at(-1)!;
+    expect(served).toMatchObject({ type: 'batch', items: [{ id: 2 }], after: 1 });
+    // A follower hears it, then leads after the previous leader, the server silent since 2 arrived.
+    const next = leading(2);
+    next.hub.env.storage!.setItem(CURSOR_KEY, JSON.stringify({ id: 2, at: next.hub.clock.now() }));
+    next.hub.clock.advance(hub.retention - 1000);
+    next.link.frames!.batch!(next.hub.frame('batch', { ...served, epoch: 1, from: 'old' } as never));
+    next.hub.clock.advance(2000);
+    next.link.begin();
+    expect(next.hub.delivery.raiseGap).toHaveBeenCalledWith({ cursor: 2, age: hub.retention + 1000, reason: 'retention' });
   });
 
   it('a new leader tells of a gap when the stored cursor is older than the retention, counting what followers heard', () => {
