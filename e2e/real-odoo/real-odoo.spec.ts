@@ -1,4 +1,4 @@
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext, type Page, type Request } from '@playwright/test';
 import { Connections } from './connections';
 import { directChat, discussUrl, postMessage, posterSession, selectors } from './discuss';
 import { OdooSession, resolveDb } from './odoo-rpc';
@@ -757,6 +757,186 @@ test("Idle Discuss tabs (16+ without SharedWorker): Odoo's own main-tab election
     if (server.series !== 16) expect(election, `writes to Odoo's election keys (${ELECTION_KEY}) per tab while idle`).toEqual(pages.map(() => 0));
     expect(pageErrors, 'page errors').toEqual([]);
   } finally {
+    await context.close();
+  }
+});
+
+/**
+ * Installed in every tab before Odoo's scripts run: the replays (`resync` frames) this tab asked for, and the
+ * frames it could not post (tabbus drops the error: a batch the structured clone refuses never arrives).
+ */
+function countResyncs(): void {
+  const w = window as unknown as { __tabbusResyncs: number; __tabbusPostErrors: string[] };
+  w.__tabbusResyncs = 0;
+  w.__tabbusPostErrors = [];
+  const post = BroadcastChannel.prototype.postMessage;
+  BroadcastChannel.prototype.postMessage = function (this: BroadcastChannel, data: unknown) {
+    const type = (data as { type?: unknown } | null)?.type;
+    if (type === 'resync') w.__tabbusResyncs++;
+    try {
+      return post.call(this, data);
+    } catch (error) {
+      w.__tabbusPostErrors.push(`${String(type)}: ${(error as Error).name}: ${(error as Error).message}`);
+      throw error;
+    }
+  };
+}
+
+// A follower that missed batches (paused in the debugger here; a tab the browser froze, one back from the
+// bfcache) asks the leader for a replay. The leader serves it from the notifications it keeps (its last 100),
+// so the server sees nothing of it: no aborted and re-sent long-poll on 15, no fresh socket on 16+ (a replay
+// from the server took a new socket there, and Odoo 17+ marks the user offline for each socket that closes,
+// `_on_websocket_closed`: colleagues saw the user flicker offline). Before a3f3c3f: 2 more polls on 15, one
+// more socket on 17.
+test('A follower paused in the debugger while 3 messages went by catches up from what the leader kept: no new socket (16+), no extra poll (15)', async ({ browser }, testInfo) => {
+  const server = testInfo.project.metadata['server'] as RealOdoo;
+  test.skip(!server.addon, 'the baseline has no tabbus leader to replay');
+  testInfo.setTimeout(300_000);
+  const label = `odoo${server.series}+tabbus_bus`;
+  const log = (line: string) => {
+    console.log(`[${label}] ${line}`);
+    testInfo.annotations.push({ type: 'replay', description: line });
+  };
+  const connections = new Connections();
+  /**
+   * The bus requests the tabs made: sockets opened to `/websocket` (16+); long-polls (15), each with the `last`
+   * it asked from, and those aborted. On 15 the poll count alone proves nothing: the leader polls again after
+   * each reply, and the resumed tab's Discuss marks the thread seen, a notification of its own. A replay from
+   * the server is a poll that asks from below an earlier one's `last`, after aborting the one held.
+   */
+  let sockets = 0;
+  const polls: { last: number; at: number }[] = [];
+  const aborted: number[] = [];
+  const pageErrors: string[] = [];
+  const { db, login, password, context, poster, chat, pages } = await discussTabs(browser, server, 4, async (context) => {
+    context.on('page', (page) => {
+      connections.watch(page);
+      page.on('websocket', (ws) => /\/websocket(\?|$)/.test(ws.url()) && sockets++);
+      const isPoll = (request: Request) => new URL(request.url()).pathname.endsWith('/longpolling/poll');
+      page.on('request', (request) => isPoll(request) && polls.push({ last: Number((request.postDataJSON() as { params?: { last?: unknown } } | null)?.params?.last), at: Date.now() }));
+      page.on('requestfailed', (request) => isPoll(request) && aborted.push(Date.now()));
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+    });
+    await context.addInitScript(countResyncs);
+  });
+  const where = selectors(server.series);
+  const requests = () => (server.series >= 16 ? sockets : polls.length);
+  /** 15: the polls sent since `from` that asked from below an earlier poll's `last` (a replay from the server). */
+  const lowered = (from: number) => polls.filter((p, i) => p.at >= from && polls.slice(0, i).some((q) => q.last > p.last)).length;
+  /** The figure, once it has not changed for a second (15: the leader polls again after each reply). */
+  const settled = async () => {
+    let now = requests();
+    for (let again = -1; again !== now; ) {
+      again = now;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      now = requests();
+    }
+    return now;
+  };
+  // 17+: the user's presence as a colleague sees it. Odoo sets it offline when one of the user's sockets closes
+  // (and back online at the next presence update, tens of ms later): the poster's own socket, subscribed to the
+  // administrator's presence channel as a Discuss showing them is, hears each change. Reported, not checked.
+  let colleague: BrowserContext | undefined;
+  try {
+    const admin = await new OdooSession(server.url, db).login(login, password);
+    colleague = server.series >= 17 ? await browser.newContext() : undefined;
+    await colleague?.addCookies([{ name: 'session_id', value: poster.sessionId, url: server.url }]);
+    const watching = await colleague?.newPage();
+    const presenceStatus = async () => (await admin.kw<{ status: string }[]>('bus.presence', 'search_read', [[['user_id', '=', admin.uid]], ['status']]))[0]?.status ?? 'none';
+    const heardPresence = async () => (watching ? await watching.evaluate(() => (window as unknown as { __presence: { status: string; at: number }[] }).__presence) : []);
+    await expect.poll(async () => (await Promise.all(pages.map(roleOf))).filter((r) => r === 'leader').length, { timeout: 30_000, message: 'one tab leads' }).toBe(1);
+    await expect.poll(() => connections.count(), { timeout: 30_000, message: 'one connection' }).toBe(1);
+    const roles = await Promise.all(pages.map(roleOf));
+    const leader = pages[roles.indexOf('leader')]!;
+    if (watching) {
+      await watching.goto(`${server.url}/websocket/health`);
+      await watching.evaluate(async (partnerId) => {
+        const w = window as unknown as { __presence: { status: string; at: number }[] };
+        w.__presence = [];
+        const info = (await (await fetch('/web/session/get_session_info', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: {}, id: 1 }) })).json()) as { result: { websocket_worker_version?: string } };
+        const version = info.result.websocket_worker_version;
+        const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/websocket${version ? `?version=${encodeURIComponent(version)}` : ''}`);
+        await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+        ws.onmessage = (event) => {
+          for (const n of JSON.parse(String(event.data)) as { message?: { type?: string; payload?: { partner_id?: number; presence_status?: string } } }[]) {
+            if (n.message?.type === 'bus.bus/im_status_updated' && n.message.payload?.partner_id === partnerId) w.__presence.push({ status: String(n.message.payload.presence_status), at: Date.now() });
+          }
+        };
+        ws.send(JSON.stringify({ event_name: 'subscribe', data: { channels: [`odoo-presence-res.partner_${partnerId}`], last: 0 } }));
+      }, admin.partnerId!);
+    }
+    const [paused, ...awake] = [...pages.filter((p) => p !== leader), leader];
+
+    const texts = ['one', 'two', 'three'].map((n) => `tabbus check ${server.series} while paused ${n} ${Math.random().toString(36).slice(2, 10)}`);
+    for (const page of pages) {
+      await page.evaluate(([ts, s]) => {
+        for (const t of ts as string[]) (window as unknown as ProbeWindow).__tabbusCheck.watch(t, s as string);
+      }, [texts, where.thread] as const);
+    }
+    const got = (page: Page) => page.evaluate((ts) => ts.map((t) => (window as unknown as ProbeWindow).__tabbusCheck.got[t] ?? null), texts);
+    const seen = (page: Page) => page.evaluate((ts) => ts.map((t) => (window as unknown as ProbeWindow).__tabbusCheck.seen[t] ?? null), texts);
+    const resyncs = (page: Page) => page.evaluate(() => (window as unknown as { __tabbusResyncs: number }).__tabbusResyncs);
+
+    // The follower stops at its next script (a timer, a frame from the leader): its event loop waits there.
+    const cdp = await context.newCDPSession(paused);
+    const stopped = new Promise<void>((resolve) => cdp.once('Debugger.paused', () => resolve()));
+    await cdp.send('Debugger.enable');
+    await cdp.send('Debugger.pause');
+    const pausedIn = await Promise.race([stopped.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000))]);
+    const statusBefore = watching ? await presenceStatus() : '—';
+
+    // 3 messages, one RPC each, from the other user's session; every other tab's bus client has them.
+    const postedAt = Date.now();
+    for (const text of texts) await postMessage(server.series, poster, chat, text);
+    await expect
+      .poll(async () => (await Promise.all(awake.map(got))).flat().every((at) => at !== null), { timeout: SHOW_WITHIN, message: "the awake tabs' bus clients have the 3 messages" })
+      .toBe(true);
+    const awakeGot = Math.max(...((await Promise.all(awake.map(got))).flat() as number[])) - postedAt;
+    const before = await settled();
+    const held = connections.count();
+
+    const resumedAt = Date.now();
+    await cdp.send('Debugger.resume');
+    await cdp.send('Debugger.disable');
+    await expect.poll(async () => (await got(paused)).every((at) => at !== null), { timeout: SHOW_WITHIN, message: "the paused tab's bus client has the 3 messages" }).toBe(true).catch(() => undefined);
+    await expect.poll(async () => (await seen(paused)).every((at) => at !== null), { timeout: 5000, message: "the paused tab's thread shows the 3 messages" }).toBe(true).catch(() => undefined);
+    const caughtUp = (await got(paused)).map((at) => (at === null ? 'never' : `${at - resumedAt} ms`));
+    const shown = (await seen(paused)).filter((at) => at !== null).length;
+    // The catch-up's own requests, if any, have gone out by now (and 15's held poll is not due for 45 s).
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const after = requests();
+    const heldAfter = connections.count();
+    const statusAfter = watching ? await presenceStatus() : '—';
+    const asked = await Promise.all(pages.map(resyncs));
+    const postErrors = [...new Set((await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { __tabbusPostErrors: string[] }).__tabbusPostErrors)))).flatMap((errors, i) => errors.map((e) => `tab ${i + 1} ${e}`)))];
+    const rolesAfter = await Promise.all(pages.map(roleOf));
+    const flips = (await heardPresence()).filter((p) => p.at >= resumedAt).map((p) => `${p.status} +${p.at - resumedAt} ms`);
+    log(
+      `4 tabs, roles ${roles.join(', ')}; follower ${pages.indexOf(paused) + 1} paused (${pausedIn ? 'stopped in the debugger' : 'NOT stopped within 5 s'}); ` +
+        `3 messages reached the awake tabs' bus in ${awakeGot} ms; ` +
+        (server.series >= 16
+          ? `sockets opened ${before} before the resume, ${after} 2 s after the catch-up; `
+          : `long-polls sent ${before} before the resume, ${after} 2 s after the catch-up, of which from below an earlier poll's last ${lowered(resumedAt)}, aborted since the resume ${aborted.filter((at) => at >= resumedAt).length}; `) +
+        `the paused tab's bus got them ${caughtUp.join(', ')} after the resume, its thread shows ${shown}/3; resync frames per tab ${asked.join('/')}; ` +
+        `connections ${held} → ${heldAfter}; roles after ${rolesAfter.join(', ')}` +
+        (watching ? `; presence of ${login}: ${statusBefore} before the resume, ${statusAfter} after; changes the poster's socket heard since the resume: ${flips.length ? flips.join(', ') : 'none'}` : '') +
+        `; frames not posted ${postErrors.length ? postErrors.join(' | ') : 'none'}; page errors ${pageErrors.length ? pageErrors.join(' | ') : 'none'}`,
+    );
+    expect(pausedIn, 'the follower stopped in the debugger').toBe(true);
+    expect(caughtUp.every((at) => at !== 'never'), "the paused tab's bus client got the 3 messages").toBe(true);
+    expect(shown, "the paused tab's thread shows the 3 messages").toBe(3);
+    expect(asked[pages.indexOf(paused)], 'replays the paused tab asked for (none: this test shows nothing)').toBeGreaterThan(0);
+    if (server.series >= 16) expect(after - before, 'sockets opened for the catch-up (the leader replays from what it kept)').toBe(0);
+    else {
+      expect(lowered(resumedAt), "long-polls from below the cursor since the resume (a replay from the server; the leader's kept serves it)").toBe(0);
+      expect(aborted.filter((at) => at >= resumedAt).length, 'long-polls aborted since the resume').toBe(0);
+    }
+    expect(heldAfter, 'one connection for the browser').toBe(1);
+    expect(rolesAfter[pages.indexOf(leader)], 'the leader still leads').toBe('leader');
+    expect(postErrors, 'frames a tab could not post (a replay the leader could not send never arrives)').toEqual([]);
+    expect(pageErrors, 'page errors').toEqual([]);
+  } finally {
+    await colleague?.close();
     await context.close();
   }
 });

@@ -135,7 +135,14 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     if (!fresh.length) return;
     if (leading()) {
       hub.post({ type: 'batch', items: fresh, cursor, after });
-      kept.push(...fresh);
+      // Copies, taken before this tab's listeners get the items: an application may change them (Odoo 17's
+      // mail store does, with values no channel can clone), and a replay must be what the server sent.
+      // Without structuredClone (old browsers) nothing is kept: replays go to the server.
+      try {
+        kept.push(...fresh.map((item) => structuredClone(item)));
+      } catch {
+        keptFrom = Infinity;
+      }
       // The oldest go; what is kept is still every notification above the highest id that went.
       for (const item of kept.splice(0, kept.length - KEPT_ITEMS)) keptFrom = Math.max(keptFrom, item.id);
     }

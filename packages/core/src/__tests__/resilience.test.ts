@@ -539,6 +539,29 @@ describe('replays the leader serves from what it kept', () => {
     expect(c.gaps).toMatchObject([{ cursor: 5, reason: 'retention' }]);
   });
 
+  it("are what the server sent, whatever the leader's own listeners did to the items (Odoo 17's mail store adds what a channel cannot clone)", async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a, b] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    a.bus.on('notification', (notes) => {
+      for (const note of notes) Object.assign(note, { text: 'changed here', render: () => undefined });
+    });
+    const transport = liveTransport(a);
+    transport.push(ids(1, 3));
+    await w.clock.advanceAsync(10);
+    b.tab.pageHide(true); // into the bfcache
+    await w.clock.advanceAsync(10);
+    transport.push(ids(4, 5));
+    await w.clock.advanceAsync(10);
+    const served = framesOf(w, 'batch', a.tab).length;
+    b.tab.pageShow(true); // back: it missed 4 and 5 and asks the leader
+    await advanceUntil(w, () => b.received.includes(5), 3000);
+    expect(framesOf(w, 'batch', a.tab, 0).slice(served).map((m) => m.data)).toMatchObject([{ after: 3, items: ids(4, 5) }]);
+    expect((framesOf(w, 'batch', a.tab, 0).at(-1)!.data as { items: object[] }).items.every((item) => !('text' in item) && !('render' in item))).toBe(true);
+    expect(transport.refreshes).toBe(0);
+  });
+
   it('a tab back while a channel just joined waits for its request gets the replay from the server, with that channel', async () => {
     const w = world();
     const hs = [spawn(w, { unionDelay: 500 }), spawn(w, { unionDelay: 500 }), spawn(w, { unionDelay: 500 })];

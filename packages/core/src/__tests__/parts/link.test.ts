@@ -177,6 +177,20 @@ describe('the link', () => {
     expect(live().refreshes).toBe(1);
   });
 
+  it('without structuredClone (old browsers) nothing is kept: replays go to the server', () => {
+    vi.stubGlobal('structuredClone', undefined);
+    try {
+      const { hub, link, live } = leading(0);
+      link.begin();
+      live().push([{ id: 1 }, { id: 2 }]);
+      link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 1 }));
+      expect(link.cursor).toBe(1);
+      expect(live().refreshes).toBe(1);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('offline and back: what came before is no longer kept, so a replay from before goes to the server', () => {
     const { hub, link, live } = leading(0);
     link.begin();
