@@ -514,21 +514,32 @@ describe('retention gap within a term', () => {
 describe('replays the leader serves from what it kept', () => {
   const RETENTION = 10_000;
 
+  /**
+   * Tab `b` goes into the bfcache after ids 1–3, misses what `meanwhile` has the leader `a` receive, and comes
+   * back (it asks `a` for a replay). `served`: the batches `a` had posted before that.
+   */
+  async function backFromBfcache(w: World, a: Harness, b: Harness, meanwhile: (transport: FakeTransport<Note>) => Promise<void>) {
+    const transport = liveTransport(a);
+    transport.push(ids(1, 3));
+    await w.clock.advanceAsync(10);
+    b.tab.pageHide(true);
+    await w.clock.advanceAsync(10);
+    await meanwhile(transport);
+    const served = framesOf(w, 'batch', a.tab).length;
+    b.tab.pageShow(true);
+    return { transport, served };
+  }
+
   it('are no news from the server: a later leader still tells of the gap when it was last heard longer than retention ago', async () => {
     const w = world();
     const hs = [spawn(w, { retention: RETENTION }), spawn(w, { retention: RETENTION }), spawn(w, { retention: RETENTION })];
     const [a, b, c] = hs as [Harness, Harness, Harness];
     await startAll(w, hs);
-    const transport = liveTransport(a);
-    transport.push(ids(1, 3));
-    await w.clock.advanceAsync(10);
-    b.tab.pageHide(true); // into the bfcache
-    await w.clock.advanceAsync(10);
-    transport.push(ids(4, 5)); // the server's last word
-    transport.status('backoff'); // unreachable from here on
-    await w.clock.advanceAsync(RETENTION - 2000);
-    const served = framesOf(w, 'batch', a.tab).length;
-    b.tab.pageShow(true); // back, within the retention: it missed 4 and 5 and asks the leader
+    const { transport, served } = await backFromBfcache(w, a, b, async (t) => {
+      t.push(ids(4, 5)); // the server's last word
+      t.status('backoff'); // unreachable from here on
+      await w.clock.advanceAsync(RETENTION - 2000); // b comes back within the retention
+    });
     await advanceUntil(w, () => b.received.includes(5), 3000);
     expect(framesOf(w, 'batch', a.tab, 0).slice(served).map((m) => m.data)).toMatchObject([{ after: 3, items: ids(4, 5) }]);
     expect(transport.refreshes).toBe(0); // served from what the leader kept
@@ -547,15 +558,10 @@ describe('replays the leader serves from what it kept', () => {
     a.bus.on('notification', (notes) => {
       for (const note of notes) Object.assign(note, { text: 'changed here', render: () => undefined });
     });
-    const transport = liveTransport(a);
-    transport.push(ids(1, 3));
-    await w.clock.advanceAsync(10);
-    b.tab.pageHide(true); // into the bfcache
-    await w.clock.advanceAsync(10);
-    transport.push(ids(4, 5));
-    await w.clock.advanceAsync(10);
-    const served = framesOf(w, 'batch', a.tab).length;
-    b.tab.pageShow(true); // back: it missed 4 and 5 and asks the leader
+    const { transport, served } = await backFromBfcache(w, a, b, async (t) => {
+      t.push(ids(4, 5));
+      await w.clock.advanceAsync(10);
+    });
     await advanceUntil(w, () => b.received.includes(5), 3000);
     expect(framesOf(w, 'batch', a.tab, 0).slice(served).map((m) => m.data)).toMatchObject([{ after: 3, items: ids(4, 5) }]);
     expect((framesOf(w, 'batch', a.tab, 0).at(-1)!.data as { items: object[] }).items.every((item) => !('text' in item) && !('render' in item))).toBe(true);
