@@ -76,7 +76,10 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
  */
 async function readText(response: Response, maxBytes: number, url: string): Promise<string> {
   const reader = response.body?.getReader();
-  const chunks: Uint8Array[] = [];
+  // Decoded as the chunks come, in this task: a Blob's text() is read back through the browser's blob
+  // registry, a round trip that each reply waited for before its fan-out.
+  const decoder = new TextDecoder();
+  let text = '';
   let size = 0;
   // A null body (no stream) is an empty one.
   for (let read = await reader?.read(); read && !read.done; read = await reader!.read()) {
@@ -85,9 +88,9 @@ async function readText(response: Response, maxBytes: number, url: string): Prom
       void reader!.cancel().catch(() => undefined);
       throw tooLarge(url, size, maxBytes, true);
     }
-    chunks.push(read.value);
+    text += decoder.decode(read.value, { stream: true });
   }
-  return new Blob(chunks as BlobPart[]).text();
+  return text + decoder.decode();
 }
 
 function tooLarge(url: string, size: number, maxBytes: number, atLeast = false): TabBusError {

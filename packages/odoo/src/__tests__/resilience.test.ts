@@ -126,6 +126,14 @@ describe('callJsonRpc: the reply size limit', () => {
     return { body, state };
   }
 
+  it('decodes a body whose characters are split across chunks (16 bytes each here)', async () => {
+    // 'é', '€' and '😀' take 2, 3 and 4 bytes: with this padding some fall across a chunk boundary.
+    const text = JSON.stringify({ jsonrpc: '2.0', id: 1, result: 'aé€😀'.repeat(20) });
+    const { body, state } = streamed(text);
+    expect(await call(new Response(body, { status: 200 }))).toBe('aé€😀'.repeat(20));
+    expect(state.pulled).toBe(new TextEncoder().encode(text).length);
+  });
+
   it('rejects a declared Content-Length above maxBytes with a protocol error, without reading the body', async () => {
     const text = envelope(200);
     const { body, state } = streamed(text);
