@@ -48,7 +48,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   let transport: Transport<Item> | undefined;
   /** The cursor of the next request: the highest id handed to the tabs (lowered by a replay). */
   let cursor = 0;
-  /** Leader: the latest notifications it handed out, every one above `keptFrom` (for the current union). */
+  /** Leader: copies of the latest notifications it handed out, every one above `keptFrom` (for the current union). */
   let kept: Item[] = [];
   let keptFrom = 0;
   const keepFrom = (from: number) => {

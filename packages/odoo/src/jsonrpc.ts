@@ -76,8 +76,8 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
  */
 async function readText(response: Response, maxBytes: number, url: string): Promise<string> {
   const reader = response.body?.getReader();
-  // Decoded as the chunks come, in this task: a Blob's text() is read back through the browser's blob
-  // registry, a round trip that each reply waited for before its fan-out.
+  // Decoded as the chunks come (a character split across two chunks waits for the second): a Blob's text()
+  // is read back through the browser's blob registry, a round trip each reply waited for before its fan-out.
   const decoder = new TextDecoder();
   let text = '';
   let size = 0;

@@ -102,8 +102,9 @@ odoo.define('@tabbus_bus/bus_service', ['@web/core/registry', '@bus/services/bus
     // every 1.5 s, each other tab every 10 s, and every write wakes every other tab with a storage event).
     // Here tabbus decides the main tab, so that election only costs, and its become/no_longer_main_tab
     // events could tell a listener (16's im_status timer) the opposite of tabbus. Its events pass only
-    // when they agree with tabbus's role, and where Odoo can stop it (`unregister`, 17 on; on 19 only the
-    // localStorage fallback elects this way) it is stopped. Shared values and their events stay.
+    // when they agree with tabbus's role, and wherever Odoo has `unregister()` (17 on; not in the 16.0 source
+    // read) it is stopped: on 19 only where it elects through localStorage, without a SharedWorker (there
+    // the election is lazy, and `isOnMainTab` is ours). Shared values and their events stay.
     const odooTrigger = multiTab.bus.trigger.bind(multiTab.bus);
     multiTab.bus.trigger = (name, payload) => {
       if ((name === 'become_main_tab' && !leading) || (name === 'no_longer_main_tab' && leading)) return;
