@@ -1,4 +1,4 @@
-import { expect, test, type Browser, type BrowserContext, type Page, type Request } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext, type Page, type Request, type TestInfo } from '@playwright/test';
 import { Connections } from './connections';
 import { directChat, discussUrl, postMessage, posterSession, selectors } from './discuss';
 import { OdooSession, resolveDb } from './odoo-rpc';
@@ -208,14 +208,19 @@ const sessionInfoOf = (page: Page) =>
 
 test.describe.configure({ mode: 'serial' });
 
+/** A check's figures: printed (with `label` in brackets, when given) and kept in the test's annotations. */
+function report(testInfo: TestInfo, type: string, line: string, label?: string): void {
+  console.log(label ? `[${label}] ${line}` : line);
+  testInfo.annotations.push({ type, description: line });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 test('4 tabs on the Discuss thread: connections, a message in every tab (steady, after close, after crash), one notification, no page error', async ({ browser }, testInfo) => {
   testInfo.setTimeout(600_000);
   const server = testInfo.project.metadata['server'] as RealOdoo;
   const label = `odoo${server.series}${server.addon ? '+tabbus_bus' : ' (no addon)'}`;
-  const log = (line: string) => {
-    console.log(`[${label}] ${line}`);
-    testInfo.annotations.push({ type: label, description: line });
-  };
+  const log = (line: string) => report(testInfo, label, line, label);
 
   // The server side: a poster, the direct chat, and whether the addon is installed as the variable says.
   const db = await resolveDb(server.url, server.db);
@@ -303,7 +308,7 @@ test('4 tabs on the Discuss thread: connections, a message in every tab (steady,
       let most = 0;
       for (let t = 0; t < 15; t++) {
         most = Math.max(most, connections.count());
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
       return most;
     };
@@ -328,7 +333,7 @@ test('4 tabs on the Discuss thread: connections, a message in every tab (steady,
       const shownAt = await seen();
       const gotAt = (await times('got')).filter((t): t is number => t !== null);
       // Mail's notification comes right after the message; give it a moment, then count per tab.
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
       const after = await Promise.all(open.map(probeOf));
       const notified = open.filter((_, i) => after[i]!.notifications > before[i]!.notifications);
       const sounded = open.filter((_, i) => after[i]!.sounds > before[i]!.sounds);
@@ -447,8 +452,7 @@ test('Log out from the user menu in one tab: the bus stops in every other tab wi
     // From the Log out (the news the hook posts in the click's task; else the click as Playwright made it).
     const ms = marks.map((m) => (m.stopped === null ? null : m.stopped - (m.news ?? clickedAt)));
     const line = `odoo${server.series}+tabbus_bus: Log out in one tab; the other tabs' bus stopped after ${ms.map((m) => `${m} ms`).join(', ')} (the hook's news ${marks.every((m) => m.news !== null) ? 'reached every tab' : 'was not heard'})`;
-    console.log(line);
-    testInfo.annotations.push({ type: 'logout', description: line });
+    report(testInfo, 'logout', line);
     expect(marks.every((m) => m.news !== null), "the Log out hook's news reached every other tab").toBe(true);
     for (const m of ms) expect(m, 'stopped within a second of the Log out').toBeLessThanOrEqual(1000);
   } finally {
@@ -495,13 +499,12 @@ test('Log in again as the same user in one tab: no tab stops, and the next messa
       .toBe(true);
     const got = await Promise.all(pages.map((p) => p.evaluate((t) => (window as unknown as ProbeWindow).__tabbusCheck.got[t]!, text)));
     // Still one connection a few seconds on (a second socket, or a stray reconnect, would show here).
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await sleep(3000);
     const held = connections.count();
     const stopped = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { __tabbusStoppedAt?: number }).__tabbusStoppedAt ?? null)));
     const roles = await Promise.all(pages.map((p) => p.evaluate(() => document.documentElement.dataset['tabbusRole'] ?? null)));
     const line = `odoo${server.series}+tabbus_bus: logged in again as the same user in one tab; roles ${roles.join(', ')}; the next message reached every tab's bus after ${got.map((at) => `${at - postedAt} ms`).join(', ')}; sockets opened since the login ${opened.length}; connections held 3 s later ${held}`;
-    console.log(line);
-    testInfo.annotations.push({ type: 'relogin', description: line });
+    report(testInfo, 'relogin', line);
     expect(stopped, 'no tab’s bus stopped').toEqual(pages.map(() => null));
     expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
     expect(opened.length, 'at most one new socket (the reconnect)').toBeLessThanOrEqual(1);
@@ -523,7 +526,7 @@ test('Log in again through TabBus.authenticate: after the server’s 50 s poll h
   const { db, login, password, context, pages } = await discussTabs(browser, server);
   try {
     // Long enough for the leader's poll to be held by the server when the login starts.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await sleep(2000);
     const sessionId = () => sessionIdOf(context, server);
     const before = await sessionId();
     await pages[1]!.evaluate(
@@ -535,13 +538,12 @@ test('Log in again through TabBus.authenticate: after the server’s 50 s poll h
     const after = await sessionId();
     expect(after, 'the login gave the browser a new session id').not.toBe(before);
     // Odoo's hold is 50 s (TIMEOUT): by then a poll held across the login has been answered.
-    await new Promise((resolve) => setTimeout(resolve, 55_000));
+    await sleep(55_000);
     const later = await sessionId();
     const answer = await sessionInfoOf(pages[0]!);
     const roles = await Promise.all(pages.map(roleOf));
     const line = `odoo${server.series}+tabbus_bus: logged in again through TabBus.authenticate; 55 s later the cookie is ${later === after ? 'the new session' : later === before ? 'the OLD session' : 'another session'}, get_session_info answers ${answer}; roles ${roles.join(', ')}`;
-    console.log(line);
-    testInfo.annotations.push({ type: 'relogin-announced', description: line });
+    report(testInfo, 'relogin-announced', line);
     expect(later, 'the cookie is still the new session').toBe(after);
     expect(answer).toMatch(/^uid \d+$/);
     expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
@@ -626,13 +628,13 @@ test("Log in again through Odoo's own login form: the other tabs go on within se
     let held = 0;
     for (let t = 0; t < 15; t++) {
       held = Math.max(held, connections.count());
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
     }
     const all = [...pages, formTab];
     const rolesAfter = await Promise.all(all.map(roleOf));
 
     // 15: past the server's 50 s hold of a poll sent before the login, the browser still has the new session.
-    if (server.series <= 15) await new Promise((resolve) => setTimeout(resolve, Math.max(0, submittedAt + 55_000 - Date.now())));
+    if (server.series <= 15) await sleep(Math.max(0, submittedAt + 55_000 - Date.now()));
     const later = await sessionIdOf(context, server);
     const answer = await sessionInfoOf(pages[0]!);
 
@@ -644,8 +646,7 @@ test("Log in again through Odoo's own login form: the other tabs go on within se
       `the next message reached the 3 tabs' bus after ${got.map((at) => ms(at, postedAt)).join(', ')} (from the submit ${got.map((at) => ms(at, submittedAt)).join(', ')}), the 4th tab's after ${ms(gotFormTab, postedAt)}; ` +
       `connections ${held}; roles after ${rolesAfter.join(', ')}; cookie ${later === after ? 'the new session' : later === before ? 'the OLD session' : 'another session'}` +
       `${server.series <= 15 ? ` ${Math.round((Date.now() - submittedAt) / 1000)} s after the login` : ''}, get_session_info answers ${answer}`;
-    console.log(line);
-    testInfo.annotations.push({ type: 'relogin-form', description: line });
+    report(testInfo, 'relogin-form', line);
 
     for (const at of got) {
       expect(at, 'the message reached every original tab').not.toBeNull();
@@ -697,10 +698,7 @@ test("Idle Discuss tabs (16+ without SharedWorker): Odoo's own main-tab election
   /** Odoo's election keys (`multi_tab.<origin>.heartbeat` …); its shared values (last_notification_id) may change. */
   const ELECTION_KEY = server.series >= 16 ? /\.(heartbeat|main|lastPresenceByTab)$/ : /^bus\./;
   const label = `odoo${server.series}+tabbus_bus`;
-  const log = (line: string) => {
-    console.log(`[${label}] ${line}`);
-    testInfo.annotations.push({ type: 'odoo-election', description: line });
-  };
+  const log = (line: string) => report(testInfo, 'odoo-election', line, label);
   const connections = new Connections();
   const pageErrors: string[] = [];
   const { context, pages } = await discussTabs(browser, server, 4, async (context) => {
@@ -715,13 +713,13 @@ test("Idle Discuss tabs (16+ without SharedWorker): Odoo's own main-tab election
     await expect.poll(async () => (await roles()).filter((r) => r === 'leader').length, { timeout: 30_000, message: 'one tab leads' }).toBe(1);
     await expect.poll(() => connections.count(), { timeout: 30_000, message: 'one connection' }).toBe(1);
     // Settled: the loads' own writes (each tab registers, and 17+ unregisters, at its start) are not counted.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await sleep(3000);
     const writesOf = (page: Page) => page.evaluate(() => (window as unknown as { __tabbusStorageWrites: { op: string; key: string }[] }).__tabbusStorageWrites.length);
     const marks = await Promise.all(pages.map(writesOf));
     let held = 0;
     for (const until = Date.now() + IDLE; Date.now() < until; ) {
       held = Math.max(held, connections.count());
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
     }
     const idle = await Promise.all(
       pages.map((page, i) =>
@@ -793,10 +791,7 @@ test('A follower paused in the debugger while 3 messages went by catches up from
   test.skip(!server.addon, 'the baseline has no tabbus leader to replay');
   testInfo.setTimeout(300_000);
   const label = `odoo${server.series}+tabbus_bus`;
-  const log = (line: string) => {
-    console.log(`[${label}] ${line}`);
-    testInfo.annotations.push({ type: 'replay', description: line });
-  };
+  const log = (line: string) => report(testInfo, 'replay', line, label);
   const connections = new Connections();
   /**
    * The bus requests the tabs made: sockets opened to `/websocket` (16+); long-polls (15), each with the `last`
@@ -828,7 +823,7 @@ test('A follower paused in the debugger while 3 messages went by catches up from
     let now = requests();
     for (let again = -1; again !== now; ) {
       again = now;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await sleep(1000);
       now = requests();
     }
     return now;
@@ -903,7 +898,7 @@ test('A follower paused in the debugger while 3 messages went by catches up from
     const caughtUp = (await got(paused)).map((at) => (at === null ? 'never' : `${at - resumedAt} ms`));
     const shown = (await seen(paused)).filter((at) => at !== null).length;
     // The catch-up's own requests, if any, have gone out by now (and 15's held poll is not due for 45 s).
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await sleep(2000);
     const after = requests();
     const heldAfter = connections.count();
     const statusAfter = watching ? await presenceStatus() : '—';
