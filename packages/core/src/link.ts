@@ -33,10 +33,10 @@ export interface Link extends Part {
 
 /**
  * The leader's (or a solo tab's) connection: a transport per term, fed the cursor, the union of
- * channels, the pace and the presence; each reply's cursor persisted before the reply is fanned out;
+ * channels, the pace and the presence; each reply fanned out, then its cursor persisted (in one task);
  * replays served to tabs that missed batches; the connection's state relayed. A new term starts from
- * what this tab delivered, not from the stored cursor, which a crash can leave ahead of the last batch
- * that reached the tabs (a replay costs nothing: each tab drops the ids it has).
+ * what this tab delivered, not from the stored cursor, which another tab's term may have moved past the
+ * last batch that reached this one (a replay costs nothing: each tab drops the ids it has).
  *
  * A replay the leader can serve from the notifications it keeps costs the server nothing: on 16+ a replay
  * from the server takes a fresh socket, and Odoo 17+ marks the user offline for each socket that closes
@@ -107,7 +107,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     const expired = (error: TabBusError) => void (machine.role !== 'stopped' && hub.startedAt === started && hub.halt(error));
     session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, expired, since ?? Math.max(passedAt, hub.store?.readChecked() ?? 0));
   };
-  /** A server reply: persist the cursor, then fan out, then deliver here. */
+  /** A server reply: fan out, persist the cursor, then deliver here. */
   const receive = (items: readonly Item[]) => {
     const now = env.now();
     const store = hub.store;
@@ -125,15 +125,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     // committed late after higher ones (a replay, by contrast, brings ids this tab has).
     const fresh = items.filter((item) => item.id > after || hub.delivery.unseen(item.id));
     for (const item of fresh) if (item.id > cursor) cursor = item.id;
-    // Touched while idle, so a later leader can tell a gap from a quiet spell; not while a watcher
-    // probes (every tab hears of the server contact from the answers, and idle writes cost).
-    if (cursor !== after || (now - touchedAt >= CURSOR_TOUCH_INTERVAL && now - probedAt > CURSOR_TOUCH_INTERVAL)) {
-      touchedAt = now;
-      // Before the fan-out, in the same task: a crash cannot fall between the two.
-      store?.writeCursor({ id: cursor, at: now });
-    }
-    if (!fresh.length) return;
-    if (leading()) {
+    if (fresh.length && leading()) {
       hub.post({ type: 'batch', items: fresh, cursor, after });
       // Copies, taken before this tab's listeners get the items: an application may change them (Odoo 17's
       // mail store does, with values no channel can clone), and a replay must be what the server sent.
@@ -146,6 +138,15 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       // The oldest go; what is kept is still every notification above the highest id that went.
       for (const item of kept.splice(0, kept.length - KEPT_ITEMS)) keptFrom = Math.max(keptFrom, item.id);
     }
+    // Touched while idle, so a later leader can tell a gap from a quiet spell; not while a watcher
+    // probes (every tab hears of the server contact from the answers, and idle writes cost).
+    if (cursor !== after || (now - touchedAt >= CURSOR_TOUCH_INTERVAL && now - probedAt > CURSOR_TOUCH_INTERVAL)) {
+      touchedAt = now;
+      // After the fan-out, in the same task: every other tab of the origin is told of each storage write,
+      // a task of its own, which ran ahead of the batch in each of them when the write went first.
+      store?.writeCursor({ id: cursor, at: now });
+    }
+    if (!fresh.length) return;
     hub.delivery.deliver(fresh);
     hub.changed();
   };

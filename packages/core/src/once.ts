@@ -10,6 +10,12 @@ import type { Hub, Part } from './hub';
  * grant by about 70 ms (`pnpm measure:locks`), and the next leader waits for that grant.
  */
 export const ONCE_HOLD = 5_000;
+/**
+ * Locks taken within this many ms of each other are released together, by one timer, so each is held
+ * between ONCE_HOLD - HOLD_GROUP and ONCE_HOLD: a timer per key was a task a key in the leader (100 a
+ * second under the chaos test's stream of keys).
+ */
+export const HOLD_GROUP = 1_000;
 /** How long `once` keys are remembered in storage, in ms: longer than any replay (the server keeps 100 s). */
 export const ONCE_TTL = 150_000;
 /** How many keys a tab remembers in memory; the oldest go first. */
@@ -61,6 +67,18 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
     }
     return claimed;
   };
+  /** The releases due together (see HOLD_GROUP), and until when a lock taken joins them. */
+  let group: (() => void)[] = [];
+  let groupEnds = 0;
+  const hold = (release: () => void): void => {
+    const now = hub.env.now();
+    if (now >= groupEnds) {
+      groupEnds = now + HOLD_GROUP;
+      const releases: (() => void)[] = (group = []);
+      hub.env.setTimeout(() => releases.forEach((go) => go()), ONCE_HOLD);
+    }
+    group.push(release);
+  };
   /** Whether a call for `key` asks for its lock: a key this tab was told of (a frame of the tab that ran it) does not, go() says no. */
   const asks = (key: string) => hub.env.locks && hub.scope && hub.store?.usable && !done.has(key);
   const compete = (key: string, fn: () => void): Promise<boolean> => {
@@ -81,17 +99,36 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
         .request(`tabbus:${hub.scope}:once:${key}`, { ifAvailable: true }, (lock) => {
           const won = !!lock && go();
           resolve(won);
-          return won ? new Promise<void>((release) => hub.env.setTimeout(release, ONCE_HOLD)) : undefined;
+          return won ? new Promise<void>(hold) : undefined;
         })
         .catch(() => resolve(go()));
     });
   };
   /** Calls made while the tab was joining: nobody could tell yet whether another tab ran their key. */
   let waiting: (() => void)[] = [];
+  /**
+   * A follower's calls waiting out FOLLOWER_WAIT, by key: the key's `once` frame settles them as it comes,
+   * and their timers never fire. Under a stream that is one timer callback less per key and follower (100 a
+   * second in each follower of the chaos test's demo), and the caller learns at once that another tab ran it.
+   */
+  const told = new Map<string, Set<() => void>>();
   const run = (key: string, fn: () => void): Promise<boolean> => {
     if (hub.machine.role === 'joining') return new Promise((resolve) => waiting.push(() => resolve(run(key, fn))));
     if (hub.machine.role !== 'follower' || !asks(key)) return compete(key, fn);
-    return new Promise<boolean>((resolve) => hub.env.setTimeout(() => void compete(key, fn).then(resolve), FOLLOWER_WAIT));
+    return new Promise<boolean>((resolve) => {
+      const calls = told.get(key) ?? new Set();
+      told.set(key, calls);
+      const skip = () => {
+        hub.env.clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = hub.env.setTimeout(() => {
+        calls.delete(skip);
+        if (!calls.size) told.delete(key);
+        void compete(key, fn).then(resolve);
+      }, FOLLOWER_WAIT);
+      calls.add(skip);
+    });
   };
   return {
     run,
@@ -104,7 +141,11 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
       return done.size;
     },
     frames: {
-      once: (frame) => ran(frame.key),
+      once: ({ key }) => {
+        ran(key);
+        told.get(key)?.forEach((skip) => skip());
+        told.delete(key);
+      },
     },
   };
 }

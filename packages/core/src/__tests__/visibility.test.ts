@@ -20,6 +20,7 @@ const CLAIM_INTERVAL = 1000;
 const YIELD_TIMEOUT = 2000;
 const INPUT_POST_INTERVAL = 5000;
 const ONCE_HOLD = 5_000;
+const HOLD_GROUP = 1_000;
 const ONCE_TTL = 150_000;
 const FOLLOWER_WAIT = 50;
 
@@ -728,6 +729,30 @@ describe('once(key, fn)', () => {
     expect(w.browser.locks.holders(onceLock('sound:1'))).toEqual([]);
   });
 
+  it('locks taken within HOLD_GROUP of the first are released with it, by one timer; a later one starts a group of its own', async () => {
+    const w = world();
+    const leader = spawn(w);
+    await startAll(w, [leader]);
+    expect(leader.bus.state().role).toBe('leader');
+    const holders = (key: string) => w.browser.locks.holders(onceLock(key));
+    const t0 = w.clock.now();
+    expect(await callAll(w, [leader], 'g1', [])).toEqual([true]);
+    await w.clock.advanceAsync(t0 + 600 - w.clock.now());
+    expect(await callAll(w, [leader], 'g2', [])).toEqual([true]);
+    await w.clock.advanceAsync(t0 + HOLD_GROUP - w.clock.now());
+    const t3 = w.clock.now();
+    expect(await callAll(w, [leader], 'g3', [])).toEqual([true]);
+    // Two hold timers for three keys.
+    expect([...leader.pendingTimers].filter((t) => t.ms === ONCE_HOLD)).toHaveLength(2);
+    await w.clock.advanceAsync(t0 + ONCE_HOLD - 1 - w.clock.now());
+    expect([holders('g1'), holders('g2'), holders('g3')]).toEqual([[leader.tab.id], [leader.tab.id], [leader.tab.id]]);
+    await w.clock.advanceAsync(1);
+    // g2 went with g1, held ONCE_HOLD - 600 ms; g3 is held its full ONCE_HOLD.
+    expect([holders('g1'), holders('g2'), holders('g3')]).toEqual([[], [], [leader.tab.id]]);
+    await w.clock.advanceAsync(t3 + ONCE_HOLD - w.clock.now());
+    expect(holders('g3')).toEqual([]);
+  });
+
   it('within the hold the lock decides even where storage does not show the record yet (renderers see storage late)', async () => {
     const w = world();
     const hs = [spawn(w), spawn(w)];
@@ -779,6 +804,31 @@ describe('once(key, fn)', () => {
     await w.clock.advanceAsync(FOLLOWER_WAIT - 15);
     expect(runs.slice(-2)).toEqual(['x', 'y']);
     expect(await Promise.all([x, y])).toEqual([true, true]);
+  });
+
+  it("a follower's call is settled by the key's frame as it comes: it resolves before FOLLOWER_WAIT, and its timer is cleared rather than fired", async () => {
+    const w = world();
+    const [a, b] = [spawn(w), spawn(w)] as [Harness, Harness];
+    await startAll(w, [a, b]);
+    expect(a.bus.state().role).toBe('leader');
+    const runs: string[] = [];
+    const waiting = () => [...b.pendingTimers].filter((t) => t.ms === FOLLOWER_WAIT).length;
+    let settled: boolean | undefined;
+    // Two calls of b for the same key wait together; a third, for another key, waits on its own.
+    const calls = [b.bus.once('k', () => runs.push('b')), b.bus.once('k', () => runs.push('b again'))];
+    void Promise.all(calls).then(() => (settled = true));
+    const other = b.bus.once('j', () => runs.push('j'));
+    expect(waiting()).toBe(3);
+    const first = a.bus.once('k', () => runs.push('a'));
+    await w.clock.advanceAsync(5);
+    expect(await first).toBe(true);
+    // k's frame came: both of its calls are settled, their timers cleared rather than fired; j's still waits.
+    expect(settled).toBe(true);
+    expect(await Promise.all(calls)).toEqual([false, false]);
+    expect(waiting()).toBe(1);
+    await w.clock.advanceAsync(FOLLOWER_WAIT);
+    expect(await other).toBe(true);
+    expect(runs).toEqual(['a', 'j']);
   });
 
   it('a tab told by a frame that a key ran asks no lock for it (a lock request is a trip to the browser process, per key and tab)', async () => {

@@ -82,11 +82,19 @@ describe('the link', () => {
     expect(hub.posted).toEqual([{ type: 'status', transport: 'open' }]);
   });
 
-  it('a reply: the cursor is stored before the batch goes out, then delivered here; ids at or below the cursor are dropped', () => {
+  it('a reply: the batch goes out, then the cursor is stored (the other tabs are told of a storage write, a task ahead of the batch if it went first), then delivered here; ids at or below the cursor are dropped', () => {
     const { hub, link, live } = leading(5);
     link.begin();
     hub.clock.advance(100);
+    const storedAtPost: unknown[] = [];
+    const post = hub.post;
+    hub.post = (frame) => {
+      storedAtPost.push(stored(hub));
+      post(frame);
+    };
+    const before = stored(hub);
     live().push([{ id: 4 }, { id: 6 }, { id: 7 }]);
+    expect(storedAtPost).toEqual([before]);
     expect(stored(hub)).toEqual({ id: 7, at: hub.clock.now() });
     expect(hub.posted.at(-1)).toEqual({ type: 'batch', items: [{ id: 6 }, { id: 7 }], cursor: 7, after: 5 });
     expect(hub.delivery.deliver).toHaveBeenCalledWith([{ id: 6 }, { id: 7 }]);
