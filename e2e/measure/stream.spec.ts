@@ -5,7 +5,18 @@ import { leaderSince, percentile, publishStream, settledLeader, state, test } fr
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('main-thread time per notification in each tab, 10 tabs under 50 notifications/s (reported)', async ({ context, openTabs, publish }) => {
+test('main-thread time per notification and timer callbacks per second in each tab, 10 tabs under 50 notifications/s (reported)', async ({ context, openTabs, publish }) => {
+  // Every setTimeout callback of the page (tabbus's and the demo's) is counted as it runs.
+  await context.addInitScript(() => {
+    const setTimer = window.setTimeout.bind(window);
+    const w = window as unknown as { timersFired: number };
+    w.timersFired = 0;
+    window.setTimeout = ((fn: TimerHandler, ms?: number, ...args: unknown[]) =>
+      setTimer(() => {
+        w.timersFired++;
+        if (typeof fn === 'function') (fn as (...a: unknown[]) => void)(...args);
+      }, ms)) as typeof window.setTimeout;
+  });
   const tabs = await openTabs(10);
   const leader = await settledLeader(tabs);
   const sessions = await Promise.all(tabs.map(async (page) => {
@@ -19,18 +30,22 @@ test('main-thread time per notification in each tab, 10 tabs under 50 notificati
     const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
     return { task: m.TaskDuration!, script: m.ScriptDuration!, layout: m.LayoutDuration! + m.RecalcStyleDuration! };
   }));
+  const fired = () => Promise.all(tabs.map((page) => page.evaluate(() => (window as unknown as { timersFired: number }).timersFired)));
   const stream = publishStream(publish, 20);
   await sleep(2000);
   const before = await times();
+  const firedBefore = await fired();
   const sent = stream.sent.length;
   await sleep(10_000);
   const after = await times();
+  const firedAfter = await fired();
   const count = stream.sent.length - sent;
   await stream.stop();
   const lines: string[] = [];
   for (let i = 0; i < tabs.length; i++) {
     const per = (k: 'task' | 'script' | 'layout') => (((after[i]![k] - before[i]![k]) * 1000) / count).toFixed(1);
-    lines.push(`${tabs[i] === leader ? 'leader' : (await state(tabs[i]!)).role}: task ${per('task')}, script ${per('script')}, style+layout ${per('layout')} ms`);
+    const timers = ((firedAfter[i]! - firedBefore[i]!) / 10).toFixed(0);
+    lines.push(`${tabs[i] === leader ? 'leader' : (await state(tabs[i]!)).role}: task ${per('task')}, script ${per('script')}, style+layout ${per('layout')} ms, ${timers} timer callbacks/s`);
   }
   const total = after.reduce((sum, t, i) => sum + t.task - before[i]!.task, 0) / 10;
   const report = `main thread per notification (${count} in 10 s), CDP Performance.getMetrics: ${lines.join('; ')}; all tabs together ${total.toFixed(1)} s of tasks per second on ${(await import('node:os')).cpus().length} cores`;

@@ -5,7 +5,11 @@ import type { Hub, Part } from './hub';
 export interface SharedValue<T> {
   /** The current value (`undefined` until someone sets it). */
   get(): T | undefined;
-  /** Sets it in every tab of the scope. */
+  /**
+   * Sets it in every tab of the scope, as JSON: every tab, this one too, then reads what JSON makes of it (a
+   * Date becomes its string, a Map an empty object). Throws a `config` TabBusError for a value JSON cannot
+   * write (a cycle, a BigInt); nothing changes then.
+   */
   set(value: T): void;
   /** Called with the new value whenever any tab sets it; returns the unsubscriber. */
   on(listener: (value: T | undefined) => void): () => void;
@@ -64,7 +68,17 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine
   return {
     value: <T>(key: string): SharedValue<T> => ({
       get: () => read(key)?.value as T | undefined,
-      set(value) {
+      set(given) {
+        // The pages opened later get the value as JSON (from storage); every tab keeps it as they do, so a
+        // Date is its string everywhere, not a Date in the tabs a frame reached and a string in the others. What JSON
+        // cannot write at all (a cycle, a BigInt) fails here, at the call, rather than leaving tabs apart.
+        let json: string | undefined;
+        try {
+          json = JSON.stringify(given);
+        } catch (cause) {
+          throw new TabBusError('config', `shared(${JSON.stringify(key)}).set(): ${cause}`, { cause });
+        }
+        const value = json === undefined ? undefined : JSON.parse(json);
         // After the latest write this tab knows when the clock was set back since (a write of the same
         // moment is settled by the tab ids, as in every tab).
         const known = read(key);

@@ -53,6 +53,42 @@ describe('frames from other pages with odd times', () => {
   });
 });
 
+describe('shared values at the edges: values JSON changes or cannot write', () => {
+  it('a value JSON changes (a Date) reads the same in every tab, the setter too, and in a page opened later', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [H, H];
+    await startAll(w, hs);
+    const heard: unknown[] = [];
+    b.bus.shared<unknown>('since').on((v) => heard.push(v));
+    a.bus.shared<unknown>('since').set({ at: new Date(0), tags: new Set(['x']) });
+    await settle(w);
+    const asJson = { at: '1970-01-01T00:00:00.000Z', tags: {} };
+    expect(a.bus.shared('since').get()).toEqual(asJson);
+    expect(b.bus.shared('since').get()).toEqual(asJson);
+    expect(heard).toEqual([asJson]);
+    const later = spawn(w);
+    await startLate(w, later);
+    expect(later.bus.shared('since').get()).toEqual(asJson);
+  });
+
+  it('a value JSON cannot write (a cycle, a BigInt) throws a config error at set() and changes nothing anywhere', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [H, H];
+    await startAll(w, hs);
+    a.bus.shared<unknown>('v').set(1);
+    await settle(w);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const bad of [cyclic, 10n]) {
+      expect(() => a.bus.shared<unknown>('v').set(bad)).toThrow(expect.objectContaining({ name: 'TabBusError', code: 'config' }));
+    }
+    await settle(w);
+    expect([a.bus.shared('v').get(), b.bus.shared('v').get()]).toEqual([1, 1]);
+  });
+});
+
 describe('shared values at the edges: before joining, after the bfcache, a clock that steps back', () => {
   it('a listener of a tab back from the back/forward cache hears of a value set meanwhile (get() already knows it)', async () => {
     const w = world();
