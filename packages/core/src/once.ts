@@ -12,7 +12,7 @@ import type { Hub, Part } from './hub';
 export const ONCE_HOLD = 5_000;
 /**
  * Locks taken within this many ms of each other are released together, by one timer, so each is held
- * between ONCE_HOLD - HOLD_GROUP and ONCE_HOLD: a timer per key was a task a key in the leader (100 a
+ * between ONCE_HOLD - HOLD_GROUP and ONCE_HOLD. A timer per key was one task per key in the leader (100 a
  * second under the chaos test's stream of keys).
  */
 export const HOLD_GROUP = 1_000;

@@ -70,8 +70,9 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine
       get: () => read(key)?.value as T | undefined,
       set(given) {
         // The pages opened later get the value as JSON (from storage); every tab keeps it as they do, so a
-        // Date is its string everywhere, not a Date in the tabs a frame reached and a string in the others. What JSON
-        // cannot write at all (a cycle, a BigInt) fails here, at the call, rather than leaving tabs apart.
+        // Date is its string everywhere, not a Date in the tabs a frame reached and a string in the others.
+        // What JSON cannot write at all (a cycle, a BigInt) fails here, at the call, rather than leaving the
+        // tabs apart (and storage taken as broken for the rest of the page).
         let json: string | undefined;
         try {
           json = JSON.stringify(given);
