@@ -5,15 +5,15 @@ import type { Hub, Part } from './hub';
  * How long a tab holds the Web Lock of a `once` key it ran, in ms: the lock settles tabs that call at the
  * same moment (a replay, two leaders for an instant) until the `once` frame and the storage record, sent
  * as the key ran, have reached them (a trip between renderers: milliseconds, or a busy tab's backlog).
- * Every held lock costs the page a pending promise and a timer, and the browser releases them all when the
+ * Every held lock costs the page a pending promise, and the browser releases them all when the
  * tab closes or crashes: closing a tab that held 3,000 (a 30 s hold at 100 keys/s) delayed another tab's
  * grant by about 70 ms (`pnpm measure:locks`), and the next leader waits for that grant.
  */
 export const ONCE_HOLD = 5_000;
 /**
- * Locks taken within this many ms of each other are released together, by one timer, so each is held
- * between ONCE_HOLD - HOLD_GROUP and ONCE_HOLD. A timer per key was one task per key in the leader (100 a
- * second under the chaos test's stream of keys).
+ * Locks taken within this many ms of the first of a group are released with it, so each is held between
+ * ONCE_HOLD - HOLD_GROUP and ONCE_HOLD: two timers a group, where a timer per key was one task per key in
+ * the leader (100 a second under the chaos test's stream of keys).
  */
 export const HOLD_GROUP = 1_000;
 /** How long `once` keys are remembered in storage, in ms: longer than any replay (the server keeps 100 s). */
@@ -67,15 +67,18 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
     }
     return claimed;
   };
-  /** The releases due together (see HOLD_GROUP), and until when a lock taken joins them. */
-  let group: (() => void)[] = [];
-  let groupEnds = 0;
+  /**
+   * The releases due together (see HOLD_GROUP), while the group takes more. Timers alone open and close it,
+   * not the wall clock, which may step back (an NTP correction) and so keep a group open for good.
+   */
+  let group: (() => void)[] | undefined;
   const hold = (release: () => void): void => {
-    const now = hub.env.now();
-    if (now >= groupEnds) {
-      groupEnds = now + HOLD_GROUP;
+    if (!group) {
       const releases: (() => void)[] = (group = []);
-      hub.env.setTimeout(() => releases.forEach((go) => go()), ONCE_HOLD);
+      hub.env.setTimeout(() => {
+        group = undefined;
+        hub.env.setTimeout(() => releases.forEach((go) => go()), ONCE_HOLD - HOLD_GROUP);
+      }, HOLD_GROUP);
     }
     group.push(release);
   };

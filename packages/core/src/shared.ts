@@ -8,7 +8,7 @@ export interface SharedValue<T> {
   /**
    * Sets it in every tab of the scope, as JSON: every tab, this one too, then reads what JSON makes of it (a
    * Date becomes its string, a Map an empty object). Throws a `config` TabBusError for a value JSON cannot
-   * write (a cycle, a BigInt); nothing changes then.
+   * write (a cycle, a BigInt, a function or a symbol); nothing changes then.
    */
   set(value: T): void;
   /** Called with the new value whenever any tab sets it; returns the unsubscriber. */
@@ -76,6 +76,8 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine
         let json: string | undefined;
         try {
           json = JSON.stringify(given);
+          // A function or a symbol JSON writes as nothing: it would clear the value in every tab.
+          if (json === undefined && given !== undefined) throw new TypeError(`${typeof given} is not JSON`);
         } catch (cause) {
           throw new TabBusError('config', `shared(${JSON.stringify(key)}).set(): ${cause}`, { cause });
         }

@@ -89,6 +89,26 @@ describe('shared values at the edges: values JSON changes or cannot write', () =
   });
 });
 
+describe('shared values at the edges: a value JSON writes as nothing', () => {
+  it('a function (or a symbol) given to set() throws a config error rather than clearing the value in every tab', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [H, H];
+    await startAll(w, hs);
+    a.bus.shared<unknown>('v').set(1);
+    await settle(w);
+    for (const bad of [() => 2, Symbol('x')]) {
+      expect(() => a.bus.shared<unknown>('v').set(bad)).toThrow(expect.objectContaining({ name: 'TabBusError', code: 'config' }));
+    }
+    await settle(w);
+    expect([a.bus.shared('v').get(), b.bus.shared('v').get()]).toEqual([1, 1]);
+    // undefined itself is a value one may set.
+    a.bus.shared<unknown>('v').set(undefined);
+    await settle(w);
+    expect([a.bus.shared('v').get(), b.bus.shared('v').get()]).toEqual([undefined, undefined]);
+  });
+});
+
 describe('shared values at the edges: before joining, after the bfcache, a clock that steps back', () => {
   it('a listener of a tab back from the back/forward cache hears of a value set meanwhile (get() already knows it)', async () => {
     const w = world();
