@@ -124,11 +124,14 @@ test('an outdated page (another worker version): every tab hears `outdated` once
     await expect(page.locator('#error')).toHaveText(/reload/);
   }
   await expect.poll(async () => (await server.connections()).open).toBe(0);
-  // Each tab was alone when it opened (the one before had stopped), so each tried once, and only once.
+  // A tab alone when it opened (the one before had stopped) tried once, and only once; one that opened while
+  // the one before still led heard `outdated` from it and tried nothing (which of the two depends on how
+  // fast the machine is: a loaded CI run saw [1, 0, 1]).
   const attempts = async () => (await Promise.all(pages.map(state))).map((s) => s.counters.requests);
-  expect(await attempts()).toEqual([1, 1, 1]);
+  const tried = await attempts();
+  expect(tried.every((n) => n <= 1) && tried[0] === 1, `each tab tried at most once, the first one once: ${tried}`).toBe(true);
   await new Promise((r) => setTimeout(r, 1500));
-  expect(await attempts(), 'no reconnect after OUTDATED_VERSION').toEqual([1, 1, 1]);
+  expect(await attempts(), 'no reconnect after OUTDATED_VERSION').toEqual(tried);
   expect((await server.connections()).open).toBe(0);
 });
 
