@@ -72,8 +72,10 @@ for series_dir in series_dirs:
         check('%s: assets.xml inherits web.assets_backend' % series, 'inherit_id="web.assets_backend"' in xml)
         paths = ['tabbus_bus' + src for src in re.findall(r'src="/tabbus_bus(/[^"]+)"', xml)]
     news = 'client_news_legacy.js' if major <= 14 else 'client_news.js'
-    backend = ['tabbus.global.min.js', 'session_news.js', adapter, news]
-    check('%s: the backend bundle gets the TabBus script, the session news, the %s and the %s' % (series, adapter, news),
+    # The TabBus script of the series' transport family: long-polling up to 15, WebSocket from 16.
+    tabbus = 'tabbus.%s.global.min.js' % ('longpolling' if major <= 15 else 'websocket')
+    backend = [tabbus, 'session_news.js', adapter, news]
+    check('%s: the backend bundle gets the TabBus script (%s), the session news, the %s and the %s' % (series, tabbus, adapter, news),
           [p.rsplit('/', 1)[-1] for p in paths[:4]] == backend, ', '.join(paths[:4]))
     for path in paths:
         check('%s: asset %s exists' % (series, path), path.startswith('tabbus_bus/') and (addon / path[len('tabbus_bus/'):]).is_file())

@@ -82,6 +82,23 @@ sandbox.window = sandbox;
 runInNewContext(globalBuild, sandbox);
 check('tabbus.global.min.js defines TabBus.createOdooBus', typeof sandbox.TabBus?.createOdooBus === 'function');
 check('tabbus.global.min.js defines TabBus.TabBusError', typeof sandbox.TabBus?.TabBusError === 'function');
+// The builds of one transport family (the addon's): the same TabBus members, and none of the other family's code
+// (nor the version detection, which they do not offer). Route names and Odoo's close reasons survive minification.
+const families = {
+  websocket: { absent: ['bus_inactivity', '/web/webclient/version_info'], present: ['update_presence'] },
+  longpolling: { absent: ['update_presence', 'OUTDATED_VERSION', '/web/webclient/version_info'], present: ['bus_inactivity'] },
+};
+for (const [family, { absent, present }] of Object.entries(families)) {
+  const file = `tabbus.${family}.global.min.js`;
+  const text = readFileSync(new URL(`packages/odoo/dist/${file}`, root), 'utf8');
+  const familySandbox = {};
+  familySandbox.window = familySandbox;
+  runInNewContext(text, familySandbox);
+  const members = Object.keys(familySandbox.TabBus ?? {}).sort().join();
+  check(`${file} defines TabBus with the members of tabbus.global.min.js`, members === Object.keys(sandbox.TabBus ?? {}).sort().join(), members);
+  for (const name of absent) check(`${file} holds no ${name}`, !text.includes(name));
+  for (const name of present) check(`${file} holds ${name}`, text.includes(name));
+}
 
 // The effects add-on's script tag: its own global, and usable in a page without any audio or Notification
 // API (a bare context is one): it must answer 'unsupported', not throw.
@@ -108,7 +125,7 @@ if (typeof effectsGlobal?.createEffects === 'function') {
 }
 // The script-tag files are scripts, not modules (an IIFE imported as a module would define no global): they
 // are reached by URL (unpkg, jsdelivr, the package's dist/), never through the exports map.
-for (const subpath of ['global', 'effects-global', 'jobs-global']) {
+for (const subpath of ['global', 'global-websocket', 'global-longpolling', 'effects-global', 'jobs-global']) {
   let resolved = null;
   try {
     resolved = require.resolve(`@tabbus/odoo/${subpath}`);
@@ -123,12 +140,12 @@ const browserEsm = await import(new URL('packages/odoo/dist/tabbus.browser.min.m
 check('tabbus.browser.min.mjs exports createOdooBus', typeof browserEsm.createOdooBus === 'function');
 
 // The test kit must never ship to browsers: its messages survive minification, so look for them.
-for (const bundle of ['tabbus.global.js', 'tabbus.global.min.js', 'tabbus.browser.min.mjs', 'tabbus.effects.global.js', 'tabbus.effects.global.min.js']) {
+for (const bundle of ['tabbus.global.js', 'tabbus.global.min.js', 'tabbus.websocket.global.min.js', 'tabbus.longpolling.global.min.js', 'tabbus.browser.min.mjs', 'tabbus.effects.global.js', 'tabbus.effects.global.min.js']) {
   const text = readFileSync(new URL(`packages/odoo/dist/${bundle}`, root), 'utf8');
   check(`${bundle} holds nothing of @tabbus/core/testing`, !/VirtualClock|FakeServer|FakeTransport/.test(text));
 }
 // The effects are an add-on: the main bundles (budget spent) must not carry them. DOM names survive minification.
-for (const bundle of ['tabbus.global.min.js', 'tabbus.browser.min.mjs']) {
+for (const bundle of ['tabbus.global.min.js', 'tabbus.websocket.global.min.js', 'tabbus.longpolling.global.min.js', 'tabbus.browser.min.mjs']) {
   const text = readFileSync(new URL(`packages/odoo/dist/${bundle}`, root), 'utf8');
   check(`${bundle} holds nothing of @tabbus/core/effects`, !/createOscillator|requestPermission/.test(text));
 }
@@ -137,13 +154,20 @@ check('tabbus.effects.global.min.js holds nothing of the bus', !/navigator\.lock
 
 // V8's compile hint: on the second line of every browser bundle (after the licence banner), where Chromium
 // honours it; not in the addon's copy, which Odoo concatenates with its own files.
-for (const bundle of ['tabbus.global.js', 'tabbus.global.min.js', 'tabbus.browser.min.mjs', 'tabbus.effects.global.min.js', 'tabbus.jobs.global.min.js']) {
+for (const bundle of ['tabbus.global.js', 'tabbus.global.min.js', 'tabbus.websocket.global.min.js', 'tabbus.longpolling.global.min.js', 'tabbus.browser.min.mjs', 'tabbus.effects.global.min.js', 'tabbus.jobs.global.min.js']) {
   const [banner, second] = readFileSync(new URL(`packages/odoo/dist/${bundle}`, root), 'utf8').split('\n');
   check(`${bundle} opens with its banner and the compile hint`, banner?.startsWith('/*! @tabbus/odoo') && second === '//# allFunctionsCalledOnLoad');
 }
+// Each series' addon carries the build of its transport family (long-polling up to 15), and that one only.
 for (const series of readdirSync(new URL('packages/odoo/dist/addon/', root))) {
-  const copy = readFileSync(new URL(`packages/odoo/dist/addon/${series}/tabbus_bus/static/lib/tabbus/tabbus.global.min.js`, root), 'utf8');
-  check(`the ${series} addon's tabbus.global.min.js has no compile hint and is the bundle otherwise`, !copy.includes('allFunctionsCalledOnLoad') && copy === globalBuild.replace('//# allFunctionsCalledOnLoad\n', ''));
+  const file = `tabbus.${Number.parseInt(series, 10) >= 16 ? 'websocket' : 'longpolling'}.global.min.js`;
+  const lib = new URL(`packages/odoo/dist/addon/${series}/tabbus_bus/static/lib/tabbus/`, root);
+  const scripts = readdirSync(lib).filter((name) => name.endsWith('.js'));
+  check(`the ${series} addon carries ${file} and no other script`, scripts.join() === file, scripts.join());
+  if (!scripts.includes(file)) continue;
+  const built = readFileSync(new URL(`packages/odoo/dist/${file}`, root), 'utf8');
+  const copy = readFileSync(new URL(file, lib), 'utf8');
+  check(`the ${series} addon's ${file} has no compile hint and is the bundle otherwise`, !copy.includes('allFunctionsCalledOnLoad') && copy === built.replace('//# allFunctionsCalledOnLoad\n', ''));
 }
 
 if (failures.length) {

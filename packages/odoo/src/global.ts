@@ -1,6 +1,6 @@
-// Entry of the script-tag build: `<script src="tabbus.global.min.js">` defines the global `TabBus`.
-import { authenticate, logout } from './auth';
+// Entry of the script-tag build: `<script src="tabbus.global.min.js">` defines the global `TabBus`, for
+// every Odoo version.
 import { createOdooBus } from './create-odoo-bus';
-import { isSessionExpired, TabBusError } from '@tabbus/core';
+import { scriptTagApi } from './global-api';
 
-export default { createOdooBus, authenticate, logout, TabBusError, isSessionExpired };
+export default scriptTagApi(createOdooBus);
