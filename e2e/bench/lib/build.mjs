@@ -42,7 +42,12 @@ export async function measureBytes() {
   // What an ESM user ships who imports only createOdooBus (tree-shaken, every dependency inlined).
   const esm = await bundle(`export { createOdooBus } from './index.mjs';`, ODOO_DIST);
   const bc = await bundle(`export { BroadcastChannel, createLeaderElection } from 'broadcast-channel';`, here('..'));
-  const tabbus = { library: gz(iife), code: gz(Buffer.concat([iife, glue('tabbus')])), iife: gz(iife), iifeMinified: iife.length, esmCreateOdooBus: gz(esm) };
+  // The script tags of one transport family (the addon's), for pages that know their series: reported beside.
+  const family = (name) => gz(readFileSync(`${ODOO_DIST}/tabbus.${name}.global.min.js`));
+  const tabbus = {
+    library: gz(iife), code: gz(Buffer.concat([iife, glue('tabbus')])), iife: gz(iife), iifeMinified: iife.length, esmCreateOdooBus: gz(esm),
+    iifeLongpolling: family('longpolling'), iifeWebsocket: family('websocket'),
+  };
   return {
     naive: { ...tabbus, note: 'the tabbus bundle' },
     'odoo-crosstab': { library: 0, code: gz(glue('odoo-crosstab')), note: "the bench's reimplementation with its poll loop; Odoo's own needs its web client" },
