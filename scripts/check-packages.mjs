@@ -19,7 +19,7 @@ const require = createRequire(new URL('packages/odoo/package.json', root));
 
 for (const [pkg, names] of [
   ['@tabbus/core', ['createBus', 'TabBus', 'TabBusError', 'createBackoff', 'lockElection', 'messageElection', 'storageChannel', 'browserEnv']],
-  ['@tabbus/odoo', ['createOdooBus', 'LongpollingTransport', 'WebsocketTransport', 'TabBusError', 'isSessionExpired']],
+  ['@tabbus/odoo', ['createOdooBus', 'createOdooWebsocketBus', 'createOdooLongpollingBus', 'LongpollingTransport', 'WebsocketTransport', 'TabBusError', 'isSessionExpired']],
 ]) {
   const esm = await import(pathToFileURL(require.resolve(pkg)).href.replace(/index\.cjs$/, 'index.mjs'));
   const cjs = require(pkg);
@@ -137,7 +137,7 @@ for (const subpath of ['global', 'global-websocket', 'global-longpolling', 'effe
 check('TabBus global holds no effects', !('createEffects' in (sandbox.TabBus ?? {})));
 
 const browserEsm = await import(new URL('packages/odoo/dist/tabbus.browser.min.mjs', root).href);
-check('tabbus.browser.min.mjs exports createOdooBus', typeof browserEsm.createOdooBus === 'function');
+for (const name of ['createOdooBus', 'createOdooWebsocketBus', 'createOdooLongpollingBus']) check(`tabbus.browser.min.mjs exports ${name}`, typeof browserEsm[name] === 'function');
 
 // The test kit must never ship to browsers: its messages survive minification, so look for them.
 for (const bundle of ['tabbus.global.js', 'tabbus.global.min.js', 'tabbus.websocket.global.min.js', 'tabbus.longpolling.global.min.js', 'tabbus.browser.min.mjs', 'tabbus.effects.global.js', 'tabbus.effects.global.min.js']) {

@@ -2,7 +2,6 @@
 // src="tabbus.longpolling.global.min.js">` defines the same `TabBus` global as tabbus.global.min.js, less
 // the WebSocket transport and `version: 'auto'` (see one-family.ts).
 import { scriptTagApi } from './global-api';
-import { LongpollingTransport } from './longpolling';
-import { oneFamilyBus } from './one-family';
+import { createOdooLongpollingBus } from './one-family';
 
-export default scriptTagApi(oneFamilyBus('longpolling', { longpolling: LongpollingTransport }));
+export default scriptTagApi(createOdooLongpollingBus);

@@ -2,7 +2,6 @@
 // src="tabbus.websocket.global.min.js">` defines the same `TabBus` global as tabbus.global.min.js, less
 // the long-polling transport and `version: 'auto'` (see one-family.ts).
 import { scriptTagApi } from './global-api';
-import { oneFamilyBus } from './one-family';
-import { WebsocketTransport } from './websocket';
+import { createOdooWebsocketBus } from './one-family';
 
-export default scriptTagApi(oneFamilyBus('websocket', { websocket: WebsocketTransport }));
+export default scriptTagApi(createOdooWebsocketBus);

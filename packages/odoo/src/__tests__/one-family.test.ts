@@ -1,18 +1,14 @@
-// The builds for one transport family (the series' script tags, the addon's): a bus for a version of their
-// family, a config error that names the full build for anything else, before any request.
+// createOdooWebsocketBus and createOdooLongpollingBus (and the script tags of one transport family built on
+// them, the addon's): a bus for a version of their family, a config error that names the full build for
+// anything else, before any request.
 import { describe, expect, it } from 'vitest';
 import { TabBusError } from '@tabbus/core';
 import { FakeBrowser } from '@tabbus/core/testing';
-import { LongpollingTransport } from '../longpolling';
-import { oneFamilyBus } from '../one-family';
+import { createOdooLongpollingBus, createOdooWebsocketBus } from '../one-family';
 import type { OdooVersion } from '../versions';
-import { WebsocketTransport } from '../websocket';
 import { FakeFetch } from './helpers';
 
-const builds = {
-  websocket: oneFamilyBus('websocket', { websocket: WebsocketTransport }),
-  longpolling: oneFamilyBus('longpolling', { longpolling: LongpollingTransport }),
-};
+const builds = { websocket: createOdooWebsocketBus, longpolling: createOdooLongpollingBus };
 type Family = keyof typeof builds;
 
 describe('one-family builds', () => {
@@ -49,7 +45,7 @@ describe('one-family builds', () => {
     }
     expect(error).toBeInstanceOf(TabBusError);
     expect(error).toMatchObject({ code: 'config', context: { version, build: family } });
-    expect((error as Error).message).toContain('tabbus.global.min.js');
+    expect((error as Error).message).toContain('createOdooBus (tabbus.global.min.js)');
     expect(fetch.calls).toEqual([]);
   });
 
