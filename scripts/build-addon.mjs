@@ -56,7 +56,9 @@ function manifest(series, { family, adapter, news }) {
   return {
     name: 'tabbus bus',
     summary: SUMMARY,
-    version: `${series}.1.0.0`,
+    // 1.1.0: the script of the series' transport family. A version Odoo sees change is one it offers to
+    // upgrade, and 14 must be upgraded to load the new file name (its asset template lives in the database).
+    version: `${series}.1.1.0`,
     category: 'Hidden',
     author: 'tabbus',
     website: 'https://www.npmjs.com/package/@tabbus/odoo',

@@ -98,6 +98,16 @@ for (const [family, { absent, present }] of Object.entries(families)) {
   check(`${file} defines TabBus with the members of tabbus.global.min.js`, members === Object.keys(sandbox.TabBus ?? {}).sort().join(), members);
   for (const name of absent) check(`${file} holds no ${name}`, !text.includes(name));
   for (const name of present) check(`${file} holds ${name}`, text.includes(name));
+  // Its createOdooBus refuses, before anything is made, what only the full build speaks.
+  for (const version of family === 'websocket' ? [15, 'auto', undefined] : [16, 'auto']) {
+    let code = null;
+    try {
+      familySandbox.TabBus?.createOdooBus({ version, start: false });
+    } catch (error) {
+      code = error instanceof familySandbox.TabBus.TabBusError ? error.code : String(error);
+    }
+    check(`${file}: TabBus.createOdooBus({ version: ${JSON.stringify(version)} }) is a config TabBusError`, code === 'config', String(code));
+  }
 }
 
 // The effects add-on's script tag: its own global, and usable in a page without any audio or Notification

@@ -1,9 +1,9 @@
 import { isSessionExpired, TabBusError } from '@tabbus/core';
 import { authenticate, logout } from './auth';
-import type { OdooBus, OdooBusOptions } from './odoo-bus';
+import type { OdooBus } from './odoo-bus';
 
 /**
  * The `TabBus` global, the same in every script-tag build: the builds differ only in the transports their
  * `createOdooBus` carries (both in tabbus.global.min.js, one in each series' build).
  */
-export const scriptTagApi = (createOdooBus: (options?: OdooBusOptions) => OdooBus) => ({ createOdooBus, authenticate, logout, TabBusError, isSessionExpired });
+export const scriptTagApi = <Options>(createOdooBus: (options: Options) => OdooBus) => ({ createOdooBus, authenticate, logout, TabBusError, isSessionExpired });

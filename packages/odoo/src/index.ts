@@ -1,13 +1,14 @@
 /**
  * `@tabbus/odoo`: the Odoo bus shared by every tab of a browser. {@link createOdooBus} is the entry point
  * ({@link createOdooWebsocketBus} and {@link createOdooLongpollingBus} are the same for one version family,
- * and leave the other family's code out of a bundle); the transports (long-polling for Odoo 8–15, WebSocket for 16–18) are exported for those who build a bus
+ * and leave the other family's code out of a bundle); the transports (long-polling for Odoo 8–15, WebSocket for 16–19) are exported for those who build a bus
  * with `createBus` from `@tabbus/core` themselves.
  *
  * @module
  */
 export { createOdooBus } from './create-odoo-bus';
 export { createOdooLongpollingBus, createOdooWebsocketBus } from './one-family';
+export type { OdooLongpollingBusOptions, OdooWebsocketBusOptions } from './one-family';
 export type { OdooBus, OdooBusOptions } from './create-odoo-bus';
 export { authenticate, logout } from './auth';
 export type { ServerOptions } from './auth';
