@@ -1,5 +1,6 @@
-// The demo chat, shared by the script-tag page (index.html) and the ESM page (esm.html): each passes in
-// the tabbus API it loaded, so both builds run the same code. Served by @tabbus/dev-server.
+// The demo chat, shared by the script-tag page (index.html), the page on the script tag of one transport
+// family (series.html) and the ESM page (esm.html): each passes in the tabbus API it loaded, so every build
+// runs the same code. Served by @tabbus/dev-server.
 
 import { showBrowser } from './picture.js';
 

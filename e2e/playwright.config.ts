@@ -9,7 +9,7 @@ import { chromiumUse } from './support/browsers';
  * against Odoo 17's WebSocket. Everything else (visibility pacing, presence, fallbacks, chaos, the Odoo addon, which
  * starts its own servers for 14, 15, 16 and 17) runs once, plus the WebSocket-only cases in websocket*.spec.ts.
  */
-const BOTH_TRANSPORTS = ['one-connection', 'delivery', 'failover', 'crash', 'channels', 'session', 'users', 'outage', 'frozen', 'gap', 'wire'];
+const BOTH_TRANSPORTS = ['one-connection', 'builds', 'delivery', 'failover', 'crash', 'channels', 'session', 'users', 'outage', 'frozen', 'gap', 'wire'];
 
 /** The scenarios run once more with the dev server on PostgreSQL (`--pg-temp`): the same wire behaviour. */
 const ON_POSTGRESQL = ['one-connection', 'delivery', 'channels', 'jobs'];
