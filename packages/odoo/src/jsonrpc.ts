@@ -10,6 +10,8 @@ export interface RpcRequest {
   readonly maxBytes?: number;
   /** The route may return nothing (Odoo then leaves `result` out of the reply): resolve with undefined. */
   readonly mayReturnNothing?: boolean;
+  /** What an HTTP 404 means on this route, said after it in the error (the caller knows its route). */
+  readonly notFound?: string;
 }
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -54,7 +56,7 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
   const bad = (code: 'http' | 'protocol', why: string, extra?: Record<string, unknown>, cause?: unknown) =>
     new TabBusError(code, `${url}: ${why}`, { cause, context: { url, ...extra, body: text.slice(0, 200) } });
   if (response.status !== 200) {
-    const hint = response.status === 404 && url.endsWith('/longpolling/poll') ? ' (Odoo 16+ has no long-polling: is the version right?)' : '';
+    const hint = response.status === 404 && request.notFound ? ` (${request.notFound})` : '';
     throw bad('http', `HTTP ${response.status}${hint}`, { status: response.status });
   }
   let envelope: unknown;

@@ -90,6 +90,7 @@ export class LongpollingTransport implements Transport<OdooNotification> {
           params: { channels: [...s.channels()], last, options: presenceOptions(version, s.inactivity()) },
           signal: abort.signal,
           credentials: options.credentials ?? 'same-origin',
+          notFound: 'Odoo 16+ has no long-polling: is the version right?',
           ...(options.maxReplyBytes !== undefined ? { maxBytes: options.maxReplyBytes } : {}),
         });
         // A poll on its way is the connection (the server holds it). After errors it is only an attempt, until

@@ -242,6 +242,12 @@ describe('callJsonRpc', () => {
     expect(error).toMatchObject({ code: 'network', fatal: false, cause });
   });
 
+  it('says after a 404 what it means on the route, when the caller says so', async () => {
+    const error = await callJsonRpc({ fetch: new FakeFetch(rawReply(404, 'Not Found')).fetch, url: 'http://o.test/web/x', params: {}, credentials: 'same-origin', notFound: 'no such route here' }).catch((e: unknown) => e as TabBusError);
+    expect(error).toMatchObject({ code: 'http', context: { status: 404 } });
+    expect((error as TabBusError).message).toBe('tabbus: http://o.test/web/x: HTTP 404 (no such route here)');
+  });
+
   it('has no Odoo 16 hint on a 404 of another route', async () => {
     const error = await call(new FakeFetch(rawReply(404, 'Not Found'))).catch((e: unknown) => e as TabBusError);
     expect(error).toMatchObject({ code: 'http', context: { status: 404 } });
