@@ -30,13 +30,18 @@ const spawn = (w: W, options: Partial<BusOptions<Note>> = {}, env: Partial<BusEn
   return h;
 };
 const settle = (w: W) => w.clock.advanceAsync(10);
+/** Two tabs of one world, both started and agreed on one leader (startAll checks it). */
+const twoStarted = async (w: W): Promise<[H, H]> => {
+  const hs: [H, H] = [spawn(w), spawn(w)];
+  await startAll(w, hs);
+  return hs;
+};
 const frame = (body: Record<string, unknown>) => ({ v: FRAME_VERSION, scope: SCOPE, epoch: 1, from: 'zzzz-other-tab', ...body });
 
 describe('frames from other pages with odd times', () => {
   it('an activity frame with an absurd `at` (1e300) does not freeze the presence of every tab', async () => {
     const w = world();
-    const hs = [spawn(w), spawn(w)];
-    await startAll(w, hs);
+    const hs = await twoStarted(w);
     w.browser.inject(FRAMES, frame({ type: 'activity', at: 1e300 }));
     await w.clock.advanceAsync(10 * 60_000); // ten minutes without any input
     for (const h of hs) expect(h.bus.state().inactivity).toBeGreaterThanOrEqual(10 * 60_000);
@@ -56,9 +61,7 @@ describe('frames from other pages with odd times', () => {
 describe('shared values at the edges: values JSON changes or cannot write', () => {
   it('a value JSON changes (a Date) reads the same in every tab, the setter too, and in a page opened later', async () => {
     const w = world();
-    const hs = [spawn(w), spawn(w)];
-    const [a, b] = hs as [H, H];
-    await startAll(w, hs);
+    const [a, b] = await twoStarted(w);
     const heard: unknown[] = [];
     b.bus.shared<unknown>('since').on((v) => heard.push(v));
     a.bus.shared<unknown>('since').set({ at: new Date(0), tags: new Set(['x']) });
@@ -74,9 +77,7 @@ describe('shared values at the edges: values JSON changes or cannot write', () =
 
   it('a value JSON cannot write (a cycle, a BigInt) or writes as nothing (a function, a symbol) throws a config error at set() and changes nothing anywhere; undefined may be set', async () => {
     const w = world();
-    const hs = [spawn(w), spawn(w)];
-    const [a, b] = hs as [H, H];
-    await startAll(w, hs);
+    const [a, b] = await twoStarted(w);
     a.bus.shared<unknown>('v').set(1);
     await settle(w);
     const cyclic: Record<string, unknown> = {};
@@ -95,9 +96,7 @@ describe('shared values at the edges: values JSON changes or cannot write', () =
 describe('shared values at the edges: before joining, after the bfcache, a clock that steps back', () => {
   it('a listener of a tab back from the back/forward cache hears of a value set meanwhile (get() already knows it)', async () => {
     const w = world();
-    const hs = [spawn(w), spawn(w)];
-    const [a, b] = hs as [H, H];
-    await startAll(w, hs);
+    const [a, b] = await twoStarted(w);
     const heard: unknown[] = [];
     b.bus.shared<number>('unread').on((v) => heard.push(v));
     a.bus.shared<number>('unread').set(1);
