@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBus, type TabBus } from '../index';
 import { createEffects, createSound, requestDesktopPermission, type Effects, type EffectsOptions, type SoundResult } from '@tabbus/core/effects';
 import { FOLLOWER_WAIT } from '../once';
+import { AUDIO_REST } from '../effects/sound';
 import { FakeBrowser, FakeServer, VirtualClock, type FakeTab } from '../testing';
 
 const domError = (name: string) => new DOMException(`fake ${name}`, name);
@@ -58,11 +59,16 @@ class FakeGain extends FakeNode {
  */
 type ResumeBehaviour = 'allow' | 'pend' | 'stay' | 'reject';
 
+/** What `suspend()` does: `allow` (at once), `pend` (until `finishSuspend()`), `reject`. */
+type SuspendBehaviour = 'allow' | 'pend' | 'reject';
+
 interface ContextBehaviour {
   /** Its state when constructed. Default `suspended`. */
   state?: AudioContextState;
   /** Default `allow`. */
   resume?: ResumeBehaviour;
+  /** Default `allow`. */
+  suspend?: SuspendBehaviour;
 }
 
 /**
@@ -79,20 +85,46 @@ function installAudioContext(options: ContextBehaviour & { constructorError?: st
     readonly oscillators: FakeOscillator[] = [];
     readonly gains: FakeGain[] = [];
     resumes = 0;
+    suspends = 0;
+    onstatechange: (() => void) | null = null;
+    /** Completes a suspend() that pends. */
+    finishSuspend: () => void = () => {};
     constructor() {
       if (options.constructorError) throw domError(options.constructorError);
       contexts.push(this);
+    }
+    #become(state: AudioContextState): void {
+      if (this.state === state) return;
+      this.state = state;
+      this.onstatechange?.();
     }
     resume(): Promise<void> {
       this.resumes++;
       switch (this.#own.resume ?? options.resume ?? 'allow') {
         case 'allow':
-          this.state = 'running';
+          this.#become('running');
           return Promise.resolve();
         case 'pend':
           return new Promise(() => {});
         case 'stay':
           return Promise.resolve();
+        case 'reject':
+          return Promise.reject(domError('InvalidStateError'));
+      }
+    }
+    suspend(): Promise<void> {
+      this.suspends++;
+      switch (this.#own.suspend ?? options.suspend ?? 'allow') {
+        case 'allow':
+          this.#become('suspended');
+          return Promise.resolve();
+        case 'pend':
+          return new Promise((done) => {
+            this.finishSuspend = () => {
+              this.#become('suspended');
+              done();
+            };
+          });
         case 'reject':
           return Promise.reject(domError('InvalidStateError'));
       }
@@ -341,6 +373,120 @@ describe('createSound: the default tone', () => {
     });
     await expect(sound.play()).resolves.toBe('played');
     expect(() => vi.runAllTimers()).toThrow('hook failed');
+  });
+});
+
+// A running AudioContext keeps the audio output open (a real-time thread wakes every few ms) for as long as
+// the page lives: the tone's context is suspended once it has had nothing to play for AUDIO_REST ms.
+describe('createSound: the context rests while there is nothing to play', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+
+  it('suspends AUDIO_REST ms after the tone ends; the next play resumes it', async () => {
+    const audio = installAudioContext({ state: 'running' });
+    const sound = createSound({ duration: 150 });
+    await expect(sound.play()).resolves.toBe('played');
+    const context = audio.contexts[0]!;
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST - 1);
+    expect([context.suspends, context.state]).toEqual([0, 'running']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect([context.suspends, context.state]).toEqual([1, 'suspended']);
+    await expect(sound.play()).resolves.toBe('played');
+    expect([context.resumes, context.state, audio.tones().length]).toEqual([1, 'running', 2]);
+    // And it rests again after that tone.
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST);
+    expect([context.suspends, context.state]).toEqual([2, 'suspended']);
+    expect(audio.contexts).toHaveLength(1);
+  });
+
+  it('each play puts the rest off: a stream of beeps keeps the context running', async () => {
+    const audio = installAudioContext({ state: 'running' });
+    const sound = createSound({ duration: 150 });
+    for (let i = 0; i < 5; i++) {
+      await sound.play();
+      await vi.advanceTimersByTimeAsync(AUDIO_REST - 100);
+    }
+    const context = audio.contexts[0]!;
+    expect([context.suspends, context.resumes, audio.tones().length]).toEqual([0, 0, 5]);
+    await vi.advanceTimersByTimeAsync(250);
+    expect(context.suspends).toBe(1);
+  });
+
+  it('check() wakes the context once, then finds it resting and says ready without waking it', async () => {
+    const audio = installAudioContext({ state: 'suspended', resume: 'allow' });
+    const sound = createSound();
+    await expect(sound.check()).resolves.toBe('ready');
+    const context = audio.contexts[0]!;
+    expect([context.resumes, context.state]).toEqual([1, 'running']);
+    await vi.advanceTimersByTimeAsync(AUDIO_REST);
+    expect(context.state).toBe('suspended');
+    for (let i = 0; i < 3; i++) await expect(sound.check()).resolves.toBe('ready');
+    expect([context.resumes, context.state, audio.tones().length]).toEqual([1, 'suspended', 0]);
+    await expect(sound.play()).resolves.toBe('played');
+    expect(context.resumes).toBe(2);
+  });
+
+  it('a play that comes while the context is being suspended waits for it, then resumes: its tone is not cut off', async () => {
+    const audio = installAudioContext({ state: 'running', suspend: 'pend' });
+    const sound = createSound({ duration: 150 });
+    await sound.play();
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST);
+    const context = audio.contexts[0]!;
+    expect([context.suspends, context.state]).toEqual([1, 'running']); // suspend() not done yet
+    let result: SoundResult | undefined;
+    const played = sound.play().then((r) => (result = r));
+    await vi.advanceTimersByTimeAsync(0);
+    expect([result, audio.tones().length]).toEqual([undefined, 1]);
+    context.finishSuspend();
+    await played;
+    expect([result, context.resumes, context.state, audio.tones().length]).toEqual(['played', 1, 'running', 2]);
+  });
+
+  it('a context the browser will not resume after all: blocked, and check() asks the browser again rather than trusting the rest', async () => {
+    const audio = installAudioContext({ state: 'running' });
+    const sound = createSound();
+    await sound.play();
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST);
+    audio.setResume('stay');
+    await expect(sound.play()).resolves.toBe('blocked');
+    const context = audio.contexts[0]!;
+    await expect(sound.check()).resolves.toBe('blocked');
+    expect(context.resumes).toBe(2);
+  });
+
+  it('a suspend() that fails leaves the context as it is, and the next play still plays', async () => {
+    const audio = installAudioContext({ state: 'running', suspend: 'reject' });
+    const sound = createSound();
+    await sound.play();
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST);
+    const context = audio.contexts[0]!;
+    expect([context.suspends, context.state]).toEqual([1, 'running']);
+    await expect(sound.play()).resolves.toBe('played');
+    expect(context.resumes).toBe(0);
+  });
+
+  it('a context started by the page\'s next input (autoplay blocked it before) rests too', async () => {
+    const page = installWindowEvents();
+    const audio = installAudioContext({ state: 'suspended', resume: 'stay' });
+    const sound = createSound();
+    await expect(sound.play()).resolves.toBe('blocked');
+    audio.setResume('allow');
+    page.dispatch('keydown');
+    const context = audio.contexts[0]!;
+    expect(context.state).toBe('running');
+    await vi.advanceTimersByTimeAsync(AUDIO_REST);
+    expect([context.suspends, context.state]).toEqual([1, 'suspended']);
+    await expect(sound.check()).resolves.toBe('ready');
+    await expect(sound.play()).resolves.toBe('played');
+  });
+
+  it('an audio file has no context to rest', async () => {
+    installAudio();
+    const audio = installAudioContext({ state: 'running' });
+    await expect(createSound({ url: '/ding.ogg' }).play()).resolves.toBe('played');
+    await vi.advanceTimersByTimeAsync(AUDIO_REST * 2);
+    expect(audio.contexts).toHaveLength(0);
   });
 });
 

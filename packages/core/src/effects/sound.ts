@@ -38,13 +38,24 @@ export interface Sound {
   readonly plays: number;
 }
 
+/**
+ * How long the tone's AudioContext runs with nothing to play before it is suspended, in ms. A running
+ * context keeps the audio output open, silent or not: the browser's audio thread (real-time where the system grants it) wakes
+ * every few ms for as long as the page lives, in every tab that ever checked or beeped (`beep` checks in
+ * every tab). A context that
+ * ran once may start again without a new user gesture, so the next beep resumes it.
+ */
+export const AUDIO_REST = 2000;
+
 /** A `NotAllowedError` is the autoplay policy; anything else means this sound cannot play here. */
 const refusal = (error: unknown): 'blocked' | 'unsupported' =>
   (error as { name?: unknown } | null | undefined)?.name === 'NotAllowedError' ? 'blocked' : 'unsupported';
 
 /**
  * A notification sound: a short tone by default, or the file at `options.url`. One AudioContext (or one
- * audio element) is created at the first use and reused: browsers limit how many a page may open.
+ * audio element) is created at the first use and reused: browsers limit how many a page may open. The
+ * context is suspended 2 s after its last use (a running one keeps the audio output open) and resumed by
+ * the next play.
  *
  * @example
  * ```ts
@@ -59,17 +70,50 @@ export function createSound(options: SoundOptions = {}): Sound {
   let context: AudioContext | undefined;
   let audio: HTMLAudioElement | undefined;
   let plays = 0;
+  /** Suspends the context AUDIO_REST ms after its last use (set while that is pending). */
+  let restTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The suspension under way: a play waits for it, or its tone would be cut off. */
+  let resting: Promise<void> | undefined;
+  /** This sound suspended a running context: it was allowed to start, and a play resumes it. */
+  let rested = false;
+
+  /** Suspends `current` once it has had nothing to play for `ms` (a later use puts it off). */
+  const rest = (current: AudioContext, ms: number): void => {
+    clearTimeout(restTimer);
+    restTimer = setTimeout(() => {
+      restTimer = undefined;
+      if (current !== context || current.state !== 'running' || typeof current.suspend !== 'function') return;
+      rested = true;
+      resting = current.suspend().then(
+        () => undefined,
+        () => void (rested = false),
+      );
+    }, ms);
+  };
 
   /** The tone's context, running, or why there is none. */
   const toneContext = async (): Promise<AudioContext | 'blocked' | 'unsupported'> => {
     if (typeof AudioContext !== 'function') return 'unsupported';
-    if (!context || context.state === 'closed') context = new AudioContext();
+    if (!context || context.state === 'closed') {
+      const created = (context = new AudioContext());
+      // However it starts running (here, or at the page's next input after autoplay blocked it), it rests again.
+      created.onstatechange = () => created.state === 'running' && restTimer === undefined && rest(created, AUDIO_REST);
+    }
     const current = context;
-    return (await wake(current)) ? current : 'blocked';
+    await resting;
+    resting = undefined;
+    if (!(await wake(current))) {
+      rested = false;
+      return 'blocked';
+    }
+    rest(current, AUDIO_REST);
+    return current;
   };
 
   const check = async (): Promise<SoundCheck> => {
     if (url !== undefined) return typeof Audio === 'function' ? 'ready' : 'unsupported';
+    // Resting, it would play: no need to wake it (most tabs check and then leave the key to another).
+    if (rested && context?.state === 'suspended') return 'ready';
     const current = await toneContext();
     return typeof current === 'string' ? current : 'ready';
   };
@@ -79,6 +123,7 @@ export function createSound(options: SoundOptions = {}): Sound {
       const current = await toneContext();
       if (typeof current === 'string') return current;
       playTone(current, { frequency, duration, volume });
+      rest(current, duration + AUDIO_REST);
       return 'played';
     }
     if (typeof Audio !== 'function') return 'unsupported';

@@ -1,0 +1,56 @@
+import type { Page } from '@playwright/test';
+import { expect, receivedIds, settledLeader, test } from '../support/fixtures';
+
+/**
+ * Runs in the page before its scripts: keeps every AudioContext the page makes, so the test can read their
+ * states (tabbus keeps its own private). Self-contained: it is sent to the page as source.
+ */
+function recordAudioContexts(): void {
+  const Original = window.AudioContext;
+  const made: AudioContext[] = [];
+  (window as unknown as { __audioContexts: AudioContext[] }).__audioContexts = made;
+  window.AudioContext = class extends Original {
+    constructor(options?: AudioContextOptions) {
+      super(options);
+      made.push(this);
+    }
+  };
+}
+
+const audioStates = (page: Page) => page.evaluate(() => (window as unknown as { __audioContexts: AudioContext[] }).__audioContexts.map((c) => c.state));
+const sounded = (page: Page) => page.evaluate(() => (window as unknown as { demo: { sounded: number[] } }).demo.sounded);
+
+// The demo beeps once per message for the whole browser (TabBusEffects). Every tab that may play checks
+// its AudioContext for each message, and a running context keeps the audio output open, its real-time
+// thread waking every few ms for as long as the page lives: the contexts must rest between beeps, and
+// the next beep must still be heard, in one tab.
+test('the beep: every tab\'s AudioContext rests once nothing plays, and the next message still beeps in exactly one tab', async ({ context, openTabs, publish }) => {
+  await context.addInitScript(recordAudioContexts);
+  // A channel of its own: the server answers a new browser's first poll with what it kept from the last 50 s
+  // (Odoo's catch-up), and earlier tests of this worker published on the demo's default channel.
+  const channel = `sound-${Date.now()}`;
+  const pages = await openTabs(3, { path: `index.html?channel=${channel}` });
+  // Browsers let a tab play sound once the user interacted with it.
+  for (const page of pages) await page.click('h1');
+  await settledLeader(pages);
+  const allSounded = async () => (await Promise.all(pages.map(sounded))).flat().sort((a, b) => a - b);
+  const playedIn = async (id: number) => {
+    for (const page of pages) if ((await sounded(page)).includes(id)) return page;
+    throw new Error(`no tab played ${id}`);
+  };
+
+  const first = await publish(channel, 'first');
+  await expect.poll(allSounded).toEqual([first]);
+  const player = await playedIn(first);
+  // The tone is playing: its context runs.
+  expect(await audioStates(player)).toContain('running');
+  // Then every tab's contexts rest (each tab made one, reused).
+  await expect.poll(async () => (await Promise.all(pages.map(audioStates))).flat(), { timeout: 15_000 }).toEqual(['suspended', 'suspended', 'suspended']);
+
+  const second = await publish(channel, 'second');
+  for (const page of pages) await expect.poll(() => receivedIds(page)).toContain(second);
+  await expect.poll(allSounded).toEqual([first, second]);
+  // Resumed for the tone, in the tab that took the key; the same context, not a new one.
+  expect(await audioStates(await playedIn(second))).toEqual(['running']);
+  await expect.poll(async () => (await Promise.all(pages.map(audioStates))).flat(), { timeout: 15_000 }).toEqual(['suspended', 'suspended', 'suspended']);
+});
