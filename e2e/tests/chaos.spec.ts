@@ -16,6 +16,23 @@ const ROUND_BUDGET_MS = ROOM_MINUTES > 0 ? ROOM_MINUTES * 60_000 : Infinity;
 const MIN_ROUNDS = 24;
 const TABS = 10;
 
+/**
+ * Runs in each page before its scripts: when the page called fetch for each long-poll (wall clock), so a
+ * gap can be split into the tab's part (until its first poll is asked for) and the way to the server.
+ * Self-contained: it is sent to the page as source.
+ */
+function recordPollCalls(): void {
+  const calls: number[] = [];
+  (window as unknown as { __pollCalls: number[] }).__pollCalls = calls;
+  const original = window.fetch;
+  window.fetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit) {
+    if (String(input instanceof Request ? input.url : input).includes('/longpolling/poll')) calls.push(Date.now());
+    return original.call(window, input, init);
+  };
+}
+const pollCallSince = (page: Page, since: number) =>
+  page.evaluate((at) => (window as unknown as { __pollCalls: number[] }).__pollCalls.find((t) => t >= at), since);
+
 // Ten tabs under a stream of 50 notifications/s while the leader is taken away 100 times, in turn by
 // closing its tab, crashing its renderer and handing the connection over; a new tab replaces each dead
 // one. Every tab still open at the end must have delivered every id published while it was open, once
@@ -39,6 +56,7 @@ test('chaos: 10 tabs, 50 notifications/s, up to 100 leader failovers by close, c
   const topUp = async () => {
     while (tabs.size < TABS) for (const page of await openTabs(1)) track(page);
   };
+  await context.addInitScript(recordPollCalls);
   for (const page of await openTabs(TABS)) track(page);
   await settledLeader(live);
   const leaders = new Map<string, Set<string>>();
@@ -50,6 +68,12 @@ test('chaos: 10 tabs, 50 notifications/s, up to 100 leader failovers by close, c
     }
   };
   const gaps: Record<Kind, number[]> = { close: [], crash: [], handoff: [] };
+  /** Each gap in three: death → the new leader's term began; → it called fetch for its first poll; → the server saw that poll. */
+  const parts: Record<Kind, { elected: number[]; asked: number[]; carried: number[] }> = {
+    close: { elected: [], asked: [], carried: [] },
+    crash: { elected: [], asked: [], carried: [] },
+    handoff: { elected: [], asked: [], carried: [] },
+  };
   /** Handoff rounds tried again because leadership had moved on by itself before the call. */
   let retried = 0;
   const stream = publishStream(publish, 20);
@@ -88,6 +112,12 @@ test('chaos: 10 tabs, 50 notifications/s, up to 100 leader failovers by close, c
     const [first] = await server.polls(since);
     expect(first, `round ${round} (${kind}): the new leader polled`).toBeDefined();
     gaps[kind].push(first!.at - t0);
+    const askedAt = await pollCallSince(next, since);
+    if (askedAt !== undefined) {
+      parts[kind].elected.push(since - t0);
+      parts[kind].asked.push(askedAt - since);
+      parts[kind].carried.push(first!.at - askedAt);
+    }
     if (kind === 'crash') await leader.close();
     await topUp();
     rounds = round + 1;
@@ -121,8 +151,11 @@ test('chaos: 10 tabs, 50 notifications/s, up to 100 leader failovers by close, c
   expect(leaders.size).toBeGreaterThanOrEqual(rounds);
   await expect.poll(async () => Object.values((await server.connections()).bySession)).toEqual([1]);
 
-  const line = (kind: Kind) =>
-    `${kind} (${gaps[kind].length}): p50 ${percentile(gaps[kind], 50)} ms, p99 ${percentile(gaps[kind], 99)} ms, max ${Math.max(...gaps[kind])} ms`;
+  const p50p99 = (values: number[]) => `${percentile(values, 50)}/${percentile(values, 99)}`;
+  const line = (kind: Kind) => {
+    const { elected, asked, carried } = parts[kind];
+    return `${kind} (${gaps[kind].length}): p50 ${percentile(gaps[kind], 50)} ms, p99 ${percentile(gaps[kind], 99)} ms, max ${Math.max(...gaps[kind])} ms (p50/p99 of its parts over ${elected.length}: death → new term ${p50p99(elected)}, → poll asked for ${p50p99(asked)}, → at the server ${p50p99(carried)} ms)`;
+  };
   const report = `chaos, ${rounds} of ${ROUNDS} failovers${rounds < ROUNDS ? ` (the ${ROOM_MINUTES}-minute room ran out)` : ''}, ${sent.length} notifications, failover gap (death → new leader's first poll at the server): ${KINDS.map(line).join('; ')}${retried ? `; ${retried} handoff round(s) tried again (leadership had moved on by itself)` : ''}${dragged ? `; ${dragged} tab(s) died with a crashed leader (shared renderer process) and were replaced` : ''}`;
   console.log(report);
   test.info().annotations.push({ type: 'measurement', description: report });
