@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { BrowserContext } from '@playwright/test';
+import { audioStates, recordAudioContexts, sounded } from '../support/audio';
 import { expect, receivedIds, settledLeader, test } from '../support/fixtures';
 
 // What an idle browser pays for the beep's AudioContext: 5 demo tabs, each clicked (so each may play), one
@@ -45,27 +45,12 @@ function audioThreads(): { ms: number; threads: number } | undefined {
   return { ms: ticks * 10, threads };
 }
 
-/** Keeps every AudioContext a page makes, for their states; with `keepRunning`, suspend() does nothing. */
-const recordContexts = (context: BrowserContext, keepRunning: boolean) =>
-  context.addInitScript((keep: boolean) => {
-    const Original = window.AudioContext;
-    const made: AudioContext[] = [];
-    (window as unknown as { __audioContexts: AudioContext[] }).__audioContexts = made;
-    window.AudioContext = class extends Original {
-      constructor(options?: AudioContextOptions) {
-        super(options);
-        made.push(this);
-      }
-    };
-    if (keep) AudioContext.prototype.suspend = () => Promise.resolve();
-  }, keepRunning);
-
 test('an idle browser after one beep: running AudioContexts and the audio threads\' CPU, resting vs kept running (reported)', async ({ newContext, server, publish }) => {
   test.setTimeout(180_000);
   const lines: string[] = [];
   for (const keepRunning of [false, true]) {
     const context = await newContext();
-    await recordContexts(context, keepRunning);
+    await recordAudioContexts(context, keepRunning);
     const channel = `audio-${Date.now()}`;
     const pages = [];
     for (let i = 0; i < TABS; i++) {
@@ -82,10 +67,10 @@ test('an idle browser after one beep: running AudioContexts and the audio thread
     const before = audioThreads();
     await sleep(WINDOW);
     const after = audioThreads();
-    const states = (await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { __audioContexts: AudioContext[] }).__audioContexts.map((c) => c.state))))).flat();
-    const sounded = (await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { demo: { sounded: number[] } }).demo.sounded.length)))).reduce((a, b) => a + b, 0);
+    const states = (await Promise.all(pages.map(audioStates))).flat();
+    const beeps = (await Promise.all(pages.map(sounded))).flat().length;
     const cpu = before && after ? `${Math.round(((after.ms - before.ms) * 60_000) / WINDOW)} ms/min of CPU in ${after.threads} audio thread(s)` : 'audio threads: n/a (no /proc)';
-    lines.push(`${keepRunning ? 'kept running (suspend() a no-op)' : 'as built (resting)'}: ${sounded} beep(s), ${states.filter((s) => s === 'running').length} of ${states.length} context(s) running; ${cpu}`);
+    lines.push(`${keepRunning ? 'kept running (suspend() a no-op)' : 'as built (resting)'}: ${beeps} beep(s), ${states.filter((s) => s === 'running').length} of ${states.length} context(s) running; ${cpu}`);
   }
   const report = `idle browser of ${TABS} clicked tabs, 5 s after one beep, over ${WINDOW / 1000} s: ${lines.join('; ')}`;
   console.log(report);

@@ -1,31 +1,12 @@
-import type { Page } from '@playwright/test';
+import { audioStates, recordAudioContexts, sounded } from '../support/audio';
 import { expect, receivedIds, settledLeader, test } from '../support/fixtures';
 
-/**
- * Runs in the page before its scripts: keeps every AudioContext the page makes, so the test can read their
- * states (tabbus keeps its own private). Self-contained: it is sent to the page as source.
- */
-function recordAudioContexts(): void {
-  const Original = window.AudioContext;
-  const made: AudioContext[] = [];
-  (window as unknown as { __audioContexts: AudioContext[] }).__audioContexts = made;
-  window.AudioContext = class extends Original {
-    constructor(options?: AudioContextOptions) {
-      super(options);
-      made.push(this);
-    }
-  };
-}
-
-const audioStates = (page: Page) => page.evaluate(() => (window as unknown as { __audioContexts: AudioContext[] }).__audioContexts.map((c) => c.state));
-const sounded = (page: Page) => page.evaluate(() => (window as unknown as { demo: { sounded: number[] } }).demo.sounded);
-
 // The demo beeps once per message for the whole browser (TabBusEffects). Every tab that may play checks
-// its AudioContext for each message, and a running context keeps the audio output open, its real-time
+// its AudioContext for each message, and a running context keeps the audio output open, its audio
 // thread waking every few ms for as long as the page lives: the contexts must rest between beeps, and
 // the next beep must still be heard, in one tab.
 test('the beep: every tab\'s AudioContext rests once nothing plays, and the next message still beeps in exactly one tab', async ({ context, openTabs, publish }) => {
-  await context.addInitScript(recordAudioContexts);
+  await recordAudioContexts(context);
   // A channel of its own: the server answers a new browser's first poll with what it kept from the last 50 s
   // (Odoo's catch-up), and earlier tests of this worker published on the demo's default channel.
   const channel = `sound-${Date.now()}`;
