@@ -413,6 +413,19 @@ describe('createSound: the context rests while there is nothing to play', () => 
     expect(context.suspends).toBe(1);
   });
 
+  it('a check during a tone longer than the rest does not cut it off', async () => {
+    const audio = installAudioContext({ state: 'running' });
+    const sound = createSound({ duration: AUDIO_REST * 3 });
+    await sound.play();
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(sound.check()).resolves.toBe('ready');
+    const context = audio.contexts[0]!;
+    await vi.advanceTimersByTimeAsync(AUDIO_REST * 3 - 100 + AUDIO_REST - 1);
+    expect(context.suspends).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(context.suspends).toBe(1);
+  });
+
   it('check() wakes the context once, then finds it resting and says ready without waking it', async () => {
     const audio = installAudioContext({ state: 'suspended', resume: 'allow' });
     const sound = createSound();

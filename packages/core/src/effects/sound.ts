@@ -76,9 +76,11 @@ export function createSound(options: SoundOptions = {}): Sound {
   let resting: Promise<void> | undefined;
   /** This sound suspended a running context: it was allowed to start, and a play resumes it. */
   let rested = false;
+  /** When the latest tone ends (wall clock, ms): a check meanwhile must not cut a long one off. */
+  let playingUntil = 0;
 
-  /** Suspends `current` once it has had nothing to play for `ms` (a later use puts it off). */
-  const rest = (current: AudioContext, ms: number): void => {
+  /** Suspends `current` once it has had nothing to play for AUDIO_REST ms (a later use puts it off). */
+  const rest = (current: AudioContext): void => {
     clearTimeout(restTimer);
     restTimer = setTimeout(() => {
       restTimer = undefined;
@@ -88,7 +90,7 @@ export function createSound(options: SoundOptions = {}): Sound {
         () => undefined,
         () => void (rested = false),
       );
-    }, ms);
+    }, Math.max(0, playingUntil - Date.now()) + AUDIO_REST);
   };
 
   /** The tone's context, running, or why there is none. */
@@ -97,7 +99,7 @@ export function createSound(options: SoundOptions = {}): Sound {
     if (!context || context.state === 'closed') {
       const created = (context = new AudioContext());
       // However it starts running (here, or at the page's next input after autoplay blocked it), it rests again.
-      created.onstatechange = () => created.state === 'running' && restTimer === undefined && rest(created, AUDIO_REST);
+      created.onstatechange = () => created.state === 'running' && restTimer === undefined && rest(created);
     }
     const current = context;
     await resting;
@@ -106,7 +108,7 @@ export function createSound(options: SoundOptions = {}): Sound {
       rested = false;
       return 'blocked';
     }
-    rest(current, AUDIO_REST);
+    rest(current);
     return current;
   };
 
@@ -123,7 +125,8 @@ export function createSound(options: SoundOptions = {}): Sound {
       const current = await toneContext();
       if (typeof current === 'string') return current;
       playTone(current, { frequency, duration, volume });
-      rest(current, duration + AUDIO_REST);
+      playingUntil = Math.max(playingUntil, Date.now() + duration);
+      rest(current);
       return 'played';
     }
     if (typeof Audio !== 'function') return 'unsupported';
