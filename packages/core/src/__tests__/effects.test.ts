@@ -494,6 +494,72 @@ describe('createSound: the context rests while there is nothing to play', () => 
     await expect(sound.play()).resolves.toBe('played');
   });
 
+  it('checks alone (another tab plays) do not keep a running context from resting', async () => {
+    const audio = installAudioContext({ state: 'running' });
+    const sound = createSound();
+    for (let i = 0; i < 10; i++) {
+      await sound.check();
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    expect(audio.contexts[0]!.suspends).toBe(1);
+  });
+
+  it('autoplay allowed without user activation (policy, site setting): the context that rested is resumed', async () => {
+    vi.stubGlobal('navigator', { userActivation: { hasBeenActive: false } });
+    const audio = installAudioContext({ state: 'running', resume: 'allow' });
+    const sound = createSound();
+    await expect(sound.play()).resolves.toBe('played');
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST);
+    expect(audio.contexts[0]!.state).toBe('suspended');
+    await expect(sound.check()).resolves.toBe('ready');
+    await expect(sound.play()).resolves.toBe('played');
+  });
+
+  it('a context suspended by the browser after a resume is asked again, not trusted as resting', async () => {
+    const audio = installAudioContext({ state: 'running' });
+    const sound = createSound();
+    await sound.play();
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST);
+    await sound.play(); // resumed
+    const context = audio.contexts[0]!;
+    audio.setResume('stay');
+    context.state = 'suspended'; // the browser (not this sound) suspended it
+    await expect(sound.check()).resolves.toBe('blocked');
+  });
+
+  it('a browser without suspend(): no error, the context keeps running', async () => {
+    const audio = installAudioContext({ state: 'running' });
+    const sound = createSound();
+    await sound.play();
+    const context = audio.contexts[0]!;
+    (context as unknown as { suspend: unknown }).suspend = undefined;
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST);
+    expect([context.state, context.suspends]).toEqual(['running', 0]);
+    await expect(sound.play()).resolves.toBe('played');
+  });
+
+  it('a context not running when its rest is due (Safari\'s interrupted) is left alone', async () => {
+    const audio = installAudioContext({ state: 'running' });
+    const sound = createSound();
+    await sound.play();
+    const context = audio.contexts[0]!;
+    context.state = 'interrupted' as AudioContextState;
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST);
+    expect(context.suspends).toBe(0);
+  });
+
+  it('a rested context whose output takes longer than RESUME_WAIT to start still plays (the key is taken)', async () => {
+    const audio = installAudioContext({ state: 'running' });
+    const sound = createSound();
+    await sound.play();
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST);
+    const context = audio.contexts[0]!;
+    context.resume = () => new Promise<void>((done) => setTimeout(() => ((context.state = 'running'), done()), 600));
+    const played = sound.play();
+    await vi.advanceTimersByTimeAsync(600);
+    await expect(played).resolves.toBe('played');
+  });
+
   it('an audio file has no context to rest', async () => {
     installAudio();
     const audio = installAudioContext({ state: 'running' });

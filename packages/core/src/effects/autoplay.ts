@@ -17,9 +17,9 @@ const waiting = new WeakSet<AudioContext>();
 const running = (context: AudioContext): boolean => context.state === 'running';
 
 /** Resolves when `context` resumed, failed to, or ran out of time: the caller looks at its state. */
-function resume(context: AudioContext): Promise<void> {
+function resume(context: AudioContext, wait: number): Promise<void> {
   return new Promise((done) => {
-    const timer = setTimeout(done, RESUME_WAIT);
+    const timer = setTimeout(done, wait);
     const finish = (): void => {
       clearTimeout(timer);
       done();
@@ -50,14 +50,19 @@ function resumeOnInput(context: AudioContext): void {
 
 /**
  * Whether `context` may play now. Autoplay rules keep a context created before any user gesture
- * `suspended`: it is resumed if the browser allows; if it stays suspended, it will resume at the page's
- * next user input, and this resolves `false`.
+ * `suspended`: it is resumed if the browser allows (`ranBefore`: it ran before, so ask even on a page
+ * without user activation); if it stays suspended, it will resume at the page's next user input, and this
+ * resolves `false`.
  */
-export async function wake(context: AudioContext): Promise<boolean> {
+export async function wake(context: AudioContext, ranBefore = false): Promise<boolean> {
   if (running(context)) return true;
   // A page the user never interacted with cannot start audio (a browser that allows it anyway creates its
   // contexts running): asking would only wait RESUME_WAIT and print the browser's autoplay warning again.
-  if (globalThis.navigator?.userActivation?.hasBeenActive !== false) await resume(context);
+  // A context that ran once (suspended since) may start again: ask even without activation.
+  // Its resume() is not an autoplay refusal left pending: give the output device time to start (Chromium
+  // reports 'running' only once it has), or the tab that took the key would drop the beep.
+  if (ranBefore) await resume(context, 10 * RESUME_WAIT);
+  else if (globalThis.navigator?.userActivation?.hasBeenActive !== false) await resume(context, RESUME_WAIT);
   // Checked again even when resume() resolved: Safari resolves it for a context that stays interrupted.
   if (running(context)) return true;
   resumeOnInput(context);

@@ -40,10 +40,10 @@ export interface Sound {
 
 /**
  * How long the tone's AudioContext runs with nothing to play before it is suspended, in ms. A running
- * context keeps the audio output open, silent or not: the browser's audio thread (real-time where the system grants it) wakes
- * every few ms for as long as the page lives, in every tab that ever checked or beeped (`beep` checks in
- * every tab). A context that
- * ran once may start again without a new user gesture, so the next beep resumes it.
+ * context renders silence for as long as the page lives, a thread waking every few ms (Chromium's audio
+ * threads, and after 30 s of silence a timer-driven stand-in for the device), in every tab that ever
+ * checked or beeped (`beep` checks in every tab). A context that was allowed to run may resume without a
+ * new user gesture, so the next beep resumes it.
  */
 export const AUDIO_REST = 2000;
 
@@ -104,10 +104,11 @@ export function createSound(options: SoundOptions = {}): Sound {
     const current = context;
     await resting;
     resting = undefined;
-    if (!(await wake(current))) {
-      rested = false;
-      return 'blocked';
-    }
+    // A context this sound put to rest was allowed to run: resume it even where the page had no user
+    // activation (autoplay allowed by a policy or a site setting), where wake() would not ask.
+    const ranBefore = rested;
+    rested = false;
+    if (!(await wake(current, ranBefore))) return 'blocked';
     rest(current);
     return current;
   };
@@ -116,6 +117,8 @@ export function createSound(options: SoundOptions = {}): Sound {
     if (url !== undefined) return typeof Audio === 'function' ? 'ready' : 'unsupported';
     // Resting, it would play: no need to wake it (most tabs check and then leave the key to another).
     if (rested && context?.state === 'suspended') return 'ready';
+    // Running with its rest due: a check alone (another tab may be the one that plays) does not put it off.
+    if (context?.state === 'running' && restTimer !== undefined) return 'ready';
     const current = await toneContext();
     return typeof current === 'string' ? current : 'ready';
   };
