@@ -1,11 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClock } from '../clock';
 import { BusStore } from '../store';
 import { pythonJsonDumps } from '../pyjson';
 import { encodeChannel, pollChannels } from '../channels';
 
 const clock = createClock();
-afterEach(() => clock.dispose());
+afterEach(() => {
+  clock.dispose();
+  vi.useRealTimers();
+});
 const newStore = () => new BusStore({ clock, catchUpMs: 50_000, gcAgeMs: 100_000 });
 
 describe('bus store', () => {
@@ -28,6 +31,9 @@ describe('bus store', () => {
   });
 
   it('GC deletes rows strictly older than 100 s and keeps ids growing', () => {
+    // The clock is real time plus what tests add: real time stands still here, or a millisecond passing
+    // between the insert and the first gc() (a busy machine) would make the row 100,001 ms old.
+    vi.useFakeTimers({ toFake: ['Date'] });
     const store = newStore();
     store.insert([{ channel: '"a"', message: '1' }]);
     clock.advance(100_000);
