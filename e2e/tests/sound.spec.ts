@@ -2,9 +2,9 @@ import { audioHistories, audioStates, recordAudioContexts, sounded } from '../su
 import { expect, receivedIds, settledLeader, test } from '../support/fixtures';
 
 // The demo beeps once per message for the whole browser (TabBusEffects). Every tab that may play checks
-// its AudioContext for each message, and a running context keeps the audio output open, its audio
-// thread waking every few ms for as long as the page lives: the contexts must rest between beeps, and
-// the next beep must still be heard, in one tab.
+// its AudioContext for each message, and a running context renders silence, a thread waking every few ms,
+// for as long as the page lives: the contexts must rest between beeps, and the next beep must still be
+// heard, in one tab.
 test('the beep: every tab\'s AudioContext rests once nothing plays, and the next message still beeps in exactly one tab', async ({ context, openTabs, publish }) => {
   await recordAudioContexts(context);
   // A channel of its own: the server answers a new browser's first poll with what it kept from the last 50 s

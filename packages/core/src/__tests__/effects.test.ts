@@ -376,8 +376,8 @@ describe('createSound: the default tone', () => {
   });
 });
 
-// A running AudioContext keeps the audio output open (a real-time thread wakes every few ms) for as long as
-// the page lives: the tone's context is suspended once it has had nothing to play for AUDIO_REST ms.
+// A running AudioContext renders silence (a thread wakes every few ms) for as long as the page lives: the
+// tone's context is suspended once it has had nothing to play for AUDIO_REST ms.
 describe('createSound: the context rests while there is nothing to play', () => {
   beforeEach(() => {
     vi.useFakeTimers();

@@ -54,7 +54,7 @@ const refusal = (error: unknown): 'blocked' | 'unsupported' =>
 /**
  * A notification sound: a short tone by default, or the file at `options.url`. One AudioContext (or one
  * audio element) is created at the first use and reused: browsers limit how many a page may open. The
- * context is suspended 2 s after its last use (a running one keeps the audio output open) and resumed by
+ * context is suspended 2 s after its last use (a running one keeps rendering silence) and resumed by
  * the next play.
  *
  * @example
