@@ -456,6 +456,26 @@ describe('createSound: the context rests while there is nothing to play', () => 
     expect([result, context.resumes, context.state, audio.tones().length]).toEqual(['played', 1, 'running', 2]);
   });
 
+  it('a suspend() that never settles holds a play back 250 ms at most', async () => {
+    const audio = installAudioContext({ state: 'running', suspend: 'pend' });
+    const sound = createSound({ duration: 150 });
+    await sound.play();
+    await vi.advanceTimersByTimeAsync(150 + AUDIO_REST);
+    const context = audio.contexts[0]!;
+    expect(context.suspends).toBe(1);
+    let result: SoundResult | undefined;
+    const played = sound.play().then((r) => (result = r));
+    await vi.advanceTimersByTimeAsync(249);
+    expect([result, audio.tones().length]).toEqual([undefined, 1]);
+    await vi.advanceTimersByTimeAsync(1);
+    await played;
+    // Still running (the suspend never completed): played without a resume.
+    expect([result, context.resumes, audio.tones().length]).toEqual(['played', 0, 2]);
+    // And the play after it does not wait again.
+    await expect(sound.play()).resolves.toBe('played');
+    expect(audio.tones()).toHaveLength(3);
+  });
+
   it('a context the browser will not resume after all: blocked, and check() asks the browser again rather than trusting the rest', async () => {
     const audio = installAudioContext({ state: 'running' });
     const sound = createSound();

@@ -16,15 +16,18 @@ const waiting = new WeakSet<AudioContext>();
 // A function, not an inline comparison: TypeScript would keep `state` narrowed across an `await`.
 const running = (context: AudioContext): boolean => context.state === 'running';
 
-/** Resolves when `context` resumed, failed to, or ran out of time: the caller looks at its state. */
-function resume(context: AudioContext, wait: number): Promise<void> {
+/**
+ * Resolves when `pending` settles or `wait` ms have passed, whichever comes first; never rejects. For the
+ * context's `resume()` and `suspend()`, which a browser may leave pending: the caller looks at its state.
+ */
+export function settled(pending: Promise<unknown>, wait = RESUME_WAIT): Promise<void> {
   return new Promise((done) => {
     const timer = setTimeout(done, wait);
     const finish = (): void => {
       clearTimeout(timer);
       done();
     };
-    context.resume().then(finish, finish);
+    pending.then(finish, finish);
   });
 }
 
@@ -61,8 +64,8 @@ export async function wake(context: AudioContext, ranBefore = false): Promise<bo
   // A context that ran once (suspended since) may start again: ask even without activation.
   // Its resume() is not an autoplay refusal left pending: give the output device time to start (Chromium
   // reports 'running' only once it has), or the tab that took the key would drop the beep.
-  if (ranBefore) await resume(context, 10 * RESUME_WAIT);
-  else if (globalThis.navigator?.userActivation?.hasBeenActive !== false) await resume(context, RESUME_WAIT);
+  if (ranBefore) await settled(context.resume(), 10 * RESUME_WAIT);
+  else if (globalThis.navigator?.userActivation?.hasBeenActive !== false) await settled(context.resume());
   // Checked again even when resume() resolved: Safari resolves it for a context that stays interrupted.
   if (running(context)) return true;
   resumeOnInput(context);

@@ -1,4 +1,4 @@
-import { wake } from './autoplay';
+import { settled, wake } from './autoplay';
 import { playTone } from './tone';
 
 /**
@@ -72,7 +72,7 @@ export function createSound(options: SoundOptions = {}): Sound {
   let plays = 0;
   /** Suspends the context AUDIO_REST ms after its last use (set while that is pending). */
   let restTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The suspension under way: a play waits for it, or its tone would be cut off. */
+  /** The suspension under way: a play waits for it (250 ms at most), or its tone would be cut off. */
   let resting: Promise<void> | undefined;
   /** This sound suspended a running context: it was allowed to start, and a play resumes it. */
   let rested = false;
@@ -86,10 +86,8 @@ export function createSound(options: SoundOptions = {}): Sound {
       restTimer = undefined;
       if (current !== context || current.state !== 'running' || typeof current.suspend !== 'function') return;
       rested = true;
-      resting = current.suspend().then(
-        () => undefined,
-        () => void (rested = false),
-      );
+      // Bounded: a browser whose suspend() never settled would otherwise hold every later play back.
+      resting = settled(current.suspend().catch(() => void (rested = false)));
     }, Math.max(0, playingUntil - Date.now()) + AUDIO_REST);
   };
 
