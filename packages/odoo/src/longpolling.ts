@@ -72,16 +72,19 @@ export class LongpollingTransport implements Transport<OdooNotification> {
       const abort = new AbortController();
       inFlight = abort;
       const pollTimeout = options.pollTimeout ?? 60_000;
-      const timeout = setTimer(() => abort.abort('timeout' satisfies AbortReason), pollTimeout);
       const url = `${serverUrl}/longpolling/poll`;
       const retrying = backoff.attempts > 0;
       let held: unknown;
+      let timeout: unknown;
       try {
         const waiting = options.gate?.();
         if (waiting) {
           await waiting;
           if (closed) return;
         }
+        // Armed past the gate: the server holds the poll 50 s from when it comes, however long the gate took
+        // (a login under way, a session check); counted from before, the timeout would cut a held poll short.
+        timeout = setTimer(() => abort.abort('timeout' satisfies AbortReason), pollTimeout);
         const last = s.cursor();
         // The request goes out first (after a failover, the gap is the time to it); then the bus hears of it.
         const reply = callJsonRpc({

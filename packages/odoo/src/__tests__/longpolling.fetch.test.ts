@@ -1,6 +1,6 @@
 // LongpollingTransport with a scripted fetch and hand-fired timers: the request it builds, and how it
 // reacts to every kind of failure (which error code, fatal or not, retry or not, after which delay).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TabBusError } from '@tabbus/core';
 import { LongpollingTransport, type LongpollingOptions } from '../longpolling';
 import type { OdooVersion } from '../versions';
@@ -16,6 +16,7 @@ import {
   sleep,
   track,
   eventually,
+  type FetchCall,
 } from './helpers';
 
 const SERVER = 'http://odoo.test';
@@ -526,5 +527,31 @@ describe('refresh() and close()', () => {
   it('has the name "longpolling"', () => {
     const transport = new LongpollingTransport({ serverUrl: SERVER, version: 15 });
     expect(transport.name).toBe('longpolling');
+  });
+});
+
+describe('the gate before a poll', () => {
+  it('the poll timeout counts from the request: a poll that first waited on its gate (a login under way) is held the server\'s 50 s without a timeout', async () => {
+    vi.useFakeTimers();
+    try {
+      // Odoo holds a poll 50 s, then answers (here with one notification); the request is aborted only by its signal.
+      const held = (call: FetchCall) =>
+        new Promise<Response>((resolve, reject) => {
+          const timer = setTimeout(() => resolve(rpcResult([{ id: 1, message: { type: 't', payload: 1 } }])), 50_000);
+          call.signal?.addEventListener('abort', () => (clearTimeout(timer), reject(call.signal!.reason)), { once: true });
+        });
+      // The first poll's gate waits 30 s (a login said to be pending, then over); later polls have nothing to wait for.
+      let gated = true;
+      const gate = () => (gated ? ((gated = false), new Promise<void>((resolve) => setTimeout(resolve, 30_000))) : undefined);
+      const h = setup(new FakeFetch(held), { realTimers: true, transport: { gate } });
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(h.fetch.calls).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(50_000);
+      expect(h.sink.errors).toEqual([]);
+      expect(h.sink.items.map((item) => item.id)).toEqual([1]);
+      expect(h.fetch.calls[0]!.signal!.aborted).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
