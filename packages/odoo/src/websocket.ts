@@ -282,11 +282,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       openedAt = 0;
       subscribedKey = '';
       const context = { code, reason };
-      if (code === KEEP_ALIVE_TIMEOUT) {
-        // The connection reached its age limit: a fresh one at once, as Odoo's worker does.
-        backoff.reset();
-        return void connect();
-      }
+      if (code === KEEP_ALIVE_TIMEOUT) return again(s);
       if (code === SESSION_EXPIRED) {
         if (!options.sessionClosed) return s.fail(new TabBusError('session_expired', 'the server closed the socket: the session expired; log in again', { fatal: true, context }));
         s.status('backoff');
@@ -294,14 +290,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
         const since = attempt;
         const current = () => sink === s && !closed && attempt === since;
         return void options.sessionClosed().then(
-          () => {
-            if (!current()) return;
-            // The check proved the session the same user's (a login rotated its id): nothing to wait for, a
-            // new socket now. A 4001 again before that socket is stable waits out the backoff, so a server
-            // that keeps closing cannot make the tab loop.
-            const wait = backoff.next();
-            retryTimer = setTimer(() => void connect(), backoff.attempts > 1 ? wait : 0);
-          },
+          // The check proved the session the same user's (a login rotated its id): a new socket.
+          () => current() && again(s),
           (error: unknown) => {
             if (!current()) return;
             // The check's own errors say what happened (a session_expired one is fatal); anything else: try again.
@@ -322,6 +312,17 @@ export class WebsocketTransport implements Transport<OdooNotification> {
         return s.fail(new TabBusError('server', 'the server closed the socket (1000); Odoo never reconnects then', { fatal: true, context }));
       }
       failed(new TabBusError('network', `/websocket closed with ${code}${reason ? ` (${reason})` : ''}`, { context }), code === TRY_LATER ? RATE_LIMIT_WINDOW : 0);
+    };
+
+    /**
+     * A new socket at once, after a close that asks for one (4002, the age limit, as Odoo's worker does; a 4001
+     * from a login that kept the user). A socket closed so again before it was stable waits out the backoff: a
+     * server that closes every socket at once (a keep-alive set to 0) cannot make the tab loop.
+     */
+    const again = (s: TransportSink<OdooNotification>): void => {
+      const wait = backoff.next();
+      if (backoff.attempts > 1) s.status('backoff');
+      retryTimer = setTimer(() => void connect(), backoff.attempts > 1 ? wait : 0);
     };
 
     /** Reports a retryable failure and reconnects after the backoff (at least `min` ms). */

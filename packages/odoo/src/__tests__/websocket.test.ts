@@ -521,6 +521,41 @@ describe('WebsocketTransport: the user back from away', () => {
   });
 });
 
+describe('WebsocketTransport: 4002 (the age limit)', () => {
+  it('a server that closes each socket 4002 as soon as it opens (a keep-alive set to 0) does not make the tab reconnect in a loop: once at once, then after the backoff; at once again after a stable socket', async () => {
+    let clock = 1;
+    const { timers, sink } = await scriptedTransport({ version: 17, workerVersion: async () => 'x', now: () => clock });
+    /** Fires the 0 ms timers (a reconnect "at once" may go through one) and lets the connection start. */
+    const settle = async () => {
+      for (const timer of timers.find(0)) timers.fire((ms) => ms === 0 && timers.pending.has(timer.id));
+      await tick();
+    };
+    ScriptedSocket.all[0]!.open();
+    clock += 20_000;
+    // The age limit of a socket that was up a while: a new one at once, as Odoo's worker does.
+    ScriptedSocket.all[0]!.serverClose(4002);
+    await settle();
+    expect(ScriptedSocket.all).toHaveLength(2);
+    // Closed 4002 again at once: Odoo's worker waits up to 1 s (jitter) before each new attempt, and longer
+    // as they fail; without a wait, the tab would open socket after socket as fast as the network allows.
+    ScriptedSocket.all[1]!.open();
+    ScriptedSocket.all[1]!.serverClose(4002);
+    await settle();
+    expect(ScriptedSocket.all).toHaveLength(2);
+    expect(sink.lastState).toBe('backoff');
+    timers.fire(1500);
+    await tick();
+    expect(ScriptedSocket.all).toHaveLength(3);
+    // That one stays up: its age limit is a new socket at once again.
+    ScriptedSocket.all[2]!.open();
+    clock += 20_000;
+    ScriptedSocket.all[2]!.serverClose(4002);
+    await settle();
+    expect(ScriptedSocket.all).toHaveLength(4);
+    expect(sink.errors).toEqual([]);
+  });
+});
+
 describe('WebsocketTransport: 4001 (the session the socket was opened with is gone)', () => {
   /** An Odoo 17 socket that delivered `ids`, then closed 4001. */
   const closedWith4001 = async (sessionClosed?: () => Promise<void>, ids: number[] = []) => {
