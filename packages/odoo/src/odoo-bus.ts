@@ -229,17 +229,19 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
     }
   }, false);
   /**
-   * The session check. A login rotates the session id, even as the same user: a check that raced one (sent
-   * with the cookie the login then replaced) finds the session gone. Asked again once the login is over.
+   * The session check. Not while a login is under way: Odoo 8–15 answer every request with the cookie it came
+   * with, which would go back over the one the login gave. A login rotates the session id, even as the same
+   * user: a check that raced one (sent with the cookie the login then replaced) finds the session gone. Asked
+   * again once the login is over.
    */
   const checkSession = async (): Promise<void> => {
+    if (ear.pending) await ear.settled();
     const before = logins;
     try {
       await askSession();
     } catch (error) {
       if (!isSessionExpired(error) || (!ear.pending && logins === before)) throw error;
-      if (ear.pending) await ear.settled();
-      await askSession();
+      await checkSession();
     }
   };
   /**

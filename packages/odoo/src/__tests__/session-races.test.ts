@@ -343,6 +343,30 @@ describe("a login through Odoo's form (pending, then over)", () => {
   });
 });
 
+describe('the periodic session check while someone logs in (Odoo 8–15)', () => {
+  it('waits for the login to be over: its answer would set the cookie it was sent with back over the one the login gave', async () => {
+    const clock = new VirtualClock();
+    const fake = new FakeBrowser({ clock });
+    const odoo = fakeOdoo();
+    const t = tabOf(fake, odoo, { uid: 2, db: 'd', leaderTimeout: 0, sessionCheckInterval: 300_000 });
+    void t.bus.start();
+    await clock.advanceAsync(100);
+    const checks = () => odoo.sent.filter((r) => r.path === '/web/session/get_session_info').length;
+    const checked = checks();
+    // A login starts in another tab just before the next check is due.
+    await clock.advanceAsync(299_000);
+    fake.inject(SESSIONS, { kind: 'login', state: 'pending' });
+    await clock.advanceAsync(2000);
+    // Due meanwhile: not sent while the cookie is in flux (Odoo 8–15 answer every request with the cookie it came with).
+    expect(checks() - checked).toBe(0);
+    fake.inject(SESSIONS, { kind: 'login', state: 'done', db: 'd', uid: 2 });
+    await clock.advanceAsync(100);
+    expect(checks() - checked).toBe(1);
+    expect(t.bus.state().role).toBe('leader');
+    expect(t.expired).toEqual([]);
+  });
+});
+
 describe('a public page (uid: false) while someone logs in (Odoo 8–15)', () => {
   it('gives up its held poll and polls again only once the login is over (a poll sent with the old cookie would set it back after the login)', async () => {
     const clock = new VirtualClock();
