@@ -15,15 +15,20 @@ export async function detectVersion(request: { fetch: typeof fetch; serverUrl: s
   const { serverUrl, credentials } = request;
   const [info, health] = await Promise.allSettled([
     callJsonRpc({ ...request, url: `${serverUrl}/web/webclient/version_info`, params: {} }),
-    request.fetch(`${serverUrl}/websocket/health`, { credentials }).then((response) => response.status),
+    // Never rejects: no answer is a status of its own (the error below says it).
+    request.fetch(`${serverUrl}/websocket/health`, { credentials }).then(
+      (response) => response.status,
+      () => 'no answer' as const,
+    ),
   ]);
+  const healthStatus = (health as PromiseFulfilledResult<number | 'no answer'>).value;
   const first = info.status === 'fulfilled' ? (info.value as { server_version_info?: unknown[] } | null)?.server_version_info?.[0] : undefined;
   // Odoo Online's releases between two majors name theirs `'saas~18'` (then 4 for saas~18.4): that major's bus.
   const major = typeof first === 'string' ? Number(first.replace('saas~', '')) : first;
   if (typeof major === 'number' && Number.isInteger(major) && major >= OLDEST) return Math.min(major, NEWEST) as OdooVersion;
-  if (health.status === 'fulfilled' && health.value === 200) return 17;
-  if (health.status === 'fulfilled' && health.value === 404) return 15;
+  if (healthStatus === 200) return 17;
+  if (healthStatus === 404) return 15;
   throw new TabBusError('network', `${serverUrl || 'this origin'}: could not tell which Odoo version answers (set the \`version\` option)`, {
-    context: { versionInfo: info.status, health: health.status === 'fulfilled' ? health.value : 'no answer' },
+    context: { versionInfo: info.status, health: healthStatus },
   });
 }
