@@ -301,15 +301,15 @@ export class WebsocketTransport implements Transport<OdooNotification> {
           },
         );
       }
-      if (code === CLEAN && reason === 'OUTDATED_VERSION' && refused === undefined && version !== undefined) {
-        // The version may be one learned earlier (shared by the tabs, kept across pages) from a server that
-        // was upgraded since: ask again; connect() reports `outdated` if the answer is the same.
-        refused = version;
-        return void connect();
-      }
-      if (code === CLEAN && reason === 'OUTDATED_VERSION') return s.fail(outdated(context));
       if (code === CLEAN) {
-        return s.fail(new TabBusError('server', 'the server closed the socket (1000); Odoo never reconnects then', { fatal: true, context }));
+        if (reason !== 'OUTDATED_VERSION') return s.fail(new TabBusError('server', 'the server closed the socket (1000); Odoo never reconnects then', { fatal: true, context }));
+        if (refused === undefined && version !== undefined) {
+          // The version may be one learned earlier (shared by the tabs, kept across pages) from a server that
+          // was upgraded since: ask again; connect() reports `outdated` if the answer is the same.
+          refused = version;
+          return void connect();
+        }
+        return s.fail(outdated(context));
       }
       failed(new TabBusError('network', `/websocket closed with ${code}${reason ? ` (${reason})` : ''}`, { context }), code === TRY_LATER ? RATE_LIMIT_WINDOW : 0);
     };
