@@ -201,10 +201,10 @@ export type FrameCheck<Item extends BusItem> =
  * channel name by accident, and other builds of tabbus may speak another version: neither may throw.
  */
 export function checkFrame<Item extends BusItem>(data: unknown, scope: string): FrameCheck<Item> {
-  if (typeof data !== 'object' || data === null) return { ok: false, reason: 'not-a-frame' };
-  const f = data as Partial<FrameBase> & { type?: unknown };
-  // An epoch that is no integer (Infinity, NaN, 1e300) would stick in every tab and end fencing: each new term the same.
-  if (typeof f.type !== 'string' || typeof f.from !== 'string' || !Number.isSafeInteger(f.epoch) || f.epoch! < 0) {
+  // Data that is no object (null, a string) has no string `type` either. An epoch that is no integer
+  // (Infinity, NaN, 1e300) would stick in every tab and end fencing: each new term the same.
+  const f = data as (Partial<FrameBase> & { type?: unknown }) | null | undefined;
+  if (typeof f?.type !== 'string' || typeof f.from !== 'string' || !Number.isSafeInteger(f.epoch) || f.epoch! < 0) {
     return { ok: false, reason: 'not-a-frame' };
   }
   if (f.v !== FRAME_VERSION) return { ok: false, reason: 'version', version: f.v };
