@@ -11,15 +11,17 @@ export interface Emitter<Events extends object> {
   count<K extends keyof Events & string>(event: K): number;
   /** Listeners of every event together (a leak check: it must not grow with traffic). */
   readonly total: number;
+  /** The events that have listeners now. */
+  events(): IterableIterator<keyof Events & string>;
 }
 
 export function createEmitter<Events extends object>(
-  onListenerError: (error: unknown) => void = (error) =>
+  onListenerError: (error: unknown, event: keyof Events & string) => void = (error) =>
     setTimeout(() => {
       throw error;
     }),
 ): Emitter<Events> {
-  const listeners = new Map<keyof Events, Set<(value: never) => void>>();
+  const listeners = new Map<keyof Events & string, Set<(value: never) => void>>();
   return {
     on(event, listener) {
       // A wrapper per call, so the same function added twice is called twice and removed once per `off`.
@@ -27,7 +29,11 @@ export function createEmitter<Events extends object>(
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));
       set.add(entry);
-      return () => void set.delete(entry);
+      return () => {
+        set.delete(entry);
+        // An event nobody listens to any more costs nothing (the shared values' keys are events too).
+        if (!set.size && listeners.get(event) === set) listeners.delete(event);
+      };
     },
     emit(event, value) {
       // A copy: listeners added or removed while emitting take effect from the next event.
@@ -35,7 +41,7 @@ export function createEmitter<Events extends object>(
         try {
           (listener as (value: unknown) => void)(value);
         } catch (error) {
-          onListenerError(error);
+          onListenerError(error, event);
         }
       }
     },
@@ -45,5 +51,6 @@ export function createEmitter<Events extends object>(
       for (const set of listeners.values()) n += set.size;
       return n;
     },
+    events: () => listeners.keys(),
   };
 }

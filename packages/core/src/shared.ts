@@ -1,3 +1,4 @@
+import { createEmitter } from './emitter';
 import { TabBusError } from './errors';
 import type { Hub, Part } from './hub';
 
@@ -36,7 +37,10 @@ interface SharedRecord {
  */
 export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine' | 'post' | 'report'>): SharedValues {
   const records = new Map<string, SharedRecord>();
-  const listeners = new Map<string, Set<(value: unknown) => void>>();
+  /** Each key's listeners: the key is the event. */
+  const listeners = createEmitter<Record<string, unknown>>((error, key) =>
+    hub.report(new TabBusError('handler', `a listener of shared(${JSON.stringify(key)}) threw`, { cause: error })),
+  );
   /** Keys this tab set while it had no channel (before it joined, or stopped): the others hear of them once it joins. */
   const unsent = new Set<string>();
   /** Whether `a` wins over `b`: the later write, or of two at once the higher tab id. */
@@ -57,13 +61,7 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine
     if (!sane(record) || (current && beats(current, record))) return;
     records.set(key, record);
     if (record.tab === hub.tabId) hub.store?.writeShared(key, record);
-    for (const listener of [...(listeners.get(key) ?? [])]) {
-      try {
-        listener(record.value);
-      } catch (error) {
-        hub.report(new TabBusError('handler', `a listener of shared(${JSON.stringify(key)}) threw`, { cause: error }));
-      }
-    }
+    listeners.emit(key, record.value);
   };
   return {
     value: <T>(key: string): SharedValue<T> => ({
@@ -92,25 +90,15 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine
         if (role === 'joining' || role === 'stopped') unsent.add(key);
         hub.post({ type: 'shared', key, value, at });
       },
-      on(listener) {
-        let set = listeners.get(key);
-        if (!set) listeners.set(key, (set = new Set()));
-        const entry = (value: unknown) => listener(value as T | undefined);
-        set.add(entry);
-        return () => {
-          set.delete(entry);
-          // A key nobody listens to any more costs nothing.
-          if (!set.size && listeners.get(key) === set) listeners.delete(key);
-        };
-      },
+      on: (listener) => listeners.on(key, listener as (value: unknown) => void),
     }),
     get size() {
-      return records.size + listeners.size;
+      return records.size + [...listeners.events()].length;
     },
     settled() {
       const store = hub.store;
       if (!store || hub.machine.role === 'stopped') return;
-      for (const key of new Set([...unsent, ...listeners.keys()])) {
+      for (const key of new Set([...unsent, ...listeners.events()])) {
         const known = records.get(key);
         const stored = sane(store.readShared(key));
         // Set while this tab was away (stopped, in the back/forward cache): its listeners hear of it now.
