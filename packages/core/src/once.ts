@@ -1,3 +1,4 @@
+import { createEmitter } from './emitter';
 import { TabBusError } from './errors';
 import type { Hub, Part } from './hub';
 
@@ -114,23 +115,21 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
    * and their timers never fire. Under a stream that is one timer callback less per key and follower (100 a
    * second in each follower of the chaos test's demo), and the caller learns at once that another tab ran it.
    */
-  const told = new Map<string, Set<() => void>>();
+  /** Followers' calls waiting out FOLLOWER_WAIT, by key: a `once` frame for the key ends them. */
+  const told = createEmitter<Record<string, undefined>>();
   const run = (key: string, fn: () => void): Promise<boolean> => {
     if (hub.machine.role === 'joining') return new Promise((resolve) => waiting.push(() => resolve(run(key, fn))));
     if (hub.machine.role !== 'follower' || !asks(key)) return compete(key, fn);
     return new Promise<boolean>((resolve) => {
-      const calls = told.get(key) ?? new Set();
-      told.set(key, calls);
-      const skip = () => {
+      const off = told.on(key, () => {
+        off();
         hub.env.clearTimeout(timer);
         resolve(false);
-      };
+      });
       const timer = hub.env.setTimeout(() => {
-        calls.delete(skip);
-        if (!calls.size) told.delete(key);
+        off();
         void compete(key, fn).then(resolve);
       }, FOLLOWER_WAIT);
-      calls.add(skip);
     });
   };
   return {
@@ -146,8 +145,7 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
     frames: {
       once: ({ key }) => {
         ran(key);
-        told.get(key)?.forEach((skip) => skip());
-        told.delete(key);
+        told.emit(key, undefined);
       },
     },
   };
