@@ -1,3 +1,4 @@
+import { createEmitter } from './emitter';
 import { TabBusError } from './errors';
 import { checkFrame, FRAME_VERSION, type Frame } from './frames';
 import type { Hub, Part } from './hub';
@@ -14,9 +15,13 @@ const QUIET: ReadonlySet<Frame['type']> = new Set(['resync', 'probe', 'claim', '
  * fenced off by the term; frames addressed to another tab (`to`) reach no part. `halt` stops this tab.
  */
 export function createRouter<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' | 'scope' | 'machine' | 'counters' | 'report' | 'changed' | 'term'>, parts: readonly (Part<Item> | undefined)[], fail: (error: TabBusError) => void): (data: unknown) => void {
-  const handlers = new Map<string, ((frame: Frame<Item>) => void)[]>();
+  // Each frame type an event. A handler's exception goes on out of `emit` (the handlers after it do not run),
+  // to the catch below.
+  const handlers = createEmitter<Record<string, Frame<Item>>>((error) => {
+    throw error;
+  });
   for (const part of parts) {
-    for (const [type, handler] of Object.entries(part?.frames ?? {})) handlers.set(type, [...(handlers.get(type) ?? []), handler as (frame: Frame<Item>) => void]);
+    for (const [type, handler] of Object.entries(part?.frames ?? {})) handlers.on(type, handler as (frame: Frame<Item>) => void);
   }
   const reported = new Set<unknown>();
   return (data) => {
@@ -36,7 +41,7 @@ export function createRouter<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
     if (!('to' in frame) || frame.to === hub.tabId) {
       try {
         if (frame.type === 'halt') return fail(new TabBusError(frame.code as TabBusError['code'], frame.message.replace(/^tabbus: /, ''), { fatal: true, context: { ...frame.context, from: frame.from } }));
-        for (const handle of handlers.get(frame.type) ?? []) handle(frame);
+        handlers.emit(frame.type, frame);
       } catch (error) {
         // A bug of ours must be loud; a frame of our version but not of our shape (another page's bug)
         // must not break this tab.
