@@ -11,8 +11,9 @@ interface Vote {
 }
 
 const isVote = (data: unknown): data is Vote => {
-  const v = data as Vote | null;
-  return typeof v === 'object' && v !== null && (v.e === 'apply' || v.e === 'lead' || v.e === 'bye') && typeof v.id === 'string' && typeof v.term === 'number';
+  // What is no object (null, a string) has no `e` either.
+  const v = data as Vote | null | undefined;
+  return (v?.e === 'apply' || v?.e === 'lead' || v?.e === 'bye') && typeof v.id === 'string' && typeof v.term === 'number';
 };
 
 /** How long an applicant waits for an objection. A live leader answers within milliseconds on both channels. */

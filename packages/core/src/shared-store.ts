@@ -80,9 +80,8 @@ export function createStore(storage: KeyValueStorage | undefined, prefix: string
   };
   return {
     readCursor() {
-      const value = read('cursor');
-      if (typeof value !== 'object' || value === null) return undefined;
-      const { id, at } = value as Partial<CursorRecord>;
+      // Whatever else is stored there (null, a number) has no id and no at.
+      const { id, at } = (read('cursor') ?? {}) as Partial<CursorRecord>;
       return Number.isSafeInteger(id) && typeof at === 'number' ? { id: id!, at } : undefined;
     },
     writeCursor: (record) => write('cursor', record),

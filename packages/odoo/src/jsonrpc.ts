@@ -106,7 +106,8 @@ function noAnswer(request: RpcRequest, cause: unknown): unknown {
 }
 
 function serverError(url: string, error: unknown): TabBusError {
-  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown; data?: { name?: unknown; message?: unknown } };
+  // What is no object (a string, null) has none of these fields.
+  const e = (error ?? {}) as { code?: unknown; message?: unknown; data?: { name?: unknown; message?: unknown } };
   const name = typeof e.data?.name === 'string' ? e.data.name : undefined;
   const message = typeof e.data?.message === 'string' && e.data.message ? e.data.message : String(e.message ?? 'server error');
   const context = { url, serverCode: e.code, serverName: name, serverMessage: message };

@@ -51,8 +51,8 @@ export interface LogoutNews {
 }
 
 const isNews = (data: unknown): data is SessionNews => {
-  const n = data as Partial<Record<'kind' | 'state' | 'db' | 'uid', unknown>> | null;
-  if (typeof n !== 'object' || n === null) return false;
+  // What is no object (null, a string) has no `kind` either.
+  const n = (data ?? {}) as Partial<Record<'kind' | 'state' | 'db' | 'uid', unknown>>;
   const who = typeof n.db === 'string' && Number.isSafeInteger(n.uid);
   return (n.kind === 'scope' && who) || n.kind === 'logout' || (n.kind === 'login' && (n.state === 'pending' || n.state === 'failed' || n.state === 'over' || (n.state === 'done' && who)));
 };
