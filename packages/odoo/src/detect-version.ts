@@ -25,7 +25,8 @@ export async function detectVersion(request: { fetch: typeof fetch; serverUrl: s
   const first = info.status === 'fulfilled' ? (info.value as { server_version_info?: unknown[] } | null)?.server_version_info?.[0] : undefined;
   // Odoo Online's releases between two majors name theirs `'saas~18'` (then 4 for saas~18.4): that major's bus.
   const major = typeof first === 'string' ? Number(first.replace('saas~', '')) : first;
-  if (typeof major === 'number' && Number.isInteger(major) && major >= OLDEST) return Math.min(major, NEWEST) as OdooVersion;
+  // Number.isInteger is false for what is no number.
+  if (Number.isInteger(major) && (major as number) >= OLDEST) return Math.min(major as number, NEWEST) as OdooVersion;
   if (healthStatus === 200) return 17;
   if (healthStatus === 404) return 15;
   throw new TabBusError('network', `${serverUrl || 'this origin'}: could not tell which Odoo version answers (set the \`version\` option)`, {
