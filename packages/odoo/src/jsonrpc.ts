@@ -44,9 +44,25 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
     void response.body?.cancel().catch(() => undefined);
     throw tooLarge(url, declared, maxBytes);
   }
-  let text: string;
+  // The body as text, read no further than `maxBytes` bytes: without a Content-Length (chunked, or compressed
+  // by a proxy) the size is known only as the body comes, and a runaway reply must not be buffered whole.
+  let text = '';
   try {
-    text = await readText(response, maxBytes, url);
+    const reader = response.body?.getReader();
+    // Decoded as the chunks come (a character split across two chunks waits for the second): a Blob's text()
+    // is read back through the browser's blob registry, a round trip each reply waited for before its fan-out.
+    const decoder = new TextDecoder();
+    let size = 0;
+    // A null body (no stream) is an empty one.
+    for (let read = await reader?.read(); read && !read.done; read = await reader!.read()) {
+      size += read.value.byteLength;
+      if (size > maxBytes) {
+        void reader!.cancel().catch(() => undefined);
+        throw tooLarge(url, size, maxBytes, true);
+      }
+      text += decoder.decode(read.value, { stream: true });
+    }
+    text += decoder.decode();
   } catch (cause) {
     if (cause instanceof TabBusError) throw cause;
     // The connection broke while the body was coming in: as much a network failure as no answer at all.
@@ -70,29 +86,6 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
   if (error !== undefined) throw serverError(url, error);
   if (!('result' in envelope) && !request.mayReturnNothing) throw bad('protocol', 'the reply has neither result nor error');
   return result;
-}
-
-/**
- * The body as text, read no further than `maxBytes` bytes: without a Content-Length (chunked, or compressed
- * by a proxy) the size is known only as the body comes, and a runaway reply must not be buffered whole.
- */
-async function readText(response: Response, maxBytes: number, url: string): Promise<string> {
-  const reader = response.body?.getReader();
-  // Decoded as the chunks come (a character split across two chunks waits for the second): a Blob's text()
-  // is read back through the browser's blob registry, a round trip each reply waited for before its fan-out.
-  const decoder = new TextDecoder();
-  let text = '';
-  let size = 0;
-  // A null body (no stream) is an empty one.
-  for (let read = await reader?.read(); read && !read.done; read = await reader!.read()) {
-    size += read.value.byteLength;
-    if (size > maxBytes) {
-      void reader!.cancel().catch(() => undefined);
-      throw tooLarge(url, size, maxBytes, true);
-    }
-    text += decoder.decode(read.value, { stream: true });
-  }
-  return text + decoder.decode();
 }
 
 function tooLarge(url: string, size: number, maxBytes: number, atLeast = false): TabBusError {
