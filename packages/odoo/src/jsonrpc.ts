@@ -83,7 +83,17 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
   }
   if (typeof envelope !== 'object' || envelope === null) throw bad('protocol', 'the reply is not a JSON-RPC envelope');
   const { error, result } = envelope as { error?: unknown; result?: unknown };
-  if (error !== undefined) throw serverError(url, error);
+  if (error !== undefined) {
+    // Odoo's error object; what is no object (a string, null) has none of these fields.
+    const e = (error ?? {}) as { code?: unknown; message?: unknown; data?: { name?: unknown; message?: unknown } };
+    const name = typeof e.data?.name === 'string' ? e.data.name : undefined;
+    const message = typeof e.data?.message === 'string' && e.data.message ? e.data.message : String(e.message ?? 'server error');
+    const context = { url, serverCode: e.code, serverName: name, serverMessage: message };
+    if (e.code === 100 || name?.endsWith('SessionExpiredException')) {
+      throw new TabBusError('session_expired', `${url}: the session expired; log in again`, { fatal: true, context });
+    }
+    throw new TabBusError('server', `${url}: ${name ? `${name}: ` : ''}${message}`, { context });
+  }
   if (!('result' in envelope) && !request.mayReturnNothing) throw bad('protocol', 'the reply has neither result nor error');
   return result;
 }
@@ -96,16 +106,4 @@ function tooLarge(url: string, size: number, maxBytes: number, atLeast = false):
 function noAnswer(request: RpcRequest, cause: unknown): unknown {
   if (request.signal?.aborted) return cause;
   return new TabBusError('network', `${request.url}: no answer (${(cause as Error)?.message ?? cause})`, { cause, context: { url: request.url } });
-}
-
-function serverError(url: string, error: unknown): TabBusError {
-  // What is no object (a string, null) has none of these fields.
-  const e = (error ?? {}) as { code?: unknown; message?: unknown; data?: { name?: unknown; message?: unknown } };
-  const name = typeof e.data?.name === 'string' ? e.data.name : undefined;
-  const message = typeof e.data?.message === 'string' && e.data.message ? e.data.message : String(e.message ?? 'server error');
-  const context = { url, serverCode: e.code, serverName: name, serverMessage: message };
-  if (e.code === 100 || name?.endsWith('SessionExpiredException')) {
-    return new TabBusError('session_expired', `${url}: the session expired; log in again`, { fatal: true, context });
-  }
-  return new TabBusError('server', `${url}: ${name ? `${name}: ` : ''}${message}`, { context });
 }
