@@ -185,21 +185,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   /** Who ran a bus of this server last in this browser (`db|uid`), read as this bus started; consumed by the first gate. */
   let lastUser: string | null | undefined;
   const userKey = `tabbus:${origin}:user`;
-  /** Storage that throws counts as none: a stale page is then found by the news and the checks alone. */
-  const readUser = (): string | null => {
-    try {
-      return env.storage?.getItem(userKey) ?? null;
-    } catch {
-      return null;
-    }
-  };
-  const writeUser = (who: string): void => {
-    try {
-      env.storage?.setItem(userKey, who);
-    } catch {
-      // As above.
-    }
-  };
+
   /** Logins heard of (each `pending`): a check that answers after one began may have asked with the old cookie. */
   let logins = 0;
   const ear = hearSessions(origin, env, (news: SessionNews) => {
@@ -319,11 +305,21 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   const start = bus.start.bind(bus);
   bus.start = async () => {
     ear.open();
-    lastUser = readUser();
+    // Storage that throws counts as none: a stale page is then found by the news and the checks alone.
+    lastUser = null;
+    try {
+      lastUser = env.storage?.getItem(userKey) ?? null;
+    } catch {
+      // As none.
+    }
     await start();
     const me = mine();
     if (!me) return;
-    writeUser(`${me.db}|${me.uid}`);
+    try {
+      env.storage?.setItem(userKey, `${me.db}|${me.uid}`);
+    } catch {
+      // As above.
+    }
     ear.announce({ kind: 'scope', ...me });
   };
   const stop = bus.stop.bind(bus);
