@@ -90,18 +90,7 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
     store.writeEpoch(term.epoch);
     hub.changed();
   };
-  /** Leader: a visible tab asked for the connection. Close it, then let that tab steal the lock. */
-  const yieldTo = (to: string) => {
-    if (machine.role !== 'leader' || hub.visible() || !hub.roster.tabs.get(to)?.visible) return;
-    const g = gen;
-    hub.link.end();
-    machine.to('follower', 'yielded');
-    // The lock stays held until the target steals it (then `lost` queues this tab again). If it never
-    // does (it closed meanwhile), lead again rather than leave the scope without a connection.
-    hub.post({ type: 'yield', to, cursor: hub.link.cursor });
-    yieldTimer = env.setTimeout(() => g === gen && machine.role === 'follower' && lead(g, 'yield not taken'), YIELD_TIMEOUT);
-    hub.changed();
-  };
+
 
   const term: Term<Item> & { epoch: number } = {
     epoch: 0,
@@ -186,7 +175,18 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
       hub.post({ type: 'claim' });
     },
     frames: {
-      claim: (frame) => yieldTo(frame.from),
+      // Leader: a visible tab asked for the connection. Close it, then let that tab steal the lock.
+      claim({ from: to }) {
+        if (machine.role !== 'leader' || hub.visible() || !hub.roster.tabs.get(to)?.visible) return;
+        const g = gen;
+        hub.link.end();
+        machine.to('follower', 'yielded');
+        // The lock stays held until the target steals it (then `lost` queues this tab again). If it never
+        // does (it closed meanwhile), lead again rather than leave the scope without a connection.
+        hub.post({ type: 'yield', to, cursor: hub.link.cursor });
+        yieldTimer = env.setTimeout(() => g === gen && machine.role === 'follower' && lead(g, 'yield not taken'), YIELD_TIMEOUT);
+        hub.changed();
+      },
       // Addressed to this tab (the bus drops frames addressed to others).
       yield: () => machine.role === 'follower' && take('claimed'),
     },
