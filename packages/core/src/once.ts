@@ -44,6 +44,8 @@ export interface OnceKeys extends Part {
  * that open later. Without storage, the tab that owns the connection runs the effects.
  */
 export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' | 'post' | 'report'>): OnceKeys {
+  // Fixed for the bus's life (the store and the scope change with each start).
+  const { env, machine } = hub;
   /** Keys that ran in this tab or another (told by a frame); a Set keeps insertion order, oldest first out. */
   const done = new Set<string>();
   const ran = (key: string) => {
@@ -53,10 +55,10 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
   /** Claims `key` for this tab unless some tab of the scope already ran it. */
   const claim = (key: string): boolean => {
     if (done.has(key)) return false;
-    const { store, machine } = hub;
+    const store = hub.store;
     let claimed: boolean | undefined;
     if (store?.usable) {
-      claimed = store.claimOnce(key, hub.env.now(), ONCE_TTL);
+      claimed = store.claimOnce(key, env.now(), ONCE_TTL);
       // A write that failed (a full storage) proves nothing to the other tabs: fall back below.
       if (!store.usable) claimed = undefined;
     }
@@ -76,15 +78,15 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
   const hold = (release: () => void): void => {
     if (!group) {
       const releases: (() => void)[] = (group = []);
-      hub.env.setTimeout(() => {
+      env.setTimeout(() => {
         group = undefined;
-        hub.env.setTimeout(() => releases.forEach((go) => go()), ONCE_HOLD - HOLD_GROUP);
+        env.setTimeout(() => releases.forEach((go) => go()), ONCE_HOLD - HOLD_GROUP);
       }, HOLD_GROUP);
     }
     group.push(release);
   };
   /** Whether a call for `key` asks for its lock: a key this tab was told of (a frame of the tab that ran it) does not, go() says no. */
-  const asks = (key: string) => hub.env.locks && hub.scope && hub.store?.usable && !done.has(key);
+  const asks = (key: string) => env.locks && hub.scope && hub.store?.usable && !done.has(key);
   const compete = (key: string, fn: () => void): Promise<boolean> => {
     const go = (): boolean => {
       if (!claim(key)) return false;
@@ -99,7 +101,7 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
     // Taken only if free, and held for a while: a tab that gets the same notification meanwhile (a
     // replay, a second leader) finds it taken. The storage record covers later.
     return new Promise<boolean>((resolve) => {
-      hub.env.locks!
+      env.locks!
         .request(`tabbus:${hub.scope}:once:${key}`, { ifAvailable: true }, (lock) => {
           const won = !!lock && go();
           resolve(won);
@@ -118,15 +120,15 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
   /** Followers' calls waiting out FOLLOWER_WAIT, by key: a `once` frame for the key ends them. */
   const told = createEmitter<Record<string, undefined>>();
   const run = (key: string, fn: () => void): Promise<boolean> => {
-    if (hub.machine.role === 'joining') return new Promise((resolve) => waiting.push(() => resolve(run(key, fn))));
-    if (hub.machine.role !== 'follower' || !asks(key)) return compete(key, fn);
+    if (machine.role === 'joining') return new Promise((resolve) => waiting.push(() => resolve(run(key, fn))));
+    if (machine.role !== 'follower' || !asks(key)) return compete(key, fn);
     return new Promise<boolean>((resolve) => {
       const off = told.on(key, () => {
         off();
-        hub.env.clearTimeout(timer);
+        env.clearTimeout(timer);
         resolve(false);
       });
-      const timer = hub.env.setTimeout(() => {
+      const timer = env.setTimeout(() => {
         off();
         void compete(key, fn).then(resolve);
       }, FOLLOWER_WAIT);

@@ -36,6 +36,8 @@ interface SharedRecord {
  * tab settles on the same value whatever order the frames arrive in.
  */
 export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine' | 'post' | 'report'>): SharedValues {
+  // Fixed for the bus's life (the store changes with each start).
+  const { env, machine } = hub;
   const records = new Map<string, SharedRecord>();
   /** Each key's listeners: the key is the event. */
   const listeners = createEmitter<Record<string, unknown>>((error, key) =>
@@ -49,7 +51,7 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine
    * A write's time is at most a day ahead of this tab's clock: one far in the future (another page's bug)
    * would win over every later write for good. A day leaves room for a clock that was set back.
    */
-  const sane = (record: SharedRecord | undefined) => record && record.at < hub.env.now() + 86_400_000 ? record : undefined;
+  const sane = (record: SharedRecord | undefined) => record && record.at < env.now() + 86_400_000 ? record : undefined;
   const read = (key: string) => {
     const known = records.get(key);
     // Storage too: a write made while this tab was stopped (or in the back/forward cache) reached it there only.
@@ -83,10 +85,10 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine
         // After the latest write this tab knows when the clock was set back since (a write of the same
         // moment is settled by the tab ids, as in every tab).
         const known = read(key);
-        const now = hub.env.now();
+        const now = env.now();
         const at = known && known.at > now ? known.at + 1 : now;
         apply(key, { value, at, tab: hub.tabId });
-        const role = hub.machine.role;
+        const role = machine.role;
         if (role === 'joining' || role === 'stopped') unsent.add(key);
         hub.post({ type: 'shared', key, value, at });
       },
@@ -97,7 +99,7 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine
     },
     settled() {
       const store = hub.store;
-      if (!store || hub.machine.role === 'stopped') return;
+      if (!store || machine.role === 'stopped') return;
       for (const key of new Set([...unsent, ...listeners.events()])) {
         const known = records.get(key);
         const stored = sane(store.readShared(key));
