@@ -91,7 +91,6 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
     hub.changed();
   };
 
-
   const term: Term<Item> & { epoch: number } = {
     epoch: 0,
     leaderId: null,
