@@ -1,5 +1,6 @@
 import type { GapEvent } from './events';
 import type { Hub, Part } from './hub';
+import type { CursorRecord } from './shared-store';
 import type { BusItem } from './transport';
 import { createWatermark } from './watermark';
 
@@ -17,7 +18,7 @@ export interface Delivery<Item extends BusItem = BusItem> extends Part<Item> {
    * leader's cursor shows what it missed and it asks for a replay; unless it was away longer than the
    * server keeps notifications (a gap). A fresh tab starts from the stored cursor.
    */
-  restore(stored: number, stoppedAt: number): void;
+  restore(record: CursorRecord | undefined, stoppedAt: number): void;
   /** Delivers to this tab's listeners what it has not delivered yet, of the channels it joined. */
   deliver(items: readonly Item[]): void;
   /** The leader noticed a gap: every tab hears of it (before the batch that follows), this one too. */
@@ -67,11 +68,16 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
       return mark.watermark;
     },
     unseen: (id) => mark.unseen(id),
-    restore(stored, stoppedAt) {
+    restore(record, stoppedAt) {
       const away = env.now() - stoppedAt;
+      const stored = record?.id ?? 0;
       if (mark.synced && mark.watermark > 0) {
-        if (away <= hub.retention) return;
-        hub.emit('gap', { cursor: mark.watermark, age: away, reason: 'retention' });
+        // Stored since this tab stopped, below what it delivered: the server's ids restarted while it was away (it
+        // missed the leader's `gap` frame), and its old ids would hide the new ones. (Stored before: a stale read,
+        // as storage reaches each renderer late.)
+        const reset = !!record && stored < mark.watermark && record.at > stoppedAt;
+        if (away <= hub.retention && !reset) return;
+        hub.emit('gap', { cursor: mark.watermark, age: away, reason: reset ? 'reset' : 'retention' });
       }
       mark = createWatermark(stored);
     },

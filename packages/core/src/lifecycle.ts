@@ -153,7 +153,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     const prefix = `tabbus:${scope}:`;
     const broken = (cause: unknown) => report(new TabBusError('storage', 'localStorage failed; the cursor is kept in memory only', { cause }));
     hub.store = createStore(env.storage, prefix, broken);
-    hub.delivery.restore(hub.store.readCursor()?.id ?? 0, stoppedAt);
+    hub.delivery.restore(hub.store.readCursor(), stoppedAt);
     hub.roster.reset();
     const found = await coordinate(env, prefix, tabId, options.coordination === 'none', receive);
     if (run !== generation) {

@@ -449,6 +449,53 @@ describe('server reset', () => {
     expect(liveTransport(next!).sink!.cursor()).toBe(4);
     for (const h of hs) expect(h.gaps).toHaveLength(1);
   });
+
+  it('is not what a stale read of the stored cursor shows (storage reaches each renderer late): a tab started again at once delivers nothing twice', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    liveTransport(a).push(ids(1, 8));
+    await w.clock.advanceAsync(10);
+    const stale = w.browser.storage.map.get(CURSOR_KEY)!;
+    liveTransport(a).push(ids(9, 10));
+    await w.clock.advanceAsync(10);
+    await b.bus.stop();
+    // b's renderer has not seen the write of the last batch's cursor yet.
+    w.browser.storage.map.set(CURSOR_KEY, stale);
+    await startLate(w, b);
+    w.browser.storage.map.set(CURSOR_KEY, JSON.stringify({ id: 10, at: w.clock.now() }));
+    liveTransport(a).push(ids(11, 11));
+    await w.clock.advanceAsync(2000);
+    expect(b.received).toEqual(range(1, 11));
+    expect(b.gaps).toEqual([]);
+  });
+
+  it('a tab away across it (stopped, or in the back/forward cache), back within retention, hears of it and delivers the new ids', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    await startAll(w, hs);
+    liveTransport(a).push(ids(1, 10));
+    await w.clock.advanceAsync(10);
+    await b.bus.stop();
+    await w.clock.advanceAsync(10);
+    c.tab.pageHide(true);
+    await w.clock.advanceAsync(10);
+    liveTransport(a).reset();
+    liveTransport(a).push(ids(1, 3));
+    await w.clock.advanceAsync(10);
+    await startLate(w, b);
+    c.tab.pageShow(true);
+    await w.clock.advanceAsync(100);
+    liveTransport(a).push(ids(4, 5));
+    await w.clock.advanceAsync(100);
+    for (const h of [b, c]) {
+      // Its old ids 4 and 5 are not the new ones: it missed 1-3 and says so with the gap the others had.
+      expect(h.received).toEqual([...range(1, 10), 4, 5]);
+      expect(h.gaps).toMatchObject([{ reason: 'reset' }]);
+    }
+  });
 });
 
 describe('an id the server sends after higher ones (a late commit: Odoo 17+ holds its last id back 10 s)', () => {
@@ -1150,3 +1197,4 @@ describe('transport-level news every tab hears', () => {
     for (const h of hs) expect(h.bus.state().transportName).toBe('websocket');
   });
 });
+

@@ -85,10 +85,12 @@ describe('delivery', () => {
   it('restarting keeps the watermark unless the tab was away longer than the retention', () => {
     const { hub, delivery } = delivering();
     delivery.deliver([{ id: 9 }]);
-    delivery.restore(20, hub.clock.now());
+    delivery.restore({ id: 20, at: hub.clock.now() }, hub.clock.now());
+    expect(delivery.watermark).toBe(9);
+    delivery.restore(undefined, hub.clock.now()); // nothing stored (no storage)
     expect(delivery.watermark).toBe(9);
     hub.clock.advance(hub.retention + 1);
-    delivery.restore(20, hub.clock.now() - hub.retention - 1);
+    delivery.restore({ id: 20, at: hub.clock.now() }, hub.clock.now() - hub.retention - 1);
     expect(delivery.watermark).toBe(20);
     expect(hub.emitted.at(-1)).toMatchObject({ event: 'gap', value: { cursor: 9, reason: 'retention' } });
   });
