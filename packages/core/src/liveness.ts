@@ -23,7 +23,9 @@ export function createLiveness(locks: LockManager, prefix: string): Liveness {
     hold: (tabId) =>
       new Promise<void>((held, failed) => {
         locks
-          .request(prefix + tabId, () => {
+          // Stolen: a tab that follows this lifetime lock and was frozen as it last freed (this tab stopped,
+          // or went into the back/forward cache) holds its grant until it thaws, and this tab could not join.
+          .request(prefix + tabId, { steal: true }, () => {
             held();
             return new Promise<void>((release) => (releaseOwn = release));
           })

@@ -202,6 +202,29 @@ describe('a frozen leader', () => {
     expect(openTransports(w)).toHaveLength(1);
   });
 
+  it('a tab that stops and starts again while the leader is frozen joins at once (the frozen leader was granted its lifetime lock as it stopped, and holds it until it thaws)', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w, { channels: ['mine'] }), spawn(w)];
+    const [a, b, c] = hs as [Harness, Harness, Harness];
+    expect(await startAll(w, hs)).toBe(a);
+    a.tab.freeze();
+    await b.bus.stop();
+    await w.clock.advanceAsync(10);
+    void b.bus.start();
+    await w.clock.advanceAsync(LEADER_TIMEOUT * 4);
+    expect(b.bus.state().role).not.toBe('joining');
+    const [lead] = leaders([b, c]);
+    expect(leaders([b, c])).toHaveLength(1);
+    a.tab.thaw();
+    await w.clock.advanceAsync(100);
+    expect(leaders(hs)).toEqual([lead]);
+    for (const h of hs) expect(h.bus.state().tabs).toBe(3);
+    expect(liveTransport(lead!).unions.at(-1)).toEqual(['mine']);
+    liveTransport(lead!).push(ids(1, 2));
+    await w.clock.advanceAsync(10);
+    for (const h of hs) expect(h.received).toEqual([1, 2]);
+  });
+
   it('two visible followers: in the end one leader, one transport, every id once', async () => {
     const w = world();
     const hs = [spawn(w), spawn(w), spawn(w)];
@@ -1197,4 +1220,5 @@ describe('transport-level news every tab hears', () => {
     for (const h of hs) expect(h.bus.state().transportName).toBe('websocket');
   });
 });
+
 
