@@ -209,3 +209,21 @@ describe('the message election (no Web Locks)', () => {
     expect(events.slice(3)).toEqual([expect.stringMatching(/^elected [02]$/)]);
   });
 });
+
+describe('garbage on the frames channel', () => {
+  it("a hello whose tab is not of our shape (another page of the origin) breaks no tab's map, and no such channel reaches the server", async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [Harness, Harness];
+    await startInTurn(w, hs);
+    // Without lifetime locks a tab stays in the map until the next term: nothing else would take it out.
+    for (const channels of [5, 'news', [5], [{}], null]) {
+      w.browser.inject(`tabbus:${SCOPE}:frames`, { v: 1, scope: SCOPE, epoch: 0, from: 'stray', type: 'hello', tab: { id: 'stray', channels, visible: true } });
+    }
+    await w.clock.advanceAsync(10);
+    expect(() => b.bus.addChannel('news')).not.toThrow();
+    await w.clock.advanceAsync(100);
+    expect(live(a).unions.at(-1)).toEqual(['news']);
+    for (const h of hs) expect(h.bus.state().tabs).toBe(2);
+  });
+});
