@@ -260,9 +260,12 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       resync: (frame) => {
         const from = frame.cursor;
         if (!leading() || !Number.isSafeInteger(from) || from < 0 || from >= cursor) return;
-        // In the order they came (an id committed late after higher ones too); the tabs that have them drop them.
+        // In the order they came; the tabs that have them drop them (not pseudo-notifications, ids ≤ 0, which every
+        // tab takes each time). Every id committed late (one that came after a higher one, or below where keeping
+        // began) too: below the asking tab's watermark, it is missing there if it came after that tab left.
         // It is no news from the server: `heard` says when this tab last had some (a later leader's gap check).
-        if (from >= keptFrom) return hub.post({ type: 'batch', items: kept.filter((item) => item.id > from), cursor, after: from, heard: heardAt });
+        let top = keptFrom;
+        if (from >= keptFrom) return hub.post({ type: 'batch', items: kept.filter(({ id }) => id > 0 && (id < (top = Math.max(top, id)) || id > from)), cursor, after: from, heard: heardAt });
         cursor = from;
         keepFrom(from);
         transport?.refresh();

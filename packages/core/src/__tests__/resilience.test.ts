@@ -620,6 +620,26 @@ describe('replays the leader serves from what it kept', () => {
     expect(c.gaps).toMatchObject([{ cursor: 5, reason: 'retention' }]);
   });
 
+  it('bring an id the server sent late, below the watermark of the tab that asks, if that tab never had it', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    const one = (...list: number[]) => list.map((id) => ({ id }) as Note);
+    liveTransport(a).push(one(1, 2, 4));
+    await w.clock.advanceAsync(10);
+    b.tab.pageHide(true);
+    await w.clock.advanceAsync(10);
+    liveTransport(a).push(one(5));
+    liveTransport(a).push(one(3)); // committed late
+    await w.clock.advanceAsync(10);
+    b.tab.pageShow(true);
+    await advanceUntil(w, () => b.received.includes(5), 3000);
+    await w.clock.advanceAsync(2000);
+    expect(a.received).toEqual([1, 2, 4, 5, 3]);
+    expect(b.received).toEqual([1, 2, 4, 5, 3]);
+  });
+
   it("are what the server sent, whatever the leader's own listeners did to the items (Odoo 17's mail store adds what a channel cannot clone)", async () => {
     const w = world();
     const hs = [spawn(w), spawn(w), spawn(w)];

@@ -153,6 +153,19 @@ describe('the link', () => {
     expect(live().refreshes).toBe(1);
   });
 
+  it('a replay served from what was kept brings every id committed late, also below the cursor it is asked from (the tab asking may have left before it came)', () => {
+    const { hub, link, live } = leading(4);
+    link.begin();
+    vi.mocked(hub.delivery.unseen).mockImplementation((id) => id <= 0 || id === 2 || id === 3 || id > 6);
+    live().push([{ id: 2 }]); // committed late, before this term began
+    live().push([{ id: 6 }]);
+    live().push([{ id: 3 }, { id: -1 }, { id: 7 }]); // 3 committed late; -1 a pseudo-notification (Odoo 10/11), delivered once
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 4 }));
+    expect(hub.posted.at(-1)).toMatchObject({ type: 'batch', items: [{ id: 2 }, { id: 6 }, { id: 3 }, { id: 7 }], after: 4 });
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 6 }));
+    expect(hub.posted.at(-1)).toMatchObject({ type: 'batch', items: [{ id: 2 }, { id: 3 }, { id: 7 }], after: 6 });
+  });
+
   it('the leader keeps the latest KEPT_ITEMS notifications: a replay from before them goes to the server', () => {
     const { hub, link, live } = leading(0);
     link.begin();
