@@ -37,6 +37,8 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
   let mark = createWatermark();
   /** While batches are missing: the cursor the replay must reach, and the timer that asks again. */
   let upTo = 0;
+  /** Back with its watermark (stop/start, the back/forward cache): it asks its first leader for what came late meanwhile. */
+  let back = false;
   let timer: unknown;
   const resync = (cursor: number) => {
     upTo = Math.max(upTo, cursor);
@@ -70,13 +72,14 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
     unseen: (id) => mark.unseen(id),
     restore(record, stoppedAt) {
       const away = env.now() - stoppedAt;
+      back = false;
       const stored = record?.id ?? 0;
       if (mark.synced && mark.watermark > 0) {
         // Stored since this tab stopped, below what it delivered: the server's ids restarted while it was away (it
         // missed the leader's `gap` frame), and its old ids would hide the new ones. (Stored before: a stale read,
         // as storage reaches each renderer late.)
         const reset = !!record && stored < mark.watermark && record.at > stoppedAt;
-        if (away <= hub.retention && !reset) return;
+        if (away <= hub.retention && !reset) return void (back = true);
         hub.emit('gap', { cursor: mark.watermark, age: away, reason: reset ? 'reset' : 'retention' });
       }
       mark = createWatermark(stored);
@@ -99,7 +102,13 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
     frames: {
       // Delivering a batch after a missing one would skip it for good: ask for a replay instead.
       batch: (frame) => (mark.synced && frame.after > mark.watermark ? resync(frame.after) : delivery.deliver(frame.items)),
-      welcome: (frame) => behind(frame.cursor),
+      welcome: (frame) => {
+        // Nothing above its watermark came meanwhile, but an id committed late (below it) may have: the leader
+        // replays those it kept.
+        if (back && mark.watermark >= frame.cursor) hub.post({ type: 'resync', cursor: mark.watermark });
+        back = false;
+        behind(frame.cursor);
+      },
       alive: (frame) => behind(frame.cursor),
       gap: onGap,
     },

@@ -259,13 +259,15 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     frames: {
       resync: (frame) => {
         const from = frame.cursor;
-        if (!leading() || !Number.isSafeInteger(from) || from < 0 || from >= cursor) return;
+        if (!leading() || !Number.isSafeInteger(from) || from < 0 || from > cursor) return;
         // In the order they came; the tabs that have them drop them (not pseudo-notifications, ids ≤ 0, which every
         // tab takes each time). Every id committed late (one that came after a higher one, or below where keeping
         // began) too: below the asking tab's watermark, it is missing there if it came after that tab left.
         // It is no news from the server: `heard` says when this tab last had some (a later leader's gap check).
         let top = keptFrom;
         if (from >= keptFrom) return hub.post({ type: 'batch', items: kept.filter(({ id }) => id > 0 && (id < (top = Math.max(top, id)) || id > from)), cursor, after: from, heard: heardAt });
+        // At the cursor (a tab back from the bfcache asks for what came late): nothing the server would send.
+        if (from === cursor) return;
         cursor = from;
         keepFrom(from);
         transport?.refresh();

@@ -640,6 +640,25 @@ describe('replays the leader serves from what it kept', () => {
     expect(b.received).toEqual([1, 2, 4, 5, 3]);
   });
 
+  it('bring an id the server sent late while a tab was in the bfcache, also when nothing above its watermark came', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    const one = (...list: number[]) => list.map((id) => ({ id }) as Note);
+    liveTransport(a).push(one(1, 2, 4, 5));
+    await w.clock.advanceAsync(10);
+    b.tab.pageHide(true);
+    await w.clock.advanceAsync(10);
+    liveTransport(a).push(one(3)); // committed late
+    await w.clock.advanceAsync(10);
+    b.tab.pageShow(true);
+    await w.clock.advanceAsync(2000);
+    expect(b.received).toEqual([1, 2, 4, 5, 3]);
+    expect(a.received).toEqual([1, 2, 4, 5, 3]);
+    expect(liveTransport(a).refreshes).toBe(0); // from what the leader kept
+  });
+
   it("are what the server sent, whatever the leader's own listeners did to the items (Odoo 17's mail store adds what a channel cannot clone)", async () => {
     const w = world();
     const hs = [spawn(w), spawn(w), spawn(w)];

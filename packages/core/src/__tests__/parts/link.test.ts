@@ -166,6 +166,23 @@ describe('the link', () => {
     expect(hub.posted.at(-1)).toMatchObject({ type: 'batch', items: [{ id: 2 }, { id: 3 }, { id: 7 }], after: 6 });
   });
 
+  it('a replay asked from the cursor itself (a tab back from the bfcache) brings what came late, and never goes to the server', () => {
+    const { hub, link, live } = leading(4);
+    link.begin();
+    live().push([{ id: 6 }]);
+    vi.mocked(hub.delivery.unseen).mockImplementation((id) => id === 5 || id > 6);
+    live().push([{ id: 5 }]); // committed late
+    const before = hub.posted.length;
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 6 }));
+    expect(hub.posted.slice(before)).toEqual([{ type: 'batch', items: [{ id: 5 }], after: 6, cursor: 6, heard: hub.clock.now() }]);
+    link.unionChanged(); // nothing is kept until the new union's request goes out
+    const posted = hub.posted.length;
+    link.frames!.resync!(hub.frame('resync', { epoch: 1, from: 'f', cursor: 6 }));
+    expect(hub.posted).toHaveLength(posted);
+    expect(live().refreshes).toBe(0);
+    expect(link.cursor).toBe(6);
+  });
+
   it('the leader keeps the latest KEPT_ITEMS notifications: a replay from before them goes to the server', () => {
     const { hub, link, live } = leading(0);
     link.begin();
