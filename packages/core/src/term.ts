@@ -152,7 +152,8 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
       machine.to('follower', reason);
       election?.resign();
       const g = gen;
-      if (pause > 0) env.setTimeout(() => g === gen && machine.role === 'follower' && campaign(g), pause);
+      // In the yield's timer (never pending here: only a follower has one), so that leave() clears it too.
+      if (pause > 0) yieldTimer = env.setTimeout(() => g === gen && machine.role === 'follower' && campaign(g), pause);
       else campaign(g);
       // Ask whoever leads now for the tabs and the connection's state (its frames may have come and gone).
       hub.post({ type: 'hello', tab: hub.self(), join: true });

@@ -210,6 +210,18 @@ describe('the message election (no Web Locks)', () => {
   });
 });
 
+describe('stop() after a hand-off', () => {
+  it('leaves no timer behind: the pause before the old leader stands again ends with the bus', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    await startInTurn(w, hs);
+    leaders(hs)[0]!.bus.handoff();
+    await w.clock.advanceAsync(10);
+    for (const h of hs) await h.bus.stop();
+    for (const h of hs) expect(h.pending.size).toBe(0);
+  });
+});
+
 describe('garbage on the frames channel', () => {
   it("a hello whose tab is not of our shape (another page of the origin) breaks no tab's map, and no such channel reaches the server", async () => {
     const w = world();
@@ -227,3 +239,4 @@ describe('garbage on the frames channel', () => {
     for (const h of hs) expect(h.bus.state().tabs).toBe(2);
   });
 });
+
