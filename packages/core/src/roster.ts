@@ -35,7 +35,7 @@ export function createRoster<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
     unionChanged(tabs.remove(id));
     hub.changed();
   };
-  return {
+  const roster: Roster<Item> = {
     tabs,
     reset() {
       tabs.clear();
@@ -64,7 +64,10 @@ export function createRoster<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
         unionChanged(changed);
         if (frame.tab.id === hub.term.leaderId) hub.term.claim();
       },
-      bye: (frame) => frame.tab !== tabId && unionChanged(tabs.remove(frame.tab)),
+      // About this tab, from a leader that saw its lifetime lock free: this tab stopped (or went into the
+      // back/forward cache) and started again, and that leader, frozen meanwhile, heard of the stop late. The
+      // others dropped this tab, and with it its channels: say hello again.
+      bye: (frame) => (frame.tab === tabId ? roster.announce() : unionChanged(tabs.remove(frame.tab))),
       lead(frame) {
         // Without lifetime locks a dead tab stays in the map: start over from the tabs that answer this
         // term's `lead` (they all say hello, to everyone), as the new leader does.
@@ -79,4 +82,5 @@ export function createRoster<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
       },
     },
   };
+  return roster;
 }

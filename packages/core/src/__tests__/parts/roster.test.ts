@@ -48,6 +48,14 @@ describe('the roster', () => {
     expect(roster.tabs.ids()).toEqual(['me']);
   });
 
+  it('a bye about this tab (a leader that heard of its stop late, after it started again) makes it say hello again', () => {
+    const { hub, roster } = rostered();
+    roster.frames!.bye!(hub.frame('bye', { epoch: 0, from: 'L', tab: 'b' }));
+    expect(hub.posted).toEqual([]);
+    roster.frames!.bye!(hub.frame('bye', { epoch: 0, from: 'L', tab: 'me' }));
+    expect(hub.posted).toEqual([{ type: 'hello', tab: tab('me') }]);
+  });
+
   it('a tracked tab whose lifetime lock frees is dropped; the leader tells the others', async () => {
     const clock = new VirtualClock();
     const locks = new FakeLockManager({ clock });
