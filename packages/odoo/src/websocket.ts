@@ -77,7 +77,7 @@ export function websocketUrl(serverUrl: string, workerVersion: string | undefine
 /**
  * Odoo 16+'s bus: one WebSocket on `/websocket`, carrying `subscribe {channels, last}` and
  * `update_presence` up and JSON arrays of notifications down. Reconnects as Odoo's worker does: at once
- * after 4002 (the connection's age limit), never after 1000 (1000 `OUTDATED_VERSION` is an `outdated`
+ * after 4002 (the connection's age limit; after the backoff if that socket was up less than 10 s), never after 1000 (1000 `OUTDATED_VERSION` is an `outdated`
  * error), after 4001 goes on only if the session is still the same user's (`sessionClosed`; else it stops
  * with `session_expired`), and otherwise backs off with jitter (1013, the rate
  * limit, at least one rate window). Each connection starts with a `subscribe` from the shared cursor.
