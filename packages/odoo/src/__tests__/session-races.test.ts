@@ -276,17 +276,19 @@ describe('a login while a long-poll is held (Odoo 8–15)', () => {
 // Odoo's own login form (the addon's session_news.js) says `pending` on submit, and on the page the form led to
 // (in the same tab) `over`: the cookie has changed by then, but that page's script cannot tell whose session
 // it is. The leaders went on only after LOGIN_PENDING_FOR (30 s without a notification) before.
+/** One tab of user 2 leading, its first poll out, its session checked every 5 min; `checks()` counts the checks sent. */
+const leading = async () => {
+  const clock = new VirtualClock();
+  const fake = new FakeBrowser({ clock });
+  const odoo = fakeOdoo();
+  const t = tabOf(fake, odoo, { uid: 2, db: 'd', leaderTimeout: 0, sessionCheckInterval: 300_000 });
+  void t.bus.start();
+  await clock.advanceAsync(100);
+  expect(odoo.polls()).toHaveLength(1);
+  return { clock, fake, odoo, t, checks: () => odoo.sent.filter((r) => r.path === '/web/session/get_session_info').length };
+};
+
 describe("a login through Odoo's form (pending, then over)", () => {
-  const leading = async () => {
-    const clock = new VirtualClock();
-    const fake = new FakeBrowser({ clock });
-    const odoo = fakeOdoo();
-    const t = tabOf(fake, odoo, { uid: 2, db: 'd', leaderTimeout: 0, sessionCheckInterval: 300_000 });
-    void t.bus.start();
-    await clock.advanceAsync(100);
-    expect(odoo.polls()).toHaveLength(1);
-    return { clock, fake, odoo, t, checks: () => odoo.sent.filter((r) => r.path === '/web/session/get_session_info').length };
-  };
 
   it('as the same user: the leader asks whose session it is as soon as the login is said to be over, and polls again', async () => {
     const { clock, fake, odoo, t, checks } = await leading();
@@ -345,13 +347,7 @@ describe("a login through Odoo's form (pending, then over)", () => {
 
 describe('the periodic session check while someone logs in (Odoo 8–15)', () => {
   it('waits for the login to be over: its answer would set the cookie it was sent with back over the one the login gave', async () => {
-    const clock = new VirtualClock();
-    const fake = new FakeBrowser({ clock });
-    const odoo = fakeOdoo();
-    const t = tabOf(fake, odoo, { uid: 2, db: 'd', leaderTimeout: 0, sessionCheckInterval: 300_000 });
-    void t.bus.start();
-    await clock.advanceAsync(100);
-    const checks = () => odoo.sent.filter((r) => r.path === '/web/session/get_session_info').length;
+    const { clock, fake, t, checks } = await leading();
     const checked = checks();
     // A login starts in another tab just before the next check is due.
     await clock.advanceAsync(299_000);
