@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { CONTENDERS, launch } from './lib/browser.mjs';
 import { buildPage, measureBytes } from './lib/build.mjs';
 import { svg } from './lib/chart.mjs';
-import { measureFailover } from './lib/failover.mjs';
+import { measureFailover, turns } from './lib/failover.mjs';
 import { measureFanout } from './lib/fanout.mjs';
 import { measureIdle } from './lib/idle.mjs';
 import { measureLoad } from './lib/load.mjs';
@@ -40,13 +40,13 @@ const MODES = {
     sizes: [1, 5, 10, 20, 50], window0: 3000, window2: 6000, longHidden: { tabs: 10, window: 35_000 },
     idleWindow: 20_000, idleTabs: 3, idleBrowserTabs: 5, idleBrowserWindow: 60_000,
     fanoutSizes: [5, 20], fanoutCount: 20,
-    perKind: 20, lanes: { 'odoo-crosstab': 5, tabex: 5 }, failoverRate: 5, failoverTabs: 4,
+    perKind: 20, lanes: { 'odoo-crosstab': 5, tabex: 5 }, failoverRate: 5, failoverTabs: 4, turns: true,
   },
   quick: {
     sizes: [1, 5, 10], window0: 1000, window2: 2000,
     idleWindow: 5000, idleTabs: 3, idleBrowserTabs: 5, idleBrowserWindow: 15_000,
     fanoutSizes: [5, 20], fanoutCount: 6,
-    perKind: 5, lanes: { 'odoo-crosstab': 5, tabex: 5 }, failoverRate: 5, failoverTabs: 4,
+    perKind: 5, lanes: { 'odoo-crosstab': 5, tabex: 5 }, failoverRate: 5, failoverTabs: 4, turns: true,
   },
   smoke: {
     sizes: [2], window0: 300, window2: 600,
@@ -141,9 +141,9 @@ async function parallel(fn) {
 }
 
 /** One contender after the other: for timings, which share two cores badly. */
-async function sequential(fn, only = contenders) {
+async function sequential(fn) {
   const out = {};
-  for (const c of only) out[c] = await fn(c);
+  for (const c of contenders) out[c] = await fn(c);
   return out;
 }
 
@@ -193,9 +193,9 @@ const phase = {
     return r;
   },
   // naive has no leader to lose.
-  failover: async (contender) => {
+  failover: async (contender, turn) => {
     if (contender === 'naive') return undefined;
-    const r = await measureFailover({ browser, contender, perKind: params.perKind, lanes: params.lanes[contender] ?? 1, tabs: params.failoverTabs, rate: params.failoverRate, ...(params.kinds ? { kinds: params.kinds } : {}), log: mode === 'full' ? () => {} : log });
+    const r = await measureFailover({ browser, contender, perKind: params.perKind, lanes: params.lanes[contender] ?? 1, tabs: params.failoverTabs, rate: params.failoverRate, ...(params.kinds ? { kinds: params.kinds } : {}), turn, log: mode === 'full' ? () => {} : log });
     log(`failover ${contender}: close ${JSON.stringify(r.close)} crash ${JSON.stringify(r.crash)} lost ${r.lost} dup ${r.duplicated}${r.stuckLanes ? `, ${r.stuckLanes} lane(s) left with no leader` : ''}`);
     return r;
   },
@@ -219,7 +219,15 @@ try {
     ]);
     // Short timings do depend on the CPU: one contender at a time.
     if (phases.includes('fanout')) results.fanout = await sequential(phase.fanout);
-    if (phases.includes('failover')) Object.assign(results.failover, await sequential(phase.failover, contenders.filter((c) => !slow.includes(c))));
+    // The quick failovers (broadcast-channel and tabbus) are compared with each other: their browsers
+    // run side by side and take turns, one trial each, so a change in the machine's load over the phase
+    // weighs on both alike (one after the other, the second ran on a hotter machine).
+    if (phases.includes('failover')) {
+      const turn = turns();
+      const quick = contenders.filter((c) => !slow.includes(c) && c !== 'naive');
+      const timed = await Promise.all(quick.map((c) => phase.failover(c, turn)));
+      quick.forEach((c, i) => (results.failover[c] = timed[i]));
+    }
   }
 } finally {
   await browser.close();

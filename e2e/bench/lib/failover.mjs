@@ -30,66 +30,103 @@ async function firstPollSend(pages, since, timeout) {
 }
 
 /**
+ * Turns for lanes that run side by side but must not time their trials at the same moment: `take(fn)`
+ * runs `fn` once every turn taken before it has ended. Taken in order, so two lanes that each ask again
+ * as soon as their turn ends alternate, one trial each: whatever the machine's load does over the run
+ * falls on both alike, which a run of one contender after the other cannot promise.
+ */
+export function turns() {
+  let last = Promise.resolve();
+  return {
+    take(fn) {
+      const run = last.then(fn);
+      last = run.catch(() => undefined);
+      return run;
+    },
+  };
+}
+
+/** Without turns: every trial at once is the lane's own business. */
+const ownTurns = { take: (fn) => fn() };
+
+/**
  * One lane: one browser (context) with `tabs` tabs going through `kinds` (a list of 'close' and
  * 'crash'), one after another. Lanes of a contender can run side by side (each is its own session),
- * which the slow contenders need to fit 20 trials of 5–15 s each in the time budget.
+ * which the slow contenders need to fit 20 trials of 5–15 s each in the time budget. With `turn`
+ * shared between lanes, each trial (the election settling, the kill, the takeover, the replacement
+ * tab's load) waits for the other lanes' trials to end.
  */
-export async function failoverLane({ browser, server, contender, kinds, tabs = 4, takeoverTimeout = 20_000, log = () => {} }) {
+export async function failoverLane({ browser, server, contender, kinds, tabs = 4, takeoverTimeout = 20_000, turn = ownTurns, log = () => {} }) {
   const b = await newBrowser(browser, server);
   const pages = [];
-  for (let i = 0; i < tabs; i++) pages.push(await openTab(b, contender));
+  await turn.take(async () => {
+    for (let i = 0; i < tabs; i++) pages.push(await openTab(b, contender));
+  });
   const trials = [];
   for (const kind of kinds) {
-    let leader;
-    try {
-      leader = await settle(pages, contender, { timeout: takeoverTimeout });
-    } catch {
-      // No tab leads and polls (tabex can end up there after a crash): the lane is stuck, and every
-      // notification from now on is lost in it. Recorded, not retried.
-      trials.push({ kind, gap: null, stuck: true });
-      break;
-    }
-    // Let the leader's term run a little, as it would between two real failures.
-    await sleep(150);
-    const survivors = pages.filter((p) => p !== leader);
-    pages.splice(pages.indexOf(leader), 1);
-    const t0 = Date.now();
-    if (kind === 'close') await leader.close({ runBeforeUnload: true }).then(() => leader.isClosed() || leader.waitForEvent('close'));
-    else await crash(b.context, leader);
-    const sentAt = await firstPollSend(survivors, t0, takeoverTimeout);
-    let gap = null;
-    // The page saw its poll leave; the server may not have it yet.
-    for (const deadline = Date.now() + 10_000; sentAt !== null && gap === null && Date.now() < deadline; ) {
-      const arrival = (await server.polls(sentAt)).find((p) => p.session === b.session);
-      if (arrival) gap = arrival.at - t0;
-      else await sleep(20);
-    }
-    trials.push({ kind, gap });
-    log(`${contender} ${kind}: ${gap === null ? 'no takeover' : `${gap} ms`}`);
-    if (kind === 'crash') await leader.close();
-    pages.push(await openTab(b, contender));
+    const trial = await turn.take(() => failoverTrial({ b, pages, contender, kind, server, takeoverTimeout }));
+    trials.push(trial);
+    if (trial.stuck) break;
+    log(`${contender} ${kind}: ${trial.gap === null ? 'no takeover' : `${trial.gap} ms`}`);
   }
   return { b, pages, trials };
+}
+
+/** One trial of a lane: its leader closed or crashed, the takeover timed, a fresh tab in its place. */
+async function failoverTrial({ b, pages, contender, kind, server, takeoverTimeout }) {
+  let leader;
+  try {
+    leader = await settle(pages, contender, { timeout: takeoverTimeout });
+  } catch {
+    // No tab leads and polls (tabex can end up there after a crash): the lane is stuck, and every
+    // notification from now on is lost in it. Recorded, not retried.
+    return { kind, gap: null, stuck: true };
+  }
+  // Let the leader's term run a little, as it would between two real failures.
+  await sleep(150);
+  const survivors = pages.filter((p) => p !== leader);
+  pages.splice(pages.indexOf(leader), 1);
+  const t0 = Date.now();
+  if (kind === 'close') await leader.close({ runBeforeUnload: true }).then(() => leader.isClosed() || leader.waitForEvent('close'));
+  else await crash(b.context, leader);
+  const sentAt = await firstPollSend(survivors, t0, takeoverTimeout);
+  let gap = null;
+  // The page saw its poll leave; the server may not have it yet.
+  for (const deadline = Date.now() + 10_000; sentAt !== null && gap === null && Date.now() < deadline; ) {
+    const arrival = (await server.polls(sentAt)).find((p) => p.session === b.session);
+    if (arrival) gap = arrival.at - t0;
+    else await sleep(20);
+  }
+  if (kind === 'crash') await leader.close();
+  pages.push(await openTab(b, contender));
+  return { kind, gap };
 }
 
 /**
  * The failover measurement of one contender: `lanes` lanes in parallel on one server, the `kinds`
  * alternating, `perKind` trials of each in total, a stream of `rate` notifications/s throughout.
+ * `turn` (from `turns()`), shared with other contenders' measurements, makes their trials take turns.
  */
-export async function measureFailover({ browser, contender, perKind, lanes = 1, tabs = 4, rate = 5, kinds = ['close', 'crash'], log = () => {} }) {
+export async function measureFailover({ browser, contender, perKind, lanes = 1, tabs = 4, rate = 5, kinds = ['close', 'crash'], turn, log = () => {} }) {
   const server = await BenchServer.start();
   try {
-    return await run({ browser, server, contender, perKind, lanes, tabs, rate, kinds, log });
+    return await run({ browser, server, contender, perKind, lanes, tabs, rate, kinds, turn, log });
   } finally {
     await server.stop();
   }
 }
 
-async function run({ browser, server, contender, perKind, lanes, tabs, rate, kinds, log }) {
+async function run({ browser, server, contender, perKind, lanes, tabs, rate, kinds, turn = ownTurns, log }) {
   const stream = publishStream(server, rate);
   const laneKinds = Array.from({ length: lanes }, () => []);
   for (let i = 0; i < perKind * kinds.length; i++) laneKinds[i % lanes].push(kinds[i % kinds.length]);
-  const results = await Promise.all(laneKinds.map((kinds) => failoverLane({ browser, server, contender, kinds, tabs, log })));
+  const results = await Promise.all(laneKinds.map((kinds) => failoverLane({ browser, server, contender, kinds, tabs, turn, log })));
+  // The wind-down (the drain, the accounts, closing the browser) takes a turn too: it would otherwise
+  // fall on another contender's trial.
+  return turn.take(() => account({ results, stream, contender, log }));
+}
+
+async function account({ results, stream, contender, log }) {
   await stream.stop();
   const sent = stream.sent;
   const last = sent.at(-1) ?? { id: 0, at: 0 };

@@ -1,6 +1,7 @@
 // Fan-out latency: from just before Node publishes (POST /tabbus/send) to the notification handler
 // in every tab (Date.now() in the page: Node and the pages share the wall clock, ms resolution),
-// for each size in `sizes` (tabs added to the same browser), all tabs visible.
+// for each size in `sizes` (tabs added to the same browser), all tabs visible. Split in two where a tab
+// polls for the others: server → that tab, and that tab → each other tab (the relay).
 import { loadTabs, newBrowser, settle, sleep, startTabs } from './browser.mjs';
 import { BenchServer } from './server.mjs';
 import { summary } from './stats.mjs';
@@ -35,14 +36,28 @@ export async function measureFanout({ browser, contender, sizes, count, interval
       }
       const latencies = [];
       let missing = 0;
-      for (const page of pages) {
-        const arrivals = await page.evaluate(() => window.bench.arrivals);
+      const arrivalsByPage = await Promise.all(pages.map((p) => p.evaluate(() => window.bench.arrivals)));
+      for (const arrivals of arrivalsByPage) {
         for (const { id, at } of sent) {
           if (arrivals[id] === undefined) missing++;
           else latencies.push(arrivals[id] - at);
         }
       }
-      results[n] = { ...summary(latencies), missing, ...(settled ? {} : { noLeader: true }) };
+      // The latency in two parts: the server to the tab that polls (the same path for every contender),
+      // then that tab to each of the others, which is all the coordination layer adds. naive has no
+      // relay (every tab polls), nor has a run whose leader changed or was never found.
+      const stillLeads = settled && (await settled.evaluate(() => window.bench.role === 'leader'));
+      const leader = contender === 'naive' || !stillLeads ? null : arrivalsByPage[pages.indexOf(settled)];
+      const toLeader = [];
+      const relay = [];
+      if (leader) {
+        for (const { id, at } of sent) {
+          if (leader[id] === undefined) continue;
+          toLeader.push(leader[id] - at);
+          for (const arrivals of arrivalsByPage) if (arrivals !== leader && arrivals[id] !== undefined) relay.push(arrivals[id] - leader[id]);
+        }
+      }
+      results[n] = { ...summary(latencies), missing, ...(leader ? { toLeader: summary(toLeader), relay: summary(relay) } : {}), ...(settled ? {} : { noLeader: true }) };
     }
   } finally {
     await b.context.close();

@@ -180,6 +180,20 @@ function table(head, rows) {
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** Fan-out latency per contender and size, whole and in its two parts (server → polling tab, then the relay). */
+function fanoutTable(d, fanoutSizes) {
+  const cell = (s) => (s ? `${fmt(s.p50)} / ${fmt(s.p99)}` : '—');
+  const rows = CONTENDERS.flatMap((c) =>
+    fanoutSizes.filter((n) => d[c].fanout[n]).map((n) => {
+      const f = d[c].fanout[n];
+      return [c, n, cell(f), cell(f.toLeader), cell(f.relay)];
+    }),
+  );
+  const head = ['contender', 'tabs', 'every tab p50 / p99 (ms)', 'server → the polling tab', 'polling tab → each other tab'];
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
 export function markdown(results) {
   const d = derive(results);
   const fanoutSizes = [...new Set(CONTENDERS.flatMap((c) => Object.keys(d[c].fanout).map(Number)))].sort((a, b) => a - b);
@@ -201,7 +215,8 @@ export function markdown(results) {
     '',
     `Failover: ${fo ? `${fo.close.length} closes and ${fo.crash.length} crashes per contender` : 'not run'}, a stream of ${results.params.failoverRate} notifications/s throughout, ${results.params.failoverTabs} tabs per browser; ` +
       `gap = from just before the close/crash to the new leader's first poll reaching the server. ` +
-      `${laned.map(([c, n]) => `${c}: ${n} browsers side by side (its takeovers take seconds), `).join('')}${laned.length ? 'the others' : 'every contender'} one trial at a time. ` +
+      `${laned.map(([c, n]) => `${c}: ${n} browsers side by side (its takeovers take seconds), `).join('')}${laned.length ? 'the others' : 'every contender'} one trial at a time` +
+      `${!results.params.turns ? '' : ', in turns (one trial of each in its own browser, then the next: a change in load over the phase weighs on all alike)'}. ` +
       `Lost/duplicated: over every tab alive at the end, ids published after the tab was ready. Requests/min: every bus route (polls and session checks). ` +
       `Idle: mean over the follower tabs of a ${results.params.idleTabs}-tab browser (${results.params.idleWindow / 1000} s windows), the leader visible; tabex's timers run in a Web Worker and are counted as the worker's messages. ` +
       `Idle browser: ${results.params.idleBrowserTabs ?? 5} visible tabs of one more browser (${(results.params.idleBrowserWindow ?? results.params.idleWindow) / 1000} s window), every tab summed (leader included), and the followers that ran any timer. ` +
@@ -212,6 +227,18 @@ export function markdown(results) {
     '',
     targetsTable(d, results),
     '',
+    ...(fanoutSizes.some((n) => CONTENDERS.some((c) => d[c].fanout[n]?.relay))
+      ? [
+          '## Fan-out, in two parts',
+          '',
+          'From just before Node publishes to the handler: to the tab that polls (the server, the network stack, that tab parsing the reply: ' +
+            'the same path for every contender), and from that tab to each other tab (what the coordination layer adds). ' +
+            "naive has no second part: every tab polls. A contender's row has no parts when its leader changed during the measurement.",
+          '',
+          fanoutTable(d, fanoutSizes),
+          '',
+        ]
+      : []),
     '## Server load: peak concurrent polls per session, bus requests/min',
     '',
     `Each cell: peak polls held at once for the browser's session, bus requests/min. Windows: ${results.params.window0 / 1000} s at 0/s, ${results.params.window2 / 1000} s at 2/s` +
