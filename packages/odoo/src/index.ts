@@ -13,6 +13,7 @@ export type { OdooBus, OdooBusOptions } from './create-odoo-bus';
 export { authenticate, logout } from './auth';
 export type { ServerOptions } from './auth';
 export { announceSession, hearSessions, LOGIN_PENDING_FOR } from './sessions';
+export { REQUEST_TIMEOUT } from './jsonrpc';
 export type { LoginDoneNews, LoginNews, LoginOutcome, LogoutNews, ScopeNews, SessionEar, SessionNews } from './sessions';
 export type { SessionInfo } from './session';
 export { LongpollingTransport } from './longpolling';

@@ -16,15 +16,42 @@ export interface RpcRequest {
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
+/**
+ * How long a request with no signal of its own waits for its whole answer, in ms. A server can take a
+ * request and never answer it (a worker stuck, a proxy that lost it; browsers set no limit): the start of
+ * a bus (its session and version), a session check the leader's next request waits for, or a login the
+ * other tabs wait out would hang with it. The long poll brings its own signal and limit.
+ */
+export const REQUEST_TIMEOUT = 30_000;
+
+/**
+ * An abort signal that fires `ms` from now. `end()` once the answer is in or no longer wanted: the timer
+ * goes, and a request still under way is dropped (a hung one would hold one of the browser's few
+ * connections to the server).
+ */
+export function timeLimit(ms: number): { signal: AbortSignal; end(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  return {
+    signal: controller.signal,
+    end: () => {
+      clearTimeout(timer);
+      controller.abort();
+    },
+  };
+}
+
 let nextId = 1;
 
 /**
  * One Odoo JSON-RPC call. Resolves with `result`; rejects with a TabBusError whose code says what went
  * wrong. Odoo answers errors with HTTP 200 and an `error` object; a session it no longer knows comes
- * back as code 100 / `SessionExpiredException`, which is fatal: retrying cannot log the user in.
+ * back as code 100 / `SessionExpiredException`, which is fatal: retrying cannot log the user in. With no
+ * signal, the call gives up after {@link REQUEST_TIMEOUT} ms (`timeout`).
  */
 export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
   const { url } = request;
+  const limit = request.signal ? undefined : timeLimit(REQUEST_TIMEOUT);
   let response: Response;
   try {
     response = await request.fetch(url, {
@@ -33,10 +60,10 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: request.params, id: nextId++ }),
       credentials: request.credentials,
-      signal: request.signal ?? null,
+      signal: request.signal ?? limit!.signal,
     });
   } catch (cause) {
-    throw noAnswer(request, cause);
+    throw noAnswer(request, cause, limit);
   }
   const maxBytes = request.maxBytes ?? DEFAULT_MAX_BYTES;
   const declared = Number(response.headers?.get('Content-Length') ?? NaN);
@@ -66,8 +93,10 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
   } catch (cause) {
     if (cause instanceof TabBusError) throw cause;
     // The connection broke while the body was coming in: as much a network failure as no answer at all.
-    throw noAnswer(request, cause);
+    throw noAnswer(request, cause, limit);
   }
+  // The answer is in: the time limit goes (it is left to fire after an error, on a request already over).
+  limit?.end();
   // What the server said, for each error below: the start of the body is what tells a proxy's page apart.
   const bad = (code: 'http' | 'protocol', why: string, extra?: Record<string, unknown>, cause?: unknown) =>
     new TabBusError(code, `${url}: ${why}`, { cause, context: { url, ...extra, body: text.slice(0, 200) } });
@@ -102,8 +131,12 @@ function tooLarge(url: string, size: number, maxBytes: number, atLeast = false):
   return new TabBusError('protocol', `${url}: the reply is ${atLeast ? 'at least ' : ''}${size} bytes, above the ${maxBytes}-byte limit`, { context: { url, size, maxBytes } });
 }
 
-/** A request that got no (complete) answer; an abort by the caller passes its reason through untouched. */
-function noAnswer(request: RpcRequest, cause: unknown): unknown {
+/**
+ * A request that got no (complete) answer: in time (`network`) or not (`timeout`, once `limit` fired); an
+ * abort by the caller passes its reason through untouched.
+ */
+function noAnswer(request: RpcRequest, cause: unknown, limit?: { signal: AbortSignal }): unknown {
   if (request.signal?.aborted) return cause;
-  return new TabBusError('network', `${request.url}: no answer (${(cause as Error)?.message ?? cause})`, { cause, context: { url: request.url } });
+  const late = limit?.signal.aborted;
+  return new TabBusError(late ? 'timeout' : 'network', `${request.url}: no answer ${late ? `within ${REQUEST_TIMEOUT} ms` : `(${(cause as Error)?.message ?? cause})`}`, { cause, context: { url: request.url } });
 }

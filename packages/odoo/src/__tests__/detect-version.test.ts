@@ -1,8 +1,9 @@
 // version: 'auto' without a dev server: what each combination of answers from /web/webclient/version_info
 // and /websocket/health decides.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TabBusError } from '@tabbus/core';
 import { detectVersion } from '../detect-version';
+import { REQUEST_TIMEOUT } from '../jsonrpc';
 
 /** A fetch that answers the version route with `info` (a result, or an HTTP status) and the health route with `health`. */
 function server(info: unknown, health: number | 'down'): typeof fetch {
@@ -45,5 +46,47 @@ describe('detectVersion', () => {
     const error = await detect(500, 'down').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TabBusError);
     expect(error).toMatchObject({ code: 'network', message: expect.stringMatching(/set the `version` option/) });
+  });
+
+  describe('a route that never answers', () => {
+    afterEach(() => void vi.useRealTimers());
+    /** Like `server`, but the named route takes the request and never answers (until aborted). */
+    const hanging = (route: 'health' | 'version', other: typeof fetch) => {
+      const signals: AbortSignal[] = [];
+      const hung = ((input: RequestInfo | URL, init: RequestInit = {}) => {
+        if (String(input).endsWith(route === 'health' ? '/websocket/health' : '/version_info')) {
+          signals.push(init.signal!);
+          return new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal!.reason)));
+        }
+        return other(input, init);
+      }) as typeof fetch;
+      return { fetch: hung, signals };
+    };
+
+    it('a version_info answer decides at once, and the hung health request is dropped', async () => {
+      const { fetch, signals } = hanging('health', server({ server_version_info: [16, 0] }, 200));
+      expect(await detectVersion({ fetch, serverUrl: 'http://odoo.test', credentials: 'same-origin' })).toBe(16);
+      expect(signals[0]!.aborted).toBe(true);
+    });
+
+    it('a hung version_info gives up after REQUEST_TIMEOUT; the health route decides', async () => {
+      vi.useFakeTimers();
+      const { fetch } = hanging('version', server(404, 404));
+      let version: unknown;
+      void detectVersion({ fetch, serverUrl: 'http://odoo.test', credentials: 'same-origin' }).then((v) => (version = v));
+      await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT - 1);
+      expect(version).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(version).toBe(15);
+    });
+
+    it('both hung: the network error after REQUEST_TIMEOUT, not a start that never ends', async () => {
+      vi.useFakeTimers();
+      const never = (() => new Promise(() => undefined)) as typeof fetch;
+      const bothHung = hanging('health', hanging('version', never).fetch).fetch;
+      const outcome = detectVersion({ fetch: bothHung, serverUrl: 'http://odoo.test', credentials: 'same-origin' }).catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+      expect(await outcome).toMatchObject({ code: 'network', context: { versionInfo: 'timeout', health: 'no answer' } });
+    });
   });
 });

@@ -22,6 +22,8 @@ function fakeOdoo() {
     hold: undefined as Promise<void> | undefined,
     /** Polls the page gave up (aborted). */
     aborted: 0,
+    /** The next this many get_session_info requests fail on the network. */
+    infoFailures: 0,
   };
   /** Answers every held poll with no notifications (the leader then polls again). */
   const held = new Set<(error?: Error) => void>();
@@ -35,6 +37,7 @@ function fakeOdoo() {
     sent.push({ path, user: state.user });
     if (path === '/web/session/get_session_info') {
       if (state.hold) await state.hold;
+      if (state.infoFailures > 0 && state.infoFailures--) throw new TypeError('Failed to fetch');
       if (state.info) return rpcResult(state.info());
       if (state.user === null) return rpcError(sessionExpiredError);
       return rpcResult({ uid: state.user, db: state.db });
@@ -331,6 +334,25 @@ describe("a login through Odoo's form (pending, then over)", () => {
     odoo.wake();
     await clock.advanceAsync(100);
     expect({ polls: odoo.polls().length, checks: checks() - checked }).toEqual({ polls: 2, checks: 1 });
+  });
+
+  it('a check for an `over` that gets no answer: the poll after the backoff waits for one that does (the leader checks after a failure)', async () => {
+    const fake = new FakeBrowser();
+    const odoo = fakeOdoo();
+    // The transport's backoff runs on real timers: a short one.
+    const t = tabOf(fake, odoo, { uid: 2, db: 'd', sessionCheckInterval: 300_000, backoff: { initial: 30, jitter: 0 } });
+    await t.bus.start();
+    await eventually(() => odoo.polls().length).toBe(1);
+    odoo.state.infoFailures = 1;
+    fake.inject(SESSIONS, { kind: 'login', state: 'over' });
+    await sleep(10);
+    odoo.wake();
+    await eventually(() => odoo.polls().length).toBe(2);
+    const paths = odoo.sent.map((r) => r.path);
+    // The poll after the failed check went only after a check that got an answer.
+    const failed = paths.indexOf('/web/session/get_session_info');
+    expect(paths.slice(failed + 1, -1)).toContain('/web/session/get_session_info');
+    expect(t.bus.state().role).toBe('leader');
   });
 
   it('a login announced after that is pending again until its own end', async () => {

@@ -1,8 +1,8 @@
 // The pure parts of @tabbus/odoo: parsing poll results, presence options, version checks, the JSON-RPC
 // call and the session check (with a scripted fetch).
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TabBusError } from '@tabbus/core';
-import { callJsonRpc } from '../jsonrpc';
+import { callJsonRpc, REQUEST_TIMEOUT } from '../jsonrpc';
 import { parsePollResult, stringChannelOf } from '../notifications';
 import { fetchSessionInfo } from '../session';
 import { checkVersion, hasTypedMessages, ODOO_VERSIONS, presenceOptions, speaksWebsocket, type OdooVersion } from '../versions';
@@ -221,6 +221,56 @@ describe('callJsonRpc', () => {
     const pending = call(fetch, controller.signal);
     controller.abort('mine');
     await expect(pending).rejects.toBe('mine');
+  });
+
+  describe('with no signal of its own', () => {
+    afterEach(() => void vi.useRealTimers());
+
+    it('gives up after REQUEST_TIMEOUT with a timeout TabBusError, and drops the request', async () => {
+      vi.useFakeTimers();
+      const fetch = new FakeFetch(); // takes the request, never answers
+      const outcome = call(fetch).catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT - 1);
+      expect(fetch.calls[0]!.signal!.aborted).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      const error = await outcome;
+      expect(error).toBeInstanceOf(TabBusError);
+      expect(error).toMatchObject({ code: 'timeout', fatal: false, context: { url: 'http://o.test/web/x' } });
+      expect(fetch.calls[0]!.signal!.aborted).toBe(true);
+    });
+
+    it('a body that stops coming counts too', async () => {
+      vi.useFakeTimers();
+      const fetch = new FakeFetch((call) => {
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"jsonrpc":"2.0",'));
+            call.signal!.addEventListener('abort', () => controller.error(call.signal!.reason));
+          },
+        });
+        return new Response(body, { status: 200 });
+      });
+      const outcome = call(fetch).catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+      expect(await outcome).toMatchObject({ code: 'timeout' });
+    });
+
+    it('an answer in time leaves no timer behind', async () => {
+      vi.useFakeTimers();
+      await expect(call(new FakeFetch(rpcResult(7)))).resolves.toBe(7);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it('a caller with a signal sets its own limit: none is added', async () => {
+      vi.useFakeTimers();
+      const controller = new AbortController();
+      const fetch = new FakeFetch();
+      let settled = false;
+      void call(fetch, controller.signal).finally(() => (settled = true)).catch(() => undefined);
+      await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT * 2);
+      expect(settled).toBe(false);
+      controller.abort('mine');
+    });
   });
 
   it('a body that fails while being read → network TabBusError (not a raw TypeError)', async () => {
