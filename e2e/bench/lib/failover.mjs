@@ -97,9 +97,19 @@ async function failoverTrial({ b, pages, contender, kind, server, takeoverTimeou
     if (arrival) gap = arrival.at - t0;
     else await sleep(20);
   }
+  // Where the gap went: until the new leader said it leads (the election), until its poll left (its own
+  // work), until the server had the poll (the browser's network stack and the server).
+  const elected = gap === null ? 0 : await electedAt(survivors);
+  const parts = elected ? { elected: elected - t0, sent: sentAt - t0 } : null;
   if (kind === 'crash') await leader.close();
   pages.push(await openTab(b, contender));
-  return { kind, gap };
+  return { kind, gap, parts };
+}
+
+/** When the tab that leads among `pages` says it took over (Date.now() in the page); 0 when none leads. */
+async function electedAt(pages) {
+  const since = await Promise.all(pages.map((p) => p.evaluate(() => (window.bench.role === 'leader' ? window.bench.leaderSince : 0))));
+  return Math.max(...since);
 }
 
 /**
@@ -161,6 +171,9 @@ async function account({ results, stream, contender, log }) {
     // null: no new leader polled within the timeout (or the lane was stuck before this trial).
     close: trials.filter((t) => t.kind === 'close').map((t) => t.gap),
     crash: trials.filter((t) => t.kind === 'crash').map((t) => t.gap),
+    // Per trial with a takeover: { elected, sent } in ms from the close/crash (the gap is in close/crash).
+    closeParts: trials.filter((t) => t.kind === 'close' && t.parts).map((t) => ({ ...t.parts, gap: t.gap })),
+    crashParts: trials.filter((t) => t.kind === 'crash' && t.parts).map((t) => ({ ...t.parts, gap: t.gap })),
     stuckLanes: trials.filter((t) => t.stuck).length,
     lanes: results.length,
     lanesWithoutLeaderAtEnd: endLeaders.filter((n) => n === 0).length,

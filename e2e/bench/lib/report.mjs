@@ -1,7 +1,7 @@
 // The markdown report: a summary per contender, the full load matrix, and tabbus against its
 // targets with the ratio to the best peer. Reports what was measured; judges nothing but the targets.
 import { CONTENDERS } from './browser.mjs';
-import { summary } from './stats.mjs';
+import { percentile, summary } from './stats.mjs';
 
 const KB = 1024;
 const fmt = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? '—' : Number(v).toFixed(digits));
@@ -194,6 +194,23 @@ function fanoutTable(d, fanoutSizes) {
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** The failover gap in its three parts, medians per contender and kind. */
+function failoverPartsTable(results) {
+  const rows = [];
+  for (const c of CONTENDERS) {
+    for (const kind of ['close', 'crash']) {
+      const parts = results.failover?.[c]?.[`${kind}Parts`];
+      if (!parts?.length) continue;
+      const p50 = (values) => fmt(percentile(values, 50));
+      rows.push([c, kind, parts.length, p50(parts.map((x) => x.elected)), p50(parts.map((x) => x.sent - x.elected)), p50(parts.map((x) => x.gap - x.sent)), p50(parts.map((x) => x.gap))]);
+    }
+  }
+  if (!rows.length) return null;
+  const head = ['contender', 'failover', 'trials', 'to "I lead"', 'then to its poll', 'then to the server', 'gap'];
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
 export function markdown(results) {
   const d = derive(results);
   const fanoutSizes = [...new Set(CONTENDERS.flatMap((c) => Object.keys(d[c].fanout).map(Number)))].sort((a, b) => a - b);
@@ -227,6 +244,19 @@ export function markdown(results) {
     '',
     targetsTable(d, results),
     '',
+    ...(failoverPartsTable(results)
+      ? [
+          '## Failover, in three parts',
+          '',
+          'Medians, in ms, of each trial cut in three: from just before the close or crash until the new leader says it took over ' +
+            "(the election; tabbus: its role machine's time, the others: when their code hears it), then until its first poll leaves (fetch() called), " +
+            'then until the server has that poll (the browser process, the network stack and the server, all competing for the same cores as the tabs). ' +
+            'Medians of parts do not add up to the median gap.',
+          '',
+          failoverPartsTable(results),
+          '',
+        ]
+      : []),
     ...(fanoutSizes.some((n) => CONTENDERS.some((c) => d[c].fanout[n]?.relay))
       ? [
           '## Fan-out, in two parts',
