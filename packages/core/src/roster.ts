@@ -77,7 +77,7 @@ export function createRoster<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
         hub.post({ type: 'hello', tab: hub.self() });
       },
       welcome(frame) {
-        for (const tab of frame.tabs) if (tab.id !== tabId) tabs.upsert(tab);
+        for (const tab of frame.tabs) if (tab?.id !== tabId) tabs.upsert(tab);
         hub.term.claim();
       },
     },

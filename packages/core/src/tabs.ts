@@ -48,8 +48,8 @@ export function createTabRegistry(): TabRegistry {
     upsert(tab) {
       // Any page of the origin may post on the channel: channels that are no strings would reach the
       // server (which refuses the request), and no list at all would break every later union. Such an
-      // entry is not kept (one with no list throws here, and the router drops its frame).
-      if (!tab.channels.every((c) => typeof c == 'string')) return false;
+      // entry is not kept, without a throw: the rest of its frame (a welcome, a lead) still counts.
+      if (!tab?.channels?.every?.((c) => typeof c == 'string')) return false;
       tabs.set(tab.id, tab);
       return recompute();
     },

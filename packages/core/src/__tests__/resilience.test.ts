@@ -1177,6 +1177,18 @@ describe('garbage on the frames channel', () => {
     await w.clock.advanceAsync(10);
     for (const h of hs) expect(h.received).toEqual([1, 2]);
   });
+
+  it("a welcome with junk in its map (another page of the origin, another build) is taken all the same: the tabs it lists and the connection's state", async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w)];
+    const [a, b] = hs as [Harness, Harness];
+    await startAll(w, hs);
+    const frame = { v: FRAME_VERSION, scope: SCOPE, epoch: a.bus.state().epoch, from: a.bus.tabId, type: 'welcome', to: b.bus.tabId, transport: 'backoff', cursor: 0 };
+    w.browser.inject(FRAMES, { ...frame, tabs: [null, 7, { id: 'x', channels: 'news' }, { id: 'c', channels: ['news'], visible: true }] });
+    expect(b.bus.state()).toMatchObject({ transport: 'backoff', tabs: 3 });
+    expect(b.bus.state().tabList.map((t) => t.id)).toContain('c');
+    expect(b.errors).toEqual([]);
+  });
 });
 
 describe('lastError', () => {

@@ -40,6 +40,24 @@ describe('the roster', () => {
     expect(hub.posted).toEqual([{ type: 'hello', tab: tab('me') }]);
   });
 
+  it('a lead whose tab is junk (another page, another build) is taken all the same: the map starts over and this tab says hello', () => {
+    for (const junk of [undefined, null, 7, {}, { id: 'L', channels: 'news' }]) {
+      const { hub, roster } = rostered();
+      roster.frames!.hello!(hub.frame('hello', { epoch: 0, from: 'gone', tab: tab('gone') }));
+      expect(() => roster.frames!.lead!(hub.frame('lead', { epoch: 2, from: 'L', cursor: 0, tab: junk as never }))).not.toThrow();
+      expect(roster.tabs.ids(), String(junk)).toEqual(['me']);
+      expect(hub.posted, String(junk)).toEqual([{ type: 'hello', tab: tab('me') }]);
+    }
+  });
+
+  it('a welcome skips the junk in its map and keeps the rest', () => {
+    const { hub, roster } = rostered();
+    const tabs = [null, 7, 'b', { id: 'x' }, { id: 'y', channels: [5] }, tab('b', true, ['news'])];
+    expect(() => roster.frames!.welcome!(hub.frame('welcome', { epoch: 1, from: 'L', to: 'me', tabs: tabs as never, transport: 'open', cursor: 0 }))).not.toThrow();
+    expect(roster.tabs.list()).toEqual([tab('me'), tab('b', true, ['news'])]);
+    expect(hub.term.claim).toHaveBeenCalled();
+  });
+
   it('a bye removes the tab, never this one', () => {
     const { hub, roster } = rostered();
     roster.frames!.hello!(hub.frame('hello', { epoch: 0, from: 'b', tab: tab('b') }));
