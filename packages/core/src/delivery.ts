@@ -100,8 +100,10 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
       upTo = 0;
     },
     frames: {
-      // Delivering a batch after a missing one would skip it for good: ask for a replay instead.
-      batch: (frame) => (mark.synced && frame.after > mark.watermark ? resync(frame.after) : delivery.deliver(frame.items)),
+      // Delivering a batch after a missing one would skip it for good: ask for a replay instead. Junk among
+      // the items (any page of the origin may post) drops the whole batch before an id is taken: it would
+      // throw halfway (ids taken, none delivered) or stick in the watermark (Infinity).
+      batch: (frame) => (mark.synced && frame.after > mark.watermark ? resync(frame.after) : frame.items.every((item) => Number.isSafeInteger(item?.id)) && delivery.deliver(frame.items)),
       welcome: (frame) => {
         // Nothing above its watermark came meanwhile, but an id committed late (below it) may have: the leader
         // replays those it kept.
