@@ -72,11 +72,12 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   const owns = () => leading() || machine.role === 'solo';
   const gap = (at: number, age: number, reason: 'retention' | 'reset' = 'retention') => hub.delivery.raiseGap({ cursor: at, age, reason });
   /**
-   * A pass told in a frame (`alive`, or the `welcome` of a tab that just joined). Any page of the origin may
-   * post on the channel: what is no number counts as none (one in the future delays the check by one
-   * interval at most: see watchSession).
+   * A time told in a frame: a server contact (`heard`: `alive`, `batch`) or a pass of the session check
+   * (`checked`: `alive`, the `welcome` of a tab that just joined), after `known`. Any page of the origin may
+   * post on the channel: what is no number counts as none, and a time ahead of now as now (a `heard` far
+   * ahead would hide every later gap).
    */
-  const heardPass = (checked: unknown) => void (passedAt = Math.max(passedAt, Number(checked) || 0));
+  const told = (known: number, at: unknown) => Math.max(known, Math.min(Number(at) || 0, env.now()));
 
   const status = (state: TransportState) => {
     if (!machine.transportTo(state)) return;
@@ -278,17 +279,17 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
         alive();
       },
       alive: (frame) => {
-        newsAt = Math.max(newsAt, Number(frame.heard) || 0);
-        heardPass(frame.checked);
+        newsAt = told(newsAt, frame.heard);
+        passedAt = told(passedAt, frame.checked);
       },
-      batch: (frame) => void (newsAt = Math.max(newsAt, Number(frame.heard) || env.now())),
+      batch: (frame) => void (newsAt = told(newsAt, frame.heard ?? Infinity)),
       // A new term's connection is on its way; then the leader says how it goes.
       lead: () => void machine.transportTo('connecting', true),
       welcome: (frame) => {
         machine.transportTo(frame.transport, true);
         // A tab that joins after the leader's last `alive` learns the pass here, or it would check at once
         // should it lead before the next one.
-        heardPass(frame.checked);
+        passedAt = told(passedAt, frame.checked);
       },
       status: (frame) => void machine.transportTo(frame.transport, true),
     },

@@ -60,6 +60,19 @@ describe('the link', () => {
     expect(hub.delivery.raiseGap).toHaveBeenCalledWith({ cursor: 5, age: hub.retention + 1000, reason: 'retention' });
   });
 
+  it('a `heard` from the future (another page of the origin, another build) hides no retention gap at the next term', () => {
+    for (const type of ['alive', 'batch'] as const) {
+      const { hub, link } = leading(5);
+      hub.env.storage!.setItem(CURSOR_KEY, JSON.stringify({ id: 5, at: hub.clock.now() }));
+      const heard = hub.clock.now() + 1e12;
+      if (type === 'alive') link.frames!.alive!(hub.frame('alive', { epoch: 1, from: 'stray', cursor: 5, heard }));
+      else link.frames!.batch!(hub.frame('batch', { epoch: 1, from: 'stray', cursor: 5, after: 5, items: [], heard }));
+      hub.clock.advance(hub.retention + 1000);
+      link.begin();
+      expect(hub.delivery.raiseGap, type).toHaveBeenCalledWith({ cursor: 5, age: hub.retention + 1000, reason: 'retention' });
+    }
+  });
+
   it('the user back after a long spell: the transport of this term hears of it; a tab without one does nothing', () => {
     const { link, live } = leading();
     link.userBack(120_000);
