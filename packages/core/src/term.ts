@@ -187,8 +187,9 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
         yieldTimer = env.setTimeout(() => g === gen && machine.role === 'follower' && lead(g, 'yield not taken'), YIELD_TIMEOUT);
         hub.changed();
       },
-      // Addressed to this tab (the bus drops frames addressed to others).
-      yield: () => machine.role === 'follower' && take('claimed'),
+      // Addressed to this tab (the bus drops frames addressed to others). One with no `to` reaches every
+      // tab: it is for none (every follower would steal the lock).
+      yield: (frame) => frame.to === tabId && machine.role === 'follower' && take('claimed'),
     },
   };
   return term;

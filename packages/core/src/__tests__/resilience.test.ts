@@ -1189,6 +1189,17 @@ describe('garbage on the frames channel', () => {
     expect(b.bus.state().tabList.map((t) => t.id)).toContain('c');
     expect(b.errors).toEqual([]);
   });
+
+  it('a yield that names no tab to take over (another page of the origin, another build) makes no follower take the lock', async () => {
+    const w = world();
+    const hs = [spawn(w), spawn(w), spawn(w)];
+    const a = await startAll(w, hs);
+    const { epoch } = a.bus.state();
+    w.browser.inject(FRAMES, { v: FRAME_VERSION, scope: SCOPE, epoch, from: a.bus.tabId, type: 'yield', cursor: 0 });
+    await w.clock.advanceAsync(100);
+    expect(leaders(hs).map((h) => h.bus.tabId)).toEqual([a.bus.tabId]);
+    for (const h of hs) expect(h.bus.state()).toMatchObject({ epoch, leaderId: a.bus.tabId });
+  });
 });
 
 describe('lastError', () => {
