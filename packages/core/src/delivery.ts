@@ -103,7 +103,13 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
       // Delivering a batch after a missing one would skip it for good: ask for a replay instead. Junk among
       // the items (any page of the origin may post) drops the whole batch before an id is taken: it would
       // throw halfway (ids taken, none delivered) or stick in the watermark (Infinity).
-      batch: (frame) => (mark.synced && frame.after > mark.watermark ? resync(frame.after) : frame.items.every((item) => Number.isSafeInteger(item?.id)) && delivery.deliver(frame.items)),
+      // A batch the leader sends says where its cursor is: a replay asked for beyond it (a cursor some other
+      // page made up) would be asked for every second, for good.
+      batch: (frame) => {
+        if (mark.synced && frame.after > mark.watermark) return resync(frame.after);
+        if (frame.cursor < upTo) upTo = frame.cursor;
+        if (frame.items.every((item) => Number.isSafeInteger(item?.id))) delivery.deliver(frame.items);
+      },
       welcome: (frame) => {
         // Nothing above its watermark came meanwhile, but an id committed late (below it) may have: the leader
         // replays those it kept.

@@ -40,6 +40,8 @@ export interface LeadFrame extends FrameBase {
   readonly cursor: number;
   /** The leader's own entry. */
   readonly tab: TabInfo;
+  /** The connection's state as the term is announced: its first request is already on its way (absent from older builds: `connecting`). */
+  readonly transport?: TransportState;
 }
 /** The leader's answer to a joining tab: the tabs it knows and the connection's state. */
 export interface WelcomeFrame extends FrameBase {

@@ -283,8 +283,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
         passedAt = told(passedAt, frame.checked);
       },
       batch: (frame) => void (newsAt = told(newsAt, frame.heard ?? Infinity)),
-      // A new term's connection is on its way; then the leader says how it goes.
-      lead: () => void machine.transportTo('connecting', true),
+      // A new term's connection is on its way, in the state the leader tells (older builds: none, so connecting).
+      lead: (frame) => void machine.transportTo(frame.transport ?? 'connecting', true),
       welcome: (frame) => {
         machine.transportTo(frame.transport, true);
         // A tab that joins after the leader's last `alive` learns the pass here, or it would check at once

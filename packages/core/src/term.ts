@@ -82,11 +82,14 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
     term.leaderId = tabId;
     machine.to('leader', reason);
     if (!lifetimes) hub.roster.tabs.retainOnly(tabId);
-    // Every tab answers `lead` with a hello: without lifetime locks, that is how the map is rebuilt.
-    hub.post({ type: 'lead', cursor: hub.delivery.watermark, tab: hub.self() });
-    // The connection before the storage write: after a failover, the gap is the time to its first
-    // request. No reply can come back before this task ends, and the write is in it.
+    const cursor = hub.delivery.watermark;
+    // The connection first: after a failover, the gap is the time to its first request, and each frame
+    // or storage write wakes every other tab, on the cores the request needs. No reply can come back
+    // before this task ends, and the frame and the write are in it. The connection's state may be
+    // told before the term (`status`): the followers take a newer epoch from either frame.
     hub.link.begin();
+    // Every tab answers `lead` with a hello: without lifetime locks, that is how the map is rebuilt.
+    hub.post({ type: 'lead', cursor, tab: hub.self(), transport: machine.transport });
     store.writeEpoch(term.epoch);
     hub.changed();
   };

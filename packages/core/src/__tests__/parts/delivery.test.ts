@@ -52,6 +52,20 @@ describe('delivery', () => {
     expect(delivered(hub)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('a cursor made up far ahead (a welcome, an alive or a batch of another page) is asked for only until a batch of the leader says where its cursor is', () => {
+    for (const forged of ['welcome', 'alive', 'batch'] as const) {
+      const { hub, delivery } = delivering();
+      delivery.frames!.batch!(batch(hub, 0, [1, 2]));
+      if (forged === 'batch') delivery.frames!.batch!(batch(hub, 1e15, [1e15 + 1]));
+      else (delivery.frames![forged] as (frame: unknown) => void)(hub.frame(forged, { epoch: 1, from: 'L', cursor: 1e15, to: 'me', tabs: [], transport: 'open' } as never));
+      expect(hub.posted, forged).toEqual([{ type: 'resync', cursor: 2 }]);
+      // The leader's answer: what it has above 2 (nothing), at its real cursor.
+      delivery.frames!.batch!(batch(hub, 2, []));
+      hub.clock.advance(10 * RESYNC_INTERVAL);
+      expect(hub.posted, forged).toHaveLength(1);
+    }
+  });
+
   it('a server reset while a replay is asked for: the follower stops asking once it has the new stream', () => {
     const { hub, delivery } = delivering();
     delivery.frames!.batch!(batch(hub, 0, [1, 2]));

@@ -375,12 +375,16 @@ describe('the link', () => {
     }
   });
 
-  it('a follower keeps the copy of the leader connection state', () => {
+  it('a follower keeps the copy of the leader connection state: connecting at a lead that says none (older builds), then as told', () => {
     const hub = testHub();
     const link = createLink(hub);
     link.frames!.lead!(hub.frame('lead', { epoch: 1, from: 'L', cursor: 0, tab: { id: 'L', channels: [], visible: true } }));
     expect(hub.machine.transport).toBe('connecting');
     link.frames!.status!(hub.frame('status', { epoch: 1, from: 'L', transport: 'backoff' }));
     expect(hub.machine.transport).toBe('backoff');
+    // A lead that says its connection's state (its `status` frame may have come first): that state.
+    link.frames!.status!(hub.frame('status', { epoch: 2, from: 'M', transport: 'open' }));
+    link.frames!.lead!(hub.frame('lead', { epoch: 2, from: 'M', cursor: 0, tab: { id: 'M', channels: [], visible: true }, transport: 'open' }));
+    expect(hub.machine.transport).toBe('open');
   });
 });

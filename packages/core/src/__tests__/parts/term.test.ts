@@ -22,15 +22,19 @@ function follower(options: { lifetimes?: boolean; steal?: boolean } = {}) {
 const types = (hub: TestHub) => hub.posted.map((f) => f.type);
 
 describe('the term', () => {
-  it('elected: a new epoch above the stored one, the role, a lead frame with this tab, then the connection', () => {
+  it('elected: a new epoch above the stored one, the role, the connection, then a lead frame with this tab and the connection\'s state', () => {
     const { hub, term, manual } = follower();
     hub.env.storage!.setItem(EPOCH_KEY, '41');
+    // The connection goes first (the failover's gap is the time to its request): nothing posted before it.
+    let postedBeforeConnection = -1;
+    vi.mocked(hub.link.begin).mockImplementation(() => void (postedBeforeConnection = hub.posted.length));
     manual.elect();
+    expect(postedBeforeConnection).toBe(0);
     expect(term.epoch).toBe(42);
     expect(hub.env.storage!.getItem(EPOCH_KEY)).toBe('42');
     expect(hub.machine).toMatchObject({ role: 'leader', last: { from: 'follower', to: 'leader', reason: 'elected' } });
     expect(term.leaderId).toBe('me');
-    expect(hub.posted).toEqual([{ type: 'lead', cursor: 0, tab: { id: 'me', channels: [], visible: true } }]);
+    expect(hub.posted).toEqual([{ type: 'lead', cursor: 0, tab: { id: 'me', channels: [], visible: true }, transport: 'idle' }]);
     expect(hub.link.begin).toHaveBeenCalledTimes(1);
   });
 
