@@ -172,6 +172,11 @@ test('one effect and one sound per message for the whole browser: 50 messages, 5
     if (i % 10 === 4) {
       const leader = await settledLeader(pages);
       for (const page of pages) await expect.poll(() => receivedIds(page)).toContain(sent.at(-1)!);
+      // A beep resolves once it played, which may wait for the tab's AudioContext to come back from rest
+      // (up to a quarter of a second): a sound still on its way in the tab about to die is not a lost one.
+      await expect
+        .poll(async () => [...sounds, ...(await Promise.all(pages.map((page) => page.evaluate(() => (window as unknown as { demo: { sounded: number[] } }).demo.sounded)))).flat()])
+        .toEqual(expect.arrayContaining(sent));
       await collect(leader);
       pages = pages.filter((p) => p !== leader);
       if (i % 20 === 4) await leader.close({ runBeforeUnload: true });
