@@ -47,7 +47,7 @@ export function createRoster<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
     announce(join) {
       const self = hub.self();
       unionChanged(tabs.upsert(self));
-      hub.post({ type: 'hello', tab: self, ...(join ? { join } : {}) });
+      hub.post({ type: 'hello', tab: self, ...(join && { join }) });
     },
     track: (ids) => liveness?.track(ids, gone),
     release() {

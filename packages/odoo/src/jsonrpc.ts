@@ -7,7 +7,7 @@ export interface RpcRequest {
   readonly signal?: AbortSignal;
   readonly credentials: RequestCredentials;
   /** Largest reply accepted, in bytes (default 16 MiB): a runaway body must not exhaust the tab's memory. */
-  readonly maxBytes?: number;
+  readonly maxBytes?: number | undefined;
   /** The route may return nothing (Odoo then leaves `result` out of the reply): resolve with undefined. */
   readonly mayReturnNothing?: boolean;
   /** What an HTTP 404 means on this route, said after it in the error (the caller knows its route). */

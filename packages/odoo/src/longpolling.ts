@@ -94,7 +94,7 @@ export class LongpollingTransport implements Transport<OdooNotification> {
           signal: abort.signal,
           credentials: options.credentials ?? 'same-origin',
           notFound: 'Odoo 16+ has no long-polling: is the version right?',
-          ...(options.maxReplyBytes !== undefined ? { maxBytes: options.maxReplyBytes } : {}),
+          maxBytes: options.maxReplyBytes,
         });
         // A poll on its way is the connection (the server holds it). After errors it is only an attempt, until
         // it has been held for a moment: the server answers nothing until it has news, so that is the sign.

@@ -290,13 +290,13 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
         workerVersion,
         gate,
         // A login, even as the same user, ends the session the socket was opened with: ask whose it is now.
-        ...(uid === false ? {} : { sessionClosed: () => Promise.resolve(gate()).then(() => ear.verify(checkSession)) }),
-        ...(options.hiddenSocketClose ? { hiddenClose: options.hiddenSocketClose } : {}),
+        ...(uid !== false && { sessionClosed: () => Promise.resolve(gate()).then(() => ear.verify(checkSession)) }),
+        ...(options.hiddenSocketClose && { hiddenClose: options.hiddenSocketClose }),
       });
       return socket;
     },
     transportName: () => (version === undefined ? undefined : speaksWebsocket(version) ? 'websocket' : 'longpolling'),
-    ...(uid === false ? {} : { checkSession }),
+    ...(uid !== false && { checkSession }),
     // Items of 15+ carry no channel, so this sends them to every tab; up to 14 it routes by channel.
     channelOf: stringChannelOf,
     autoStart: options.start !== false,

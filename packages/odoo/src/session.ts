@@ -26,5 +26,5 @@ export async function fetchSessionInfo(request: { fetch: typeof fetch; serverUrl
     throw new TabBusError('protocol', `${url}: the reply has no uid/db`, { context: { url, result: JSON.stringify(result)?.slice(0, 200) } });
   }
   const workerVersion = (result as { websocket_worker_version?: unknown }).websocket_worker_version;
-  return { uid: uid as number | null | false, db: info.db, ...(typeof workerVersion === 'string' ? { websocketWorkerVersion: workerVersion } : {}) };
+  return { uid: uid as number | null | false, db: info.db, ...(typeof workerVersion === 'string' && { websocketWorkerVersion: workerVersion }) };
 }
