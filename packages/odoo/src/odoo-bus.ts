@@ -174,7 +174,6 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   const env = { ...browserEnv(), ...options.env };
   /** The user this bus runs for, while it runs (a public page has none: it neither tells nor hears). */
   const mine = () => (bus.state().role !== 'stopped' && typeof scopeUid === 'number' && scopeDb !== undefined ? { db: scopeDb, uid: scopeUid } : undefined);
-  const end = (detail: string, context: Record<string, unknown>) => bus.sessionExpired(detail, context);
   /**
    * Whether to ask whose session the cookie holds before the leader's next request, though no check is due:
    * news heard before this bus knew its user (its scope was being asked), a login whose outcome was lost (the
@@ -204,14 +203,14 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
     // A login that failed (its answer may have been lost after the server logged someone in), or one said to be
     // over by the page it led to, which cannot tell whose session it is: the server says, before the next request.
     if (news.kind === 'login' && (news.state === 'failed' || news.state === 'over')) doubt = true;
-    if (news.kind === 'logout') return end('the user logged out in another tab; log in again', { reason: 'logout' });
+    if (news.kind === 'logout') return bus.sessionExpired('the user logged out in another tab; log in again', { reason: 'logout' });
     if (news.kind === 'login' && news.state === 'done' && (news.db !== me.db || news.uid !== me.uid)) {
-      return end(`user ${news.uid} of ${news.db} logged in in another tab; log in again`, { reason: 'user_changed', actual: news.uid, actualDb: news.db });
+      return bus.sessionExpired(`user ${news.uid} of ${news.db} logged in in another tab; log in again`, { reason: 'user_changed', actual: news.uid, actualDb: news.db });
     }
     if (news.kind === 'scope' && (news.db !== me.db || news.uid !== me.uid)) {
       // A tab of another user started: the cookie changed, unless that page is stale. The session says;
       // meanwhile the leader holds its next request.
-      ear.verify(checkSession).catch((error: unknown) => isSessionExpired(error) && end(detailOf(error as TabBusError), { ...(error as TabBusError).context }));
+      ear.verify(checkSession).catch((error: unknown) => isSessionExpired(error) && bus.sessionExpired(detailOf(error as TabBusError), { ...(error as TabBusError).context }));
     }
   }, false);
   /**
@@ -329,7 +328,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   };
   const sendPresence = (): boolean => {
     const role = bus.state().role;
-    return (role === 'leader' || role === 'solo') && socket !== undefined && socket.sendPresence();
+    return (role === 'leader' || role === 'solo') && !!socket?.sendPresence();
   };
   return Object.assign(bus, { sendPresence });
 }
