@@ -57,7 +57,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
 
   const report = (error: TabBusError): void => {
     lastError = { code: error.code, message: error.message, at: env.now() };
-    if (events.count('error') > 0) events.emit('error', error);
+    if (events.count('error')) events.emit('error', error);
     else console.warn(error);
   };
   const state = () => snapshot(hub, mode, modeReason, lastError);
@@ -67,7 +67,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     hub.watch?.set(watching);
     hub.roster.track(follow);
     hub.link.paceChanged();
-    if (events.count('state') > 0) events.emit('state', state());
+    if (events.count('state')) events.emit('state', state());
   };
   const hub = {
     env, options, tabId,
@@ -78,7 +78,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     // Set by each start; the watch only where a frozen leader can be replaced.
     scope: '', store: undefined, startedAt: 0, watch: undefined,
     post: (body) => channel?.post({ v: FRAME_VERSION, scope: hub.scope, epoch: hub.term.epoch, from: tabId, ...body }),
-    emit: (event, value) => events.emit(event, value),
+    emit: events.emit,
     report, halt: (error) => halt(error), changed,
     visible: () => env.page?.visible() ?? true,
     self: () => ({ id: tabId, channels: [...hub.joined].sort(), visible: hub.visible() }),

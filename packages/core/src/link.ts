@@ -70,7 +70,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   const leading = () => machine.role === 'leader';
   /** This tab owns the connection: as the leader, or solo (no other tab to share it with). */
   const owns = () => leading() || machine.role === 'solo';
-  const gap = (at: number, age: number, reason: 'retention' | 'reset' = 'retention') => hub.delivery.raiseGap({ cursor: at, age, reason });
+  const gap = (at: number, age: number, reason?: 'reset') => hub.delivery.raiseGap({ cursor: at, age, reason: reason ?? 'retention' });
   /**
    * A time told in a frame: a server contact (`heard`: `alive`, `batch`) or a pass of the session check
    * (`checked`: `alive`, the `welcome` of a tab that just joined), after `known`. Any page of the origin may

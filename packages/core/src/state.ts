@@ -101,6 +101,6 @@ export function snapshot<Item extends BusItem>(hub: Hub<Item>, mode: Mode, modeR
     lastError,
     pace: link.pace(),
     inactivity: activity?.inactivity() ?? 0,
-    watching: watch?.active ?? false,
+    watching: !!watch?.active,
   };
 }
