@@ -189,7 +189,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
       hub.term.claim();
     },
     input: () => hub.activity?.input(),
-    network: (online) => hub.link.network(online),
+    network: hub.link.network,
     leave: () => {
       // The leader lock alone first, so the goodbye queued behind its release does not delay the next tab.
       hub.term.leave();

@@ -27,7 +27,7 @@ export async function authenticate(options: ServerOptions & { db: string; login:
   const tell = (news: SessionNews) => announceSession(s.origin, news, options.env?.openChannel ? { openChannel: options.env.openChannel } : undefined);
   tell({ kind: 'login', state: 'pending' });
   // One task's pause: the other pages take the news (a task each) before the cookie can change.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => setTimeout(resolve));
   try {
     const url = `${s.serverUrl}/web/session/authenticate`;
     // Odoo answers a login with the new session's info (a wrong password is an AccessDenied error).

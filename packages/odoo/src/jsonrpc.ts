@@ -127,7 +127,7 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
   return result;
 }
 
-function tooLarge(url: string, size: number, maxBytes: number, atLeast = false): TabBusError {
+function tooLarge(url: string, size: number, maxBytes: number, atLeast?: boolean): TabBusError {
   return new TabBusError('protocol', `${url}: the reply is ${atLeast ? 'at least ' : ''}${size} bytes, above the ${maxBytes}-byte limit`, { context: { url, size, maxBytes } });
 }
 

@@ -118,11 +118,11 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   let version = requested === 'auto' ? undefined : requested;
   const server = serverOf(options);
   const { serverUrl, origin } = server;
-  if (options.uid !== undefined && options.uid !== false && !Number.isSafeInteger(options.uid)) {
-    throw new TabBusError('config', `uid must be an integer or false (got ${JSON.stringify(options.uid)})`);
+  const { uid, db } = options;
+  if (uid !== undefined && uid !== false && !Number.isSafeInteger(uid)) {
+    throw new TabBusError('config', `uid must be an integer or false (got ${JSON.stringify(uid)})`);
   }
   const scopeOf = (db: string, uid: number | false | null) => `${origin}|${db}|${uid === null || uid === false ? 'public' : uid}`;
-  const { uid, db } = options;
   /** The session info, asked at most once at a time and kept once known (the scope and the socket's version read it). */
   let session: Promise<SessionInfo> | undefined;
   const sessionInfo = () =>
