@@ -75,14 +75,15 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     counters: { requests: 0, batches: 0, delivered: 0, fenced: 0, ignored: 0, steals: 0 },
     retention: options.retention ?? 100_000,
     joined: new Set<string>(),
-    // Set by each start; the watch only where a frozen leader can be replaced.
-    scope: '', store: undefined, startedAt: 0, watch: undefined,
+    // Set by each start, as are `store` and `watch` (undefined until then; the watch only where a frozen
+    // leader can be replaced).
+    scope: '', startedAt: 0,
     post: (body) => channel?.post({ v: FRAME_VERSION, scope: hub.scope, epoch: hub.term.epoch, from: tabId, ...body }),
     emit: events.emit,
     report, halt: (error) => halt(error), changed,
     visible: () => env.page?.visible() ?? true,
     self: () => ({ id: tabId, channels: [...hub.joined].sort(), visible: hub.visible() }),
-  } as Omit<Hub<Item>, 'roster' | 'term' | 'link' | 'delivery' | 'activity' | 'once' | 'shared'> as Hub<Item>;
+  } as Omit<Hub<Item>, 'roster' | 'term' | 'link' | 'delivery' | 'activity' | 'once' | 'shared' | 'store' | 'watch'> as Hub<Item>;
   const parts = {
     roster: createRoster(hub),
     term: createTerm(hub),

@@ -384,7 +384,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     this.close = () => {
       if (closed) return;
       closed = true;
-      for (const timer of [retryTimer, connectTimer, subscribeTimer, presenceTimer, hiddenTimer, presenceSoon]) clearTimer(timer);
+      // drop() clears the socket's own timers.
+      for (const timer of [retryTimer, subscribeTimer, hiddenTimer]) clearTimer(timer);
       queue.clear();
       drop(CLEAN);
       sink?.status('closed');
