@@ -37,9 +37,8 @@ export function watchPage(page: PageLifecycle | undefined, deps: PageDeps): Page
     start() {
       suspended = false;
       unwatch ??= page?.watch({
-        visibility: deps.visibility,
-        input: deps.input,
-        network: deps.network,
+        // visibility, input and network as they are (a page calls no handler it does not know).
+        ...deps,
         hide(persisted) {
           if (!deps.running()) return;
           deps.leave();
