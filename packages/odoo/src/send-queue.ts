@@ -52,7 +52,6 @@ export function createSendQueue(timers: Timers, write: (text: string) => boolean
     reconnected: () => void (subscribed = false),
     flush() {
       timers.clearTimeout(timer);
-      timer = undefined;
       for (let head = queue[0]; head; head = queue[0]) {
         if (!subscribed && head.event_name !== 'subscribe') return;
         const now = timers.now();
