@@ -117,7 +117,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   const requested = checkVersion(options.version ?? 15);
   let version = requested === 'auto' ? undefined : requested;
   const server = serverOf(options);
-  const { serverUrl, origin } = server;
+  const { origin } = server;
   const { uid, db } = options;
   if (uid !== undefined && uid !== false && !Number.isSafeInteger(uid)) {
     throw new TabBusError('config', `uid must be an integer or false (got ${JSON.stringify(uid)})`);
@@ -284,7 +284,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
       if (!speaksWebsocket(v)) return (poller = new parts.longpolling!({ ...options, ...server, version: v, gate }));
       socket = new parts.websocket!({
         ...options,
-        serverUrl,
+        ...server,
         version: v,
         workerVersion,
         gate,
