@@ -157,7 +157,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     const current = () => transport === t;
     t.open({
       cursor: () => cursor,
-      channels: () => hub.roster.tabs.union(),
+      channels: hub.roster.tabs.union,
       inactivity: () => hub.activity?.inactivity(),
       pace: () => link.pace(),
       receive: (items) => current() && receive(items),

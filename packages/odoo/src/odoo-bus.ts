@@ -122,7 +122,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   if (uid !== undefined && uid !== false && !Number.isSafeInteger(uid)) {
     throw new TabBusError('config', `uid must be an integer or false (got ${JSON.stringify(uid)})`);
   }
-  const scopeOf = (db: string, uid: number | false | null) => `${origin}|${db}|${uid === null || uid === false ? 'public' : uid}`;
+  const scopeOf = (db: string, uid: number | false | null) => `${origin}|${db}|${typeof uid === 'number' ? uid : 'public'}`;
   /** The session info, asked at most once at a time and kept once known (the scope and the socket's version read it). */
   let session: Promise<SessionInfo> | undefined;
   const sessionInfo = () =>
