@@ -143,7 +143,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
       : async () => {
           // Asked again at each start: the user may have changed since (a logout stopped this bus, a login followed).
           if (!known) session = undefined;
-          const [info] = await Promise.all([known ? undefined : sessionInfo(), version === undefined ? parts.detect!(server).then((v) => (version = v)) : undefined]);
+          const [info] = await Promise.all([!known && sessionInfo(), version === undefined && parts.detect!(server).then((v) => (version = v))]);
           if (!info) return scopeOf(db ?? '', uid ?? false);
           scopeUid = uid ?? info.uid;
           scopeDb = db ?? info.db;
@@ -294,7 +294,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
       });
       return socket;
     },
-    transportName: () => (version === undefined ? undefined : speaksWebsocket(version) ? 'websocket' : 'longpolling'),
+    transportName: () => version && (speaksWebsocket(version) ? 'websocket' : 'longpolling'),
     ...(uid !== false && { checkSession }),
     // Items of 15+ carry no channel, so this sends them to every tab; up to 14 it routes by channel.
     channelOf: stringChannelOf,
