@@ -196,7 +196,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       touchedAt = 0;
       // What this tab knew was the previous leader's connection; ours starts now.
       machine.transportTo('idle', true);
-      const record = leading() ? hub.store?.readCursor() : undefined;
+      const record = leading() && hub.store?.readCursor();
       const age = record ? now - Math.max(record.at, newsAt) : 0;
       if (record && record.id > 0 && age > hub.retention) gap(record.id, age);
       heardAt = now;

@@ -105,7 +105,7 @@ export function createOnce(hub: Pick<Hub, 'env' | 'scope' | 'store' | 'machine' 
         .request(`tabbus:${hub.scope}:once:${key}`, { ifAvailable: true }, (lock) => {
           const won = !!lock && go();
           resolve(won);
-          return won ? new Promise<void>(hold) : undefined;
+          return won && new Promise<void>(hold);
         })
         .catch(() => resolve(go()));
     });

@@ -119,7 +119,7 @@ export class LongpollingTransport implements Transport<OdooNotification> {
         }, pace);
       } catch (cause) {
         if (closed) return;
-        const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
+        const reason = abort.signal.aborted && (abort.signal.reason as AbortReason);
         if (reason === 'refresh') return void poll();
         const error =
           reason === 'timeout'
