@@ -114,13 +114,10 @@ export class WebsocketTransport implements Transport<OdooNotification> {
   // minifies to one letter, a private field stays `this.#xy` at every use (this is the bundle's largest part).
   constructor(options: WebsocketOptions) {
     const backoff = createBackoff(options.backoff);
-    const timers = {
-      now: options.now ?? Date.now,
-      setTimeout: options.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms)),
-      clearTimeout: options.clearTimeout ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>)),
-    };
-    // As locals, for the same reason: `timers.clearTimeout` would stay so at every use.
-    const { now, setTimeout: setTimer, clearTimeout: clearTimer } = timers;
+    // The timers as locals, for the same reason: an object's `timers.clearTimeout` would stay so at every use.
+    const now = options.now ?? Date.now;
+    const setTimer = options.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
+    const clearTimer = options.clearTimeout ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
     let sink: TransportSink<OdooNotification> | undefined;
     let socket: WebSocket | undefined;
     let openedAt = 0;
@@ -146,7 +143,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     let closed = false;
     /** Counts connect() calls: only the latest may open a socket (an earlier one may still be awaiting). */
     let attempt = 0;
-    const queue = createSendQueue(timers, (text) => {
+    const queue = createSendQueue({ now, setTimeout: setTimer, clearTimeout: clearTimer }, (text) => {
       if (socket?.readyState !== 1) return false;
       socket.send(text);
       return true;
