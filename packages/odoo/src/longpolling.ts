@@ -88,7 +88,7 @@ export class LongpollingTransport implements Transport<OdooNotification> {
         const last = s.cursor();
         // The request goes out first (after a failover, the gap is the time to it); then the bus hears of it.
         const reply = callJsonRpc({
-          fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+          fetch: options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init)),
           url,
           params: { channels: [...s.channels()], last, options: presenceOptions(version, s.inactivity()) },
           signal: abort.signal,
