@@ -40,7 +40,7 @@ export function createTabRegistry(): TabRegistry {
     const all = new Set<string>();
     for (const tab of tabs.values()) for (const c of tab.channels) all.add(c);
     const next = [...all].sort();
-    const changed = next.length !== union.length || next.some((c, i) => c !== union[i]);
+    const changed = JSON.stringify(next) !== JSON.stringify(union);
     if (changed) union = next;
     return changed;
   };
