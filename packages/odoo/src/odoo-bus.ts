@@ -326,9 +326,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
     await stop();
     ear.close();
   };
-  const sendPresence = (): boolean => {
-    const role = bus.state().role;
-    return (role === 'leader' || role === 'solo') && !!socket?.sendPresence();
-  };
+  // The socket of an earlier term is closed (it sends nothing): the last one made sends only while this tab owns it.
+  const sendPresence = (): boolean => !!socket?.sendPresence();
   return Object.assign(bus, { sendPresence });
 }
