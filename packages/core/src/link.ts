@@ -89,7 +89,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   /** `since`: the pass the first check waits an interval from (0: at once; default: the latest this tab heard of or found stored). */
   const startSessionWatch = (since?: number) => {
     const check = options.checkSession;
-    if (!check || session || !owns() || !transport) return;
+    // A transport exists only while this tab owns the connection (every way out ends it).
+    if (!check || session || !transport) return;
     // The next term (after a failover, or in the next page) goes on from each pass. With other tabs open
     // they hear of it in a frame, so an idle browser writes nothing; a tab alone stores it for the next page.
     const recorded = async () => {
