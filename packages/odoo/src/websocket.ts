@@ -273,7 +273,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
 
     const onClose = (from: WebSocket, code: number, reason: string): void => {
       const s = sink;
-      if (from !== socket || closed || !s) return;
+      // Closed, there is no socket (close() drops it).
+      if (from !== socket || !s) return;
       drop(CLEAN);
       if (now() - openedAt >= STABLE_AFTER && openedAt > 0) backoff.reset();
       openedAt = 0;
@@ -368,7 +369,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       }, after);
     };
     this.sendPresence = () => {
-      if (closed || resting || socket?.readyState !== 1) return false;
+      // Closed or resting, there is no socket.
+      if (socket?.readyState !== 1) return false;
       presenceSoon ??= setTimer(() => {
         presenceSoon = undefined;
         if (socket?.readyState !== 1) return;
