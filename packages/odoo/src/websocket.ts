@@ -222,7 +222,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
 
     const subscribe = (force: boolean): void => {
       const s = sink;
-      if (!s || closed || resting) return;
+      // Closed, neither the socket's open nor the timer is left to call this.
+      if (!s || resting) return;
       const channels = [...s.channels()];
       const key = JSON.stringify(channels);
       if (!force && key === subscribedKey && s.cursor() >= seen) return;
@@ -361,7 +362,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       }
       if (resting) return;
       hiddenTimer = setTimer(() => {
-        if (closed || s.pace() <= 0) return;
+        if (s.pace() <= 0) return;
         resting = true;
         clearTimer(retryTimer);
         drop(CLEAN);
