@@ -100,11 +100,11 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
       upTo = 0;
     },
     frames: {
-      // Delivering a batch after a missing one would skip it for good: ask for a replay instead. Junk among
-      // the items (any page of the origin may post) drops the whole batch before an id is taken: it would
-      // throw halfway (ids taken, none delivered) or stick in the watermark (Infinity).
-      // A batch the leader sends says where its cursor is: a replay asked for beyond it (a cursor some other
-      // page made up) would be asked for every second, for good.
+      // Delivering a batch after a missing one would skip it for good: ask for a replay instead. Otherwise the
+      // batch says where the leader's cursor is: a replay asked for beyond it (a cursor another page made up)
+      // would be asked for every second, for good. Junk among the items (any page of the origin may post)
+      // drops the whole batch before an id is taken: it would throw halfway (ids taken, none delivered) or
+      // stick in the watermark (Infinity).
       batch: (frame) => {
         if (mark.synced && frame.after > mark.watermark) return resync(frame.after);
         if (frame.cursor < upTo) upTo = frame.cursor;
