@@ -50,8 +50,17 @@ let nextId = 1;
  * signal, the call gives up after {@link REQUEST_TIMEOUT} ms (`timeout`).
  */
 export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
-  const { url } = request;
   const limit = request.signal ? undefined : timeLimit(REQUEST_TIMEOUT);
+  try {
+    return await call(request, limit);
+  } finally {
+    // Answered or failed, the timer goes with the call (a request still under way is dropped).
+    limit?.end();
+  }
+}
+
+async function call(request: RpcRequest, limit: { signal: AbortSignal } | undefined): Promise<unknown> {
+  const { url } = request;
   let response: Response;
   try {
     response = await request.fetch(url, {
@@ -95,8 +104,6 @@ export async function callJsonRpc(request: RpcRequest): Promise<unknown> {
     // The connection broke while the body was coming in: as much a network failure as no answer at all.
     throw noAnswer(request, cause, limit);
   }
-  // The answer is in: the time limit goes (it is left to fire after an error, on a request already over).
-  limit?.end();
   // What the server said, for each error below: the start of the body is what tells a proxy's page apart.
   const bad = (code: 'http' | 'protocol', why: string, extra?: Record<string, unknown>, cause?: unknown) =>
     new TabBusError(code, `${url}: ${why}`, { cause, context: { url, ...extra, body: text.slice(0, 200) } });

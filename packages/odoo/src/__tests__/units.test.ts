@@ -261,6 +261,18 @@ describe('callJsonRpc', () => {
       expect(vi.getTimerCount()).toBe(0);
     });
 
+    it('a call that fails leaves no timer behind either: no connection, a reply too large, an error reply', async () => {
+      vi.useFakeTimers();
+      const tooLarge = new Response('{}', { status: 200, headers: { 'Content-Length': String(17 * 1024 * 1024) } });
+      for (const reply of [new TypeError('Failed to fetch'), tooLarge, rawReply(502, 'Bad Gateway', 'text/html')]) {
+        const fetch = new FakeFetch(reply);
+        await expect(call(fetch)).rejects.toBeInstanceOf(TabBusError);
+        expect(vi.getTimerCount(), String(reply)).toBe(0);
+        // The request is over: dropping it is a no-op for the browser, and what tells a caller's own abort apart.
+        expect(fetch.calls[0]!.signal!.aborted).toBe(true);
+      }
+    });
+
     it('a caller with a signal sets its own limit: none is added', async () => {
       vi.useFakeTimers();
       const controller = new AbortController();
