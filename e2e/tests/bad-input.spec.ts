@@ -130,7 +130,8 @@ for (const kind of Object.keys(EXPECTED_CODE) as FaultKind[]) {
     const lasts = (await server.polls(since)).map((p) => p.last);
     expect(lasts).toEqual([...Array<number>(faulted).fill(wake), wake, b, c]);
     const scope = (await state(leader)).scope;
-    expect(await leader.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null')?.id, `tabbus:${scope}:cursor`)).toBe(c);
+    // Stored a moment after the fan-out (CURSOR_WRITE_DELAY).
+    await expect.poll(() => leader.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null')?.id, `tabbus:${scope}:cursor`)).toBe(c);
     expect(crashed).toEqual([]);
 
     // Chromium logs a failed load as a console error on its own; that is the browser, not the app (the

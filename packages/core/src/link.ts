@@ -6,6 +6,12 @@ import type { BusItem, Transport, TransportState } from './transport';
 /** While nothing arrives, the leader refreshes the stored cursor's timestamp this often, in ms. */
 export const CURSOR_TOUCH_INTERVAL = 10_000;
 
+/**
+ * The leader stores the cursor this long after the reply that moved it, in ms: once the batch has reached
+ * every tab (see `receive`).
+ */
+export const CURSOR_WRITE_DELAY = 50;
+
 /** The leader keeps this many of the latest notifications it handed out, to replay them itself. */
 export const KEPT_ITEMS = 100;
 
@@ -56,6 +62,20 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     keptFrom = from;
   };
   let touchedAt = 0;
+  /** The stored cursor's next write, while one waits for its delay. */
+  let writeTimer: unknown;
+  /**
+   * A newer term exists (this tab was frozen and its lock stolen): its frames may not have arrived yet,
+   * but the store says so. From then on, the cursor is that leader's to store.
+   */
+  const deposed = () => leading() && (hub.store?.readEpoch() ?? 0) > hub.term.epoch;
+  /** Stores the cursor now, if a write waits: with the time of the reply that moved (or touched) it. */
+  const persist = () => {
+    if (writeTimer === undefined) return;
+    env.clearTimeout(writeTimer);
+    writeTimer = undefined;
+    if (!deposed()) hub.store?.writeCursor({ id: cursor, at: touchedAt });
+  };
   let unionTimer: unknown;
   let lastPace = 0;
   /** When this tab last heard from the server (or began its term): a long silence means a gap. */
@@ -112,13 +132,9 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   /** A server reply: fan out, persist the cursor, then deliver here. */
   const receive = (items: readonly Item[]) => {
     const now = env.now();
-    const store = hub.store;
-    if (leading() && store && store.readEpoch() > hub.term.epoch) {
-      // A newer leader exists (this tab was frozen and its lock stolen): its frames may not have arrived
-      // yet, but the store says so. Writing this reply's cursor could skip what the new leader has not
-      // fanned out: drop it; the new leader polls from the shared cursor.
-      return hub.term.stepDown('newer term');
-    }
+    // Storing this reply's cursor could skip what the new leader has not fanned out: drop it; the new
+    // leader polls from the shared cursor.
+    if (deposed()) return hub.term.stepDown('newer term');
     if (now - heardAt > hub.retention) gap(cursor, now - heardAt);
     heardAt = now;
     session?.replied();
@@ -144,9 +160,10 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     // probes (every tab hears of the server contact from the answers, and idle writes cost).
     if (cursor !== after || (now - touchedAt >= CURSOR_TOUCH_INTERVAL && now - probedAt > CURSOR_TOUCH_INTERVAL)) {
       touchedAt = now;
-      // After the fan-out, in the same task: every other tab of the origin is told of each storage write,
-      // a task of its own, which ran ahead of the batch in each of them when the write went first.
-      store?.writeCursor({ id: cursor, at: now });
+      // Written a moment after the fan-out (one write for a burst of replies), and at once when this tab
+      // gives the connection up: every other renderer of the origin is told of each storage write, a task
+      // that competed with the batch's own in each of them (measured: the relay's tail at 20 tabs).
+      writeTimer ??= env.setTimeout(persist, CURSOR_WRITE_DELAY);
     }
     if (!fresh.length) return;
     hub.delivery.deliver(fresh);
@@ -167,6 +184,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
         gap(cursor, 0, 'reset');
         cursor = 0;
         keepFrom(0);
+        // Stored at once: a tab starting now must see that the ids started over (its own would hide the new).
+        hub.store?.writeCursor({ id: 0, at: env.now() });
       },
       status: (state) => current() && status(state),
       request: () => {
@@ -208,6 +227,8 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     end(state = 'idle') {
       const t = transport;
       transport = undefined;
+      // The next page (a reload) starts from the stored cursor: what this tab handed out is in it.
+      persist();
       // Online again, the next transport goes on from the cursor (no new term): what it brings is kept from there.
       keepFrom(cursor);
       env.clearTimeout(unionTimer);

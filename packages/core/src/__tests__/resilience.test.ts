@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBus, TEST_HOOKS, type BusOptions, type GapEvent, type TabBus } from '../index';
 import { TabBusError } from '../errors';
 import { FRAME_VERSION } from '../frames';
+import { CURSOR_WRITE_DELAY } from '../link';
 import { FakeBrowser, FakeTransport, VirtualClock, type FakeTab } from '../testing';
 import { advanceUntil, FRAMES, ids, leaders, range, SCOPE, startAll, startLate, storedEpoch, type Note } from './virtual-tabs';
 
@@ -156,7 +157,8 @@ describe('a frozen leader', () => {
     const [a, b, c] = hs as [Harness, Harness, Harness];
     await startAll(w, hs);
     liveTransport(a).push(ids(1, 5));
-    await w.clock.advanceAsync(10);
+    // The cursor stored too, before the freeze.
+    await w.clock.advanceAsync(CURSOR_WRITE_DELAY);
     a.tab.freeze();
     await advanceUntil(w, () => b.bus.state().role === 'leader', TAKEOVER_BOUND);
     await w.clock.advanceAsync(10);
@@ -195,7 +197,7 @@ describe('a frozen leader', () => {
     for (const h of hs) expect(h.received).toEqual(range(1, 5));
     expect(liveTransport(b).sink!.cursor()).toBe(5);
     liveTransport(b).push(ids(6, 8));
-    await w.clock.advanceAsync(10);
+    await w.clock.advanceAsync(CURSOR_WRITE_DELAY);
     for (const h of hs) expect(h.received).toEqual(range(1, 8));
     expect(storedCursor(w)).toBe(8);
     expect(c.bus.state().counters.delivered).toBe(8);
@@ -449,11 +451,11 @@ describe('server reset', () => {
     await startAll(w, hs);
     const transport = liveTransport(a);
     transport.push(ids(1, 10));
-    await w.clock.advanceAsync(10);
+    await w.clock.advanceAsync(CURSOR_WRITE_DELAY);
     expect(storedCursor(w)).toBe(10);
     transport.reset();
     transport.push(ids(1, 3));
-    await w.clock.advanceAsync(10);
+    await w.clock.advanceAsync(CURSOR_WRITE_DELAY);
     for (const h of hs) {
       expect(h.gaps).toEqual([{ cursor: 10, age: 0, reason: 'reset' }]);
       expect(h.received).toEqual([...range(1, 10), 1, 2, 3]);
@@ -531,7 +533,7 @@ describe('an id the server sends after higher ones (a late commit: Odoo 17+ hold
     liveTransport(a).push(one(1, 2, 4, 5));
     await w.clock.advanceAsync(10);
     liveTransport(a).push(one(3));
-    await w.clock.advanceAsync(10);
+    await w.clock.advanceAsync(CURSOR_WRITE_DELAY);
     for (const h of hs) expect(h.received).toEqual([1, 2, 4, 5, 3]);
     expect(storedCursor(w)).toBe(5);
     a.bus.handoff();
