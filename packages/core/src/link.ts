@@ -39,7 +39,7 @@ export interface Link extends Part {
 
 /**
  * The leader's (or a solo tab's) connection: a transport per term, fed the cursor, the union of
- * channels, the pace and the presence; each reply fanned out, then its cursor persisted (in one task);
+ * channels, the pace and the presence; each reply fanned out, its cursor stored a moment later;
  * replays served to tabs that missed batches; the connection's state relayed. A new term starts from
  * what this tab delivered, not from the stored cursor, which another tab's term may have moved past the
  * last batch that reached this one (a replay costs nothing: each tab drops the ids it has).
@@ -129,7 +129,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
     const expired = (error: TabBusError) => void (machine.role !== 'stopped' && hub.startedAt === started && hub.halt(error));
     session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, expired, since ?? Math.max(passedAt, hub.store?.readChecked() ?? 0));
   };
-  /** A server reply: fan out, persist the cursor, then deliver here. */
+  /** A server reply: fan out, then deliver here; the cursor is stored a moment later. */
   const receive = (items: readonly Item[]) => {
     const now = env.now();
     // Storing this reply's cursor could skip what the new leader has not fanned out: drop it; the new
@@ -162,7 +162,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       touchedAt = now;
       // Written a moment after the fan-out (one write for a burst of replies), and at once when this tab
       // gives the connection up: every other renderer of the origin is told of each storage write, a task
-      // that competed with the batch's own in each of them (measured: the relay's tail at 20 tabs).
+      // that competed with the batch's own in each of them (measured: the fan-out's tail at 20 tabs).
       writeTimer ??= env.setTimeout(persist, CURSOR_WRITE_DELAY);
     }
     if (!fresh.length) return;
