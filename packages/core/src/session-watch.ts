@@ -1,5 +1,5 @@
 import type { BusEnv } from './env';
-import { TabBusError } from './errors';
+import { isSessionExpired, type TabBusError } from './errors';
 
 /** During a run of transport errors, the session is checked again only if the last check is older than this. */
 const RECHECK_AFTER_ERROR = 10_000;
@@ -55,7 +55,7 @@ export function watchSession(
         inFlight = false;
         // Even after stop(): a check that answers after its term ended (a hand-off) still found the session
         // gone, and the next leader would go on from the last pass. `onExpired` decides whether it still counts.
-        if (error instanceof TabBusError && error.code === 'session_expired') onExpired(error);
+        if (isSessionExpired(error)) onExpired(error);
       },
     );
   };
