@@ -38,6 +38,5 @@ export function presenceOptions(version: OdooVersion, inactivity: number | undef
  * which fails on any other key.
  */
 export function websocketPresence(version: 16 | 17 | 18 | 19, inactivity: number, imStatusIds: Record<string, number[]> | undefined): Record<string, unknown> {
-  const inactivity_period = Math.max(0, Math.round(inactivity));
-  return version >= 19 ? { inactivity_period } : { inactivity_period, im_status_ids_by_model: imStatusIds ?? {} };
+  return { inactivity_period: Math.max(0, Math.round(inactivity)), ...(version < 19 && { im_status_ids_by_model: imStatusIds ?? {} }) };
 }
