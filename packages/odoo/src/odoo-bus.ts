@@ -282,7 +282,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
       // The scope is resolved (and with it an 'auto' version) before any transport is made.
       const v = version ?? 15;
       if (!speaksWebsocket(v)) return (poller = new parts.longpolling!({ ...options, ...server, version: v, gate }));
-      socket = new parts.websocket!({
+      return (socket = new parts.websocket!({
         ...options,
         ...server,
         version: v,
@@ -291,8 +291,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
         // A login, even as the same user, ends the session the socket was opened with: ask whose it is now.
         ...(uid !== false && { sessionClosed: () => Promise.resolve(gate()).then(() => ear.verify(checkSession)) }),
         ...(options.hiddenSocketClose && { hiddenClose: options.hiddenSocketClose }),
-      });
-      return socket;
+      }));
     },
     transportName: () => version && (speaksWebsocket(version) ? 'websocket' : 'longpolling'),
     ...(uid !== false && { checkSession }),
