@@ -88,15 +88,16 @@ function browserPage(): PageLifecycle | undefined {
       // signal takes every listener off at once.
       const off = new AbortController();
       const input = () => h.input();
-      const listeners: [EventTarget, string, (event: never) => void][] = [
-        [document, 'visibilitychange', () => h.visibility()],
-        [window, 'pagehide', (e: PageTransitionEvent) => h.hide(e.persisted)],
-        [window, 'pageshow', (e: PageTransitionEvent) => h.show(e.persisted)],
-        [window, 'online', () => h.network(true)],
-        [window, 'offline', () => h.network(false)],
-        ...(['pointerdown', 'keydown', 'wheel', 'focus'] as const).map((type): [EventTarget, string, () => void] => [window, type, input]),
+      const options = { capture: true, passive: true, signal: off.signal };
+      document.addEventListener('visibilitychange', () => h.visibility(), options);
+      const listeners: [string, (event: never) => void][] = [
+        ['pagehide', (e: PageTransitionEvent) => h.hide(e.persisted)],
+        ['pageshow', (e: PageTransitionEvent) => h.show(e.persisted)],
+        ['online', () => h.network(true)],
+        ['offline', () => h.network(false)],
+        ...(['pointerdown', 'keydown', 'wheel', 'focus'] as const).map((type): [string, () => void] => [type, input]),
       ];
-      for (const [target, type, listener] of listeners) target.addEventListener(type, listener as EventListener, { capture: true, passive: true, signal: off.signal });
+      for (const [type, listener] of listeners) addEventListener(type, listener as EventListener, options);
       return () => off.abort();
     },
   };
