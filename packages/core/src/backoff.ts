@@ -26,8 +26,7 @@ export function createBackoff(options: BackoffOptions = {}, random: () => number
   let attempts = 0;
   return {
     next() {
-      const base = Math.min(max, initial * factor ** attempts);
-      attempts++;
+      const base = Math.min(max, initial * factor ** attempts++);
       return Math.round(base * (1 + jitter * random()));
     },
     reset() {
