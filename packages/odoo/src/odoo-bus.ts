@@ -257,8 +257,9 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   };
   const workerVersion = async (refused?: string): Promise<string | undefined> => {
     if (options.websocketWorkerVersion !== undefined) return options.websocketWorkerVersion;
-    // Odoo 16 has no `?version=`; a public page cannot ask (and connects without it).
-    if ((version ?? 0) < 17 || uid === false) return undefined;
+    // Odoo 16 has no `?version=`; a public page cannot ask (and connects without it). Only a socket asks, and
+    // sockets are made once the scope (and with it an 'auto' version) resolved: the version is known.
+    if (version! < 17 || uid === false) return undefined;
     // Learned once per browser: a failover then opens its socket without a request first.
     const shared = bus.shared<string>(WORKER_VERSION_KEY);
     const known = shared.get();
@@ -280,7 +281,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
     scope,
     transport: () => {
       // The scope is resolved (and with it an 'auto' version) before any transport is made.
-      const v = version ?? 15;
+      const v = version!;
       if (!speaksWebsocket(v)) return (poller = new parts.longpolling!({ ...options, ...server, version: v, gate }));
       return (socket = new parts.websocket!({
         ...options,
