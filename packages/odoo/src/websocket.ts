@@ -207,7 +207,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
       if (opened !== socket) return;
       clearTimer(connectTimer);
       openedAt = now();
-      sink?.status('open');
+      sink!.status('open');
       subscribe(true);
       presence();
       this.paceChanged();
@@ -238,7 +238,7 @@ export class WebsocketTransport implements Transport<OdooNotification> {
 
     /** The browser-wide inactivity, on connect and then every minute, as Odoo's main tab does. */
     const presence = (): void => {
-      const inactivity = sink?.inactivity();
+      const inactivity = sink!.inactivity();
       if (inactivity !== undefined) {
         queue.push({ event_name: 'update_presence', data: websocketPresence(options.version, inactivity, options.imStatusIds?.()) });
       }
