@@ -64,17 +64,19 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
   let touchedAt = 0;
   /** The stored cursor's next write, while one waits for its delay. */
   let writeTimer: unknown;
+  // `hub.store!` below: every start sets the store before this tab can own the connection, and nothing
+  // unsets it; each use comes from begin(), the transport, or a write one of them scheduled.
   /**
    * A newer term exists (this tab was frozen and its lock stolen): its frames may not have arrived yet,
    * but the store says so. From then on, the cursor is that leader's to store.
    */
-  const deposed = () => leading() && (hub.store?.readEpoch() ?? 0) > hub.term.epoch;
+  const deposed = () => leading() && hub.store!.readEpoch() > hub.term.epoch;
   /** Stores the cursor now, if a write waits: with the time of the reply that moved (or touched) it. */
   const persist = () => {
     if (writeTimer === undefined) return;
     env.clearTimeout(writeTimer);
     writeTimer = undefined;
-    if (!deposed()) hub.store?.writeCursor({ id: cursor, at: touchedAt });
+    if (!deposed()) hub.store!.writeCursor({ id: cursor, at: touchedAt });
   };
   let unionTimer: unknown;
   let lastPace = 0;
@@ -121,13 +123,13 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       // nothing, as an `alive` would carry the epoch of the term it follows now and depose that leader.
       if (!owns()) return;
       if (leading() && hub.roster.tabs.size > 1) alive();
-      else hub.store?.writeChecked(at);
+      else hub.store!.writeChecked(at);
     };
     // An expired session stops every tab, even found after this term ended, unless the bus stopped or
     // started again since (then the check asked of a cookie that may have changed).
     const started = hub.startedAt;
     const expired = (error: TabBusError) => void (machine.role !== 'stopped' && hub.startedAt === started && hub.halt(error));
-    session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, expired, since ?? Math.max(passedAt, hub.store?.readChecked() ?? 0));
+    session = watchSession(env, recorded, options.sessionCheckInterval ?? 300_000, expired, since ?? Math.max(passedAt, hub.store!.readChecked()));
   };
   /** A server reply: fan out, then deliver here; the cursor is stored a moment later. */
   const receive = (items: readonly Item[]) => {
@@ -185,7 +187,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
         cursor = 0;
         keepFrom(0);
         // Stored at once: a tab starting now must see that the ids started over (its own would hide the new).
-        hub.store?.writeCursor({ id: 0, at: env.now() });
+        hub.store!.writeCursor({ id: 0, at: env.now() });
       },
       status: (state) => current() && status(state),
       request: () => {
@@ -216,7 +218,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       touchedAt = 0;
       // What this tab knew was the previous leader's connection; ours starts now.
       machine.transportTo('idle', true);
-      const record = leading() && hub.store?.readCursor();
+      const record = leading() && hub.store!.readCursor();
       const age = record ? now - Math.max(record.at, newsAt) : 0;
       if (record && record.id > 0 && age > hub.retention) gap(record.id, age);
       heardAt = now;
