@@ -58,6 +58,7 @@ export class LongpollingTransport implements Transport<OdooNotification> {
     const backoff = createBackoff(options.backoff);
     const setTimer = options.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
     const clearTimer = options.clearTimeout ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+    /** Set by open() and never unset: poll() runs only after it (from open(), or a timer or an abort a poll set), so there it is `sink!`. */
     let sink: TransportSink<OdooNotification> | undefined;
     let inFlight: AbortController | undefined;
     let retryTimer: unknown;
@@ -66,8 +67,8 @@ export class LongpollingTransport implements Transport<OdooNotification> {
     let closed = false;
 
     const poll = async (): Promise<void> => {
-      const s = sink;
-      if (closed || !s) return;
+      const s = sink!;
+      if (closed) return;
       const { version, serverUrl } = options;
       const abort = new AbortController();
       inFlight = abort;

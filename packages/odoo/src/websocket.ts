@@ -118,6 +118,11 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     const now = options.now ?? Date.now;
     const setTimer = options.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
     const clearTimer = options.clearTimeout ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
+    /**
+     * Set by open() and never unset. connect() runs only after it (from open(), a retry, a replay or a reopen,
+     * each of which needs a sink or a socket first), and a socket exists only once connect() made it: there,
+     * in the socket's events and in failed(), it is `sink!`.
+     */
     let sink: TransportSink<OdooNotification> | undefined;
     let socket: WebSocket | undefined;
     let openedAt = 0;
@@ -165,8 +170,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     };
 
     const connect = async (): Promise<void> => {
-      const s = sink;
-      if (closed || resting || !s) return;
+      const s = sink!;
+      if (closed || resting) return;
       const mine = ++attempt;
       // A retry still pending would open a second socket.
       clearTimer(retryTimer);
@@ -246,8 +251,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     };
 
     const onMessage = (from: WebSocket, data: unknown): void => {
-      const s = sink;
-      if (from !== socket || !s) return;
+      const s = sink!;
+      if (from !== socket) return;
       let items: OdooNotification[];
       try {
         if (typeof data !== 'string') throw new TabBusError('protocol', '/websocket: a binary frame; Odoo sends text');
@@ -273,9 +278,9 @@ export class WebsocketTransport implements Transport<OdooNotification> {
     };
 
     const onClose = (from: WebSocket, code: number, reason: string): void => {
-      const s = sink;
+      const s = sink!;
       // Closed, there is no socket (close() drops it).
-      if (from !== socket || !s) return;
+      if (from !== socket) return;
       drop(CLEAN);
       if (now() - openedAt >= STABLE_AFTER && openedAt > 0) backoff.reset();
       openedAt = 0;
@@ -326,8 +331,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
 
     /** Reports a retryable failure and reconnects after the backoff (at least `min` ms). */
     const failed = (error: TabBusError, min = 0): void => {
-      const s = sink;
-      if (!s || closed) return;
+      const s = sink!;
+      if (closed) return;
       s.fail(error);
       // A sink may close the transport from inside fail() (an app that stops the bus on error).
       if (error.fatal || closed) return;
