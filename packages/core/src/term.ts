@@ -73,8 +73,9 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
   };
   /** Leadership granted: a new term, announced to every tab; then the connection opens. */
   const lead = (g: number, reason: string, step = 1) => {
-    const store = hub.store;
-    if (g !== gen || !store) return;
+    // Every start sets the store before it joins the election, and nothing unsets it.
+    const store = hub.store!;
+    if (g !== gen) return;
     // Granted again while still leading (a forced or stolen term overlapped the queue): one connection only.
     if (machine.role === 'leader') hub.link.end();
     env.clearTimeout(yieldTimer);
