@@ -27,8 +27,8 @@ export interface LeaderWatch {
  */
 export function watchLeader(env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>, timeout: number, probe: () => void, onSilent: () => void): LeaderWatch {
   let heardAt = 0;
-  /** The last sign was the answer to a probe: nothing else is going on. */
-  let idle = false;
+  /** The last sign was the answer to a probe: nothing else is going on (only its truth counts: `heard()` passes what it is told). */
+  let idle: boolean | undefined = false;
   /** When the unanswered probe went out; undefined while none is. */
   let probedAt: number | undefined;
   let timer: unknown;
@@ -55,7 +55,7 @@ export function watchLeader(env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeo
   };
   const watch = {
     active: false,
-    heard(answer = false) {
+    heard(answer?: boolean) {
       heardAt = env.now();
       idle = answer;
       if (probedAt === undefined) return;

@@ -84,7 +84,7 @@ export function createMachine(now: () => number): Machine {
       machine.role = role;
       machine.last = { from, to: role, reason, at: now() };
     },
-    transportTo(state: TransportState, relayed = false) {
+    transportTo(state: TransportState, relayed?: boolean) {
       const from = machine.transport;
       if (from === state) return false;
       if (!relayed && TRANSPORT_NEVER.includes(`${from}>${state}`)) throw new IllegalTransition(`tabbus: transport ${from} → ${state} is not a transition`);

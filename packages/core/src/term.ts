@@ -151,13 +151,13 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
     force() {
       if (election) lead(gen, 'forced');
     },
-    stepDown(reason, pause = 0) {
+    stepDown(reason, pause) {
       hub.link.end();
       machine.to('follower', reason);
       election?.resign();
       const g = gen;
       // In the yield's timer (never pending here: only a follower has one), so that leave() clears it too.
-      if (pause > 0) yieldTimer = env.setTimeout(() => g === gen && machine.role === 'follower' && campaign(g), pause);
+      if (pause) yieldTimer = env.setTimeout(() => g === gen && machine.role === 'follower' && campaign(g), pause);
       else campaign(g);
       // Ask whoever leads now for the tabs and the connection's state (its frames may have come and gone).
       hub.post({ type: 'hello', tab: hub.self(), join: true });
