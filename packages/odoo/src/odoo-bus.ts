@@ -165,7 +165,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
       // Logged out, or in as someone else (or into another database) in another window: this bus's
       // channels belong to the old user.
       const logout = typeof info.uid !== 'number';
-      throw new TabBusError('session_expired', `the session now belongs to ${logout ? 'nobody' : `user ${info.uid} of ${info.db}`}, not user ${String(scopeUid)} of ${scopeDb ?? '?'}; log in again`, {
+      throw new TabBusError('session_expired', `the session now belongs to ${logout ? 'nobody' : `user ${info.uid} of ${info.db}`}, not user ${scopeUid} of ${scopeDb ?? '?'}; log in again`, {
         fatal: true,
         context: { reason: logout ? 'logout' : 'user_changed', expected: scopeUid, actual: info.uid, expectedDb: scopeDb, actualDb: info.db },
       });
