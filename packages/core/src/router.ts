@@ -32,7 +32,7 @@ export function createRouter<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
       // Reported once per version, and only a few: any script may post anything under our channel's name.
       if (check.reason === 'version' && !reported.has(check.version) && reported.size < 4) {
         reported.add(check.version);
-        hub.report(new TabBusError('frame', `frames of protocol version ${String(check.version)} ignored: this tab speaks ${FRAME_VERSION} (another tabbus version in another tab?)`));
+        hub.report(new TabBusError('frame', `frames of protocol version ${check.version} ignored: this tab speaks ${FRAME_VERSION} (another tabbus version in another tab?)`));
       }
       return;
     }
