@@ -117,7 +117,7 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
         back = false;
         behind(frame.cursor);
       },
-      alive: (frame) => behind(frame.cursor),
+      alive: (frame) => void behind(frame.cursor),
       gap: onGap,
     },
   };

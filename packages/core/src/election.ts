@@ -57,7 +57,7 @@ export function lockElection(locks: LockManager, name: string): Election {
     current.release?.();
   };
   return {
-    campaign: (onElected, onLost) => request(false, onElected, onLost),
+    campaign: (onElected, onLost) => void request(false, onElected, onLost),
     resign,
     steal(onElected, onLost) {
       resign();

@@ -109,7 +109,7 @@ export function browserEnv(): BusEnv {
   return {
     now: Date.now,
     setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    clearTimeout: (handle) => void clearTimeout(handle as ReturnType<typeof setTimeout>),
     random: Math.random,
     locks,
     storage: probeStorage(),
@@ -126,8 +126,8 @@ export function browserEnv(): BusEnv {
               // Closed while a late callback still posts: nobody is listening on this side any more.
             }
           },
-          listen: (listener) => native.addEventListener('message', (event) => listener(event.data)),
-          close: () => native.close(),
+          listen: (listener) => void native.addEventListener('message', (event) => listener(event.data)),
+          close: () => void native.close(),
         };
       }
       const storage = probeStorage();

@@ -78,9 +78,9 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     // Set by each start, as are `store` and `watch` (undefined until then; the watch only where a frozen
     // leader can be replaced).
     scope: '', startedAt: 0,
-    post: (body) => channel?.post({ v: FRAME_VERSION, scope: hub.scope, epoch: hub.term.epoch, from: tabId, ...body }),
+    post: (body) => void channel?.post({ v: FRAME_VERSION, scope: hub.scope, epoch: hub.term.epoch, from: tabId, ...body }),
     emit: events.emit,
-    report, halt: (error) => halt(error), changed,
+    report, halt: (error) => void halt(error), changed,
     visible: () => env.page?.visible() ?? true,
     self: () => ({ id: tabId, channels: [...hub.joined].sort(), visible: hub.visible() }),
   } as Omit<Hub<Item>, 'roster' | 'term' | 'link' | 'delivery' | 'activity' | 'once' | 'shared' | 'store' | 'watch'> as Hub<Item>;
@@ -189,7 +189,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
       announce();
       hub.term.claim();
     },
-    input: () => hub.activity?.input(),
+    input: () => void hub.activity?.input(),
     network: hub.link.network,
     leave: () => {
       // The leader lock alone first, so the goodbye queued behind its release does not delay the next tab.

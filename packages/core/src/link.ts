@@ -261,7 +261,7 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       if (wasPaused && !pace) transport?.refresh();
       if (wasPaused !== pace > 0) transport?.paceChanged?.();
     },
-    userBack: (idleFor) => transport?.userBack?.(idleFor),
+    userBack: (idleFor) => void transport?.userBack?.(idleFor),
     network(online) {
       if (!owns()) return;
       if (!online && transport) {

@@ -49,7 +49,7 @@ export function createRoster<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
       unionChanged(tabs.upsert(self));
       hub.post({ type: 'hello', tab: self, ...(join && { join }) });
     },
-    track: (ids) => liveness?.track(ids, gone),
+    track: (ids) => void liveness?.track(ids, gone),
     release() {
       liveness?.track([], gone);
       liveness?.release();
@@ -67,7 +67,7 @@ export function createRoster<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
       // About this tab, from a leader that saw its lifetime lock free: this tab stopped (or went into the
       // back/forward cache) and started again, and that leader, frozen meanwhile, heard of the stop late. The
       // others dropped this tab, and with it its channels: say hello again.
-      bye: (frame) => (frame.tab === tabId ? roster.announce() : unionChanged(tabs.remove(frame.tab))),
+      bye: (frame) => void (frame.tab === tabId ? roster.announce() : unionChanged(tabs.remove(frame.tab))),
       lead(frame) {
         // Without lifetime locks a dead tab stays in the map: start over from the tabs that answer this
         // term's `lead` (they all say hello, to everyone), as the new leader does.

@@ -113,7 +113,7 @@ export function createShared(hub: Pick<Hub, 'env' | 'tabId' | 'store' | 'machine
       unsent.clear();
     },
     frames: {
-      shared: (frame) => apply(frame.key, { value: frame.value, at: frame.at, tab: frame.from }),
+      shared: (frame) => void apply(frame.key, { value: frame.value, at: frame.at, tab: frame.from }),
     },
   };
 }

@@ -193,7 +193,7 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
       },
       // Addressed to this tab (the bus drops frames addressed to others). One with no `to` reaches every
       // tab: it is for none (every follower would steal the lock).
-      yield: (frame) => frame.to === tabId && machine.role === 'follower' && take('claimed'),
+      yield: (frame) => void (frame.to === tabId && machine.role === 'follower' && take('claimed')),
     },
   };
   return term;
