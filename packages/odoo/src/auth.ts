@@ -24,7 +24,8 @@ export interface ServerOptions {
  */
 export async function authenticate(options: ServerOptions & { db: string; login: string; password: string }): Promise<SessionInfo> {
   const s = serverOf(options);
-  const tell = (news: SessionNews) => announceSession(s.origin, news, options.env?.openChannel ? { openChannel: options.env.openChannel } : undefined);
+  const openChannel = options.env?.openChannel;
+  const tell = (news: SessionNews) => announceSession(s.origin, news, openChannel ? { openChannel } : undefined);
   tell({ kind: 'login', state: 'pending' });
   // One task's pause: the other pages take the news (a task each) before the cookie can change.
   await new Promise((resolve) => setTimeout(resolve));
@@ -47,6 +48,7 @@ export async function authenticate(options: ServerOptions & { db: string; login:
  */
 export async function logout(options: ServerOptions = {}): Promise<void> {
   const s = serverOf(options);
-  announceSession(s.origin, { kind: 'logout' }, options.env?.openChannel ? { openChannel: options.env.openChannel } : undefined);
+  const openChannel = options.env?.openChannel;
+  announceSession(s.origin, { kind: 'logout' }, openChannel ? { openChannel } : undefined);
   await callJsonRpc({ ...s, url: `${s.serverUrl}/web/session/destroy`, params: {}, mayReturnNothing: true });
 }
