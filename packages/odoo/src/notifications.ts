@@ -34,11 +34,10 @@ export function parsePollResult(version: OdooVersion, result: unknown, route = '
   const bad = (why: string, item?: unknown) =>
     new TabBusError('protocol', `${route}: ${why}`, { context: { version, item: JSON.stringify(item)?.slice(0, 200) } });
   if (!Array.isArray(result)) throw bad('the result is not a list', result);
-  const typed = hasTypedMessages(version);
   return result.map((item: unknown): OdooNotification => {
     if (!isObject(item) || !Number.isSafeInteger(item.id)) throw bad('an item has no integer id', item);
     const id = item.id as number;
-    if (!typed) {
+    if (!hasTypedMessages(version)) {
       if (!('channel' in item) || !('message' in item)) throw bad('an item lacks channel or message', item);
       return { id, channel: item.channel, message: item.message };
     }
