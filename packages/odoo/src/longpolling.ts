@@ -69,11 +69,11 @@ export class LongpollingTransport implements Transport<OdooNotification> {
     const poll = async (): Promise<void> => {
       const s = sink!;
       if (closed) return;
-      const { version, serverUrl } = options;
+      const { version } = options;
       const abort = new AbortController();
       inFlight = abort;
       const pollTimeout = options.pollTimeout ?? 60_000;
-      const url = `${serverUrl}/longpolling/poll`;
+      const url = `${options.serverUrl}/longpolling/poll`;
       const retrying = backoff.attempts > 0;
       let held: unknown;
       let timeout: unknown;
