@@ -43,7 +43,8 @@ export async function measureFanout({ browser, contender, sizes, count, interval
           else latencies.push(arrivals[id] - at);
         }
       }
-      // The latency in two parts: the server to the tab that polls (the same path for every contender),
+      // The latency in two parts: the server to the tab that polls (the same server and network for every
+      // contender; the reply's handling in that tab is each one's own),
       // then that tab to each of the others, which is all the coordination layer adds. naive has no
       // relay (every tab polls), nor has a run whose leader changed or was never found.
       const stillLeads = settled && (await settled.evaluate(() => window.bench.role === 'leader'));

@@ -261,8 +261,9 @@ export function markdown(results) {
       ? [
           '## Fan-out, in two parts',
           '',
-          'From just before Node publishes to the handler: to the tab that polls (the server, the network stack, that tab parsing the reply: ' +
-            'the same path for every contender), and from that tab to each other tab (what the coordination layer adds). ' +
+          'From just before Node publishes to the handler: to the tab that polls (the server and the network stack, the same for every contender, ' +
+            "then that tab's own handling of the reply: tabbus posts the batch to the other tabs before its own handler runs), " +
+            'and from that tab to each other tab (what the coordination layer adds). ' +
             "naive has no second part: every tab polls. A contender's row has no parts when its leader changed during the measurement.",
           '',
           fanoutTable(d, fanoutSizes),
