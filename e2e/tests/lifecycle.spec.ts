@@ -21,6 +21,32 @@ test('bus.stop() hands the connection over; bus.start() rejoins as a follower an
   await expect.poll(async () => (await server.connections()).open).toBe(1);
 });
 
+// The leader stores the cursor a moment after each fan-out (CURSOR_WRITE_DELAY, 50 ms), and at once when it
+// gives the connection up: a page that reloads right after a batch must not get that batch again. Stopped in
+// the same task as the delivery, the tab has had no time for the delayed write, so only the write on leaving
+// can have stored it; then a reload starts from it.
+test('a tab alone that stops right after a batch has stored its cursor: the next page does not get that batch again', async ({ openTabs, publish }) => {
+  const [page] = (await openTabs(1)) as [Page];
+  await settledLeader([page]);
+  const key = `tabbus:${(await state(page)).scope}:cursor`;
+  type Stopped = { delivered: number; stored: number | undefined };
+  await page.evaluate((key) => {
+    const bus = (window as unknown as DemoWindow).demo.bus as unknown as { on(event: 'notification', fn: (items: { id: number }[]) => void): () => void; stop(): Promise<void> };
+    const off = bus.on('notification', (items) => {
+      off();
+      void bus.stop();
+      (window as unknown as { stopped: Stopped }).stopped = { delivered: items.at(-1)!.id, stored: JSON.parse(localStorage.getItem(key) ?? 'null')?.id };
+    });
+  }, key);
+  const id = await publish('chat', 'just before the reload');
+  await expect.poll(() => page.evaluate(() => (window as unknown as { stopped?: Stopped }).stopped)).toEqual({ delivered: id, stored: id });
+  await page.reload();
+  await page.waitForFunction(() => (window as unknown as Partial<DemoWindow>).demo?.bus.state().role === 'leader');
+  const next = await publish('chat', 'after the reload');
+  await expect.poll(() => receivedIds(page)).toContain(next);
+  expect(await receivedIds(page)).not.toContain(id);
+});
+
 // `unload` and `beforeunload` listeners keep a page out of the bfcache (and `unload` is being removed
 // from Chromium): tabbus must never add one, in any role or mode, from either build.
 const recordUnloadListeners = (context: BrowserContext) =>
