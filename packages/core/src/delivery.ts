@@ -39,6 +39,8 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
   let upTo = 0;
   /** Back with its watermark (stop/start, the back/forward cache): it asks its first leader for what came late meanwhile. */
   let back = false;
+  /** Started afresh and taken no batch yet: its stream starts at the leader's cursor, told in the `welcome`. */
+  let fresh = false;
   let timer: unknown;
   const resync = (cursor: number) => {
     upTo = Math.max(upTo, cursor);
@@ -72,7 +74,7 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
     unseen: (id) => mark.unseen(id),
     restore(record, stoppedAt) {
       const away = env.now() - stoppedAt;
-      back = false;
+      back = fresh = false;
       const stored = record?.id ?? 0;
       if (mark.synced && mark.watermark > 0) {
         // Stored since this tab stopped, below what it delivered: the server's ids restarted while it was away (it
@@ -83,8 +85,10 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
         hub.emit('gap', { cursor: mark.watermark, age: away, reason: reset ? 'reset' : 'retention' });
       }
       mark = createWatermark(stored);
+      fresh = true;
     },
     deliver(items) {
+      fresh = false;
       counters.batches++;
       const mine = mark.take(items, hub.joined, hub.options.channelOf);
       counters.delivered += mine.length;
@@ -111,6 +115,11 @@ export function createDelivery<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' 
         if (frame.items.every((item) => Number.isSafeInteger(item?.id))) delivery.deliver(frame.items);
       },
       welcome: (frame) => {
+        // What the leader handed out before this tab started is not this tab's, whatever the stored cursor said
+        // (written a moment after each fan-out, and read late by a renderer): should this tab lead later, it
+        // polls from here, not from before (on Odoo 8–15, a poll from 0 brings the last 50 s again).
+        if (fresh && Number.isSafeInteger(frame.cursor) && frame.cursor > mark.watermark) mark = createWatermark(frame.cursor);
+        fresh = false;
         // Nothing above its watermark came meanwhile, but an id committed late (below it) may have: the leader
         // replays those it kept.
         if (back && mark.watermark >= frame.cursor) hub.post({ type: 'resync', cursor: mark.watermark });

@@ -475,6 +475,41 @@ describe('server reset', () => {
     for (const h of hs) expect(h.gaps).toHaveLength(1);
   });
 
+  it('a tab that starts before the leader stored its cursor starts at the cursor in its welcome: leading later, it polls from there', async () => {
+    const w = world();
+    const [a, b] = [spawn(w), spawn(w)] as [Harness, Harness];
+    await startLate(w, a);
+    liveTransport(a).push(ids(1, 5));
+    // The cursor is stored CURSOR_WRITE_DELAY after the fan-out: b starts before that, and reads none.
+    await startLate(w, b);
+    expect(storedCursor(w)).toBeUndefined();
+    await w.clock.advanceAsync(CURSOR_WRITE_DELAY);
+    a.bus.handoff();
+    await w.clock.advanceAsync(10);
+    expect(leaders([a, b])).toEqual([b]);
+    // From 0, an Odoo 8–15 server would bring its last 50 s again, all of it new to this tab.
+    expect(liveTransport(b).sink!.cursor()).toBe(5);
+    expect(b.received).toEqual([]);
+  });
+
+  it('a tab that starts while the stored cursor is one batch behind (stored a moment after each fan-out) asks for no replay of what came before it', async () => {
+    const w = world();
+    const [a, b] = [spawn(w), spawn(w)] as [Harness, Harness];
+    await startLate(w, a);
+    liveTransport(a).push(ids(1, 5));
+    await w.clock.advanceAsync(CURSOR_WRITE_DELAY);
+    liveTransport(a).push(ids(6, 8));
+    const posted = w.browser.posted.length;
+    await startLate(w, b);
+    expect(storedCursor(w)).toBe(5);
+    await w.clock.advanceAsync(2000);
+    expect(framesOf(w, 'resync', b.tab, posted)).toEqual([]);
+    expect(b.received).toEqual([]);
+    liveTransport(a).push(ids(9, 9));
+    await w.clock.advanceAsync(10);
+    expect(b.received).toEqual([9]);
+  });
+
   it('is not what a stale read of the stored cursor shows (storage reaches each renderer late): a tab started again at once delivers nothing twice', async () => {
     const w = world();
     const hs = [spawn(w), spawn(w)];

@@ -91,6 +91,27 @@ describe('delivery', () => {
     expect(hub.posted).toHaveLength(1);
   });
 
+  it('a fresh tab starts at the cursor of its welcome (a stored cursor may be behind it); a welcome after its first batch, or junk, changes nothing', () => {
+    const { hub, delivery } = delivering();
+    delivery.restore({ id: 5, at: hub.clock.now() }, 0);
+    const welcome = (cursor: number) => hub.frame('welcome', { epoch: 1, from: 'L', to: hub.tabId, tabs: [], transport: 'open', cursor, checked: 0 });
+    delivery.frames!.welcome!(welcome(8));
+    expect(delivery.watermark).toBe(8);
+    expect(hub.posted).toEqual([]);
+    delivery.frames!.batch!(batch(hub, 8, [9]));
+    expect(delivered(hub)).toEqual([9]);
+    // Later welcomes (a step-down asks for one) say only whether batches were missed.
+    delivery.frames!.welcome!(welcome(12));
+    expect(delivery.watermark).toBe(9);
+    expect(hub.posted).toEqual([{ type: 'resync', cursor: 9 }]);
+    for (const junk of [Infinity, Number.NaN, 2.5, '9' as unknown as number]) {
+      const other = delivering();
+      other.delivery.restore(undefined, 0);
+      other.delivery.frames!.welcome!(welcome(junk));
+      expect(other.delivery.watermark, String(junk)).toBe(0);
+    }
+  });
+
   it('a fresh tab takes its first batch as the start of its stream, not as a gap', () => {
     const { hub, delivery } = delivering();
     delivery.frames!.batch!(batch(hub, 40, [41]));
