@@ -16,7 +16,8 @@ export interface Delivery<Item extends BusItem = BusItem> extends Part<Item> {
   /**
    * At start: a tab that delivered before (stop/start, back from the bfcache) keeps its watermark, so the
    * leader's cursor shows what it missed and it asks for a replay; unless it was away longer than the
-   * server keeps notifications (a gap). A fresh tab starts from the stored cursor.
+   * server keeps notifications (a gap). A fresh tab starts from the stored cursor, or from the leader's
+   * once its `welcome` tells it (the stored one may be a batch behind).
    */
   restore(record: CursorRecord | undefined, stoppedAt: number): void;
   /** Delivers to this tab's listeners what it has not delivered yet, of the channels it joined. */
