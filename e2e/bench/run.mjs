@@ -8,6 +8,8 @@
 //   node e2e/bench/run.mjs --smoke    every phase at its smallest, checked for working, not measured (< 30 s)
 //   --only tabbus,tabex               some contenders    --phases load,idle,fanout,failover   some phases
 //   --out DIR                         where to write (default e2e/bench/results, .smoke for --smoke)
+//   --trials N                        failover trials of each kind (close, crash) per contender (full: 20)
+//   --notifications N                 fan-out notifications per tab count (full: 20): more for a p99 that is no max
 //   --render FILE.json                rewrite the .md and .svg beside a saved run's JSON, measuring nothing
 //   node e2e/bench/run.mjs --soak     tabbus alone, for minutes: heap and bus state per tab → results/soak.{md,json}
 //     --soak-minutes 10 --soak-tabs 10 --soak-rate 20 --soak-failover 30 (s) --soak-warmup 30 (s) --soak-sample 60 (s)
@@ -64,6 +66,8 @@ const { values: flags } = parseArgs({
     phases: { type: 'string' },
     out: { type: 'string' },
     render: { type: 'string' },
+    trials: { type: 'string' },
+    notifications: { type: 'string' },
     soak: { type: 'boolean' },
     'soak-minutes': { type: 'string' },
     'soak-tabs': { type: 'string' },
@@ -104,7 +108,8 @@ if (flags.render) {
   process.exit(0);
 }
 const mode = flags.smoke ? 'smoke' : flags.quick ? 'quick' : 'full';
-const params = MODES[mode];
+// A p99 of 20 trials is their slowest one: more trials (a run of a phase or two) give a tail that says more.
+const params = { ...MODES[mode], perKind: Math.round(numberFlag('trials', MODES[mode].perKind)), fanoutCount: Math.round(numberFlag('notifications', MODES[mode].fanoutCount)) };
 const contenders = flags.only ? flags.only.split(',') : CONTENDERS;
 for (const c of contenders) if (!CONTENDERS.includes(c)) throw new Error(`--only: unknown contender "${c}" (${CONTENDERS.join(', ')})`);
 const phases = flags.phases ? flags.phases.split(',') : PHASES;
