@@ -10,6 +10,7 @@
 //   --out DIR                         where to write (default e2e/bench/results, .smoke for --smoke)
 //   --trials N                        failover trials of each kind (close, crash) per contender (full: 20)
 //   --notifications N                 fan-out notifications per tab count (full: 20): more for a p99 that is no max
+//   --name NAME                       the files' name: <out>/NAME.{md,json,svg} (default: the mode's)
 //   --render FILE.json                rewrite the .md and .svg beside a saved run's JSON, measuring nothing
 //   node e2e/bench/run.mjs --soak     tabbus alone, for minutes: heap and bus state per tab → results/soak.{md,json}
 //     --soak-minutes 10 --soak-tabs 10 --soak-rate 20 --soak-failover 30 (s) --soak-warmup 30 (s) --soak-sample 60 (s)
@@ -68,6 +69,7 @@ const { values: flags } = parseArgs({
     render: { type: 'string' },
     trials: { type: 'string' },
     notifications: { type: 'string' },
+    name: { type: 'string' },
     soak: { type: 'boolean' },
     'soak-minutes': { type: 'string' },
     'soak-tabs': { type: 'string' },
@@ -90,15 +92,16 @@ function numberFlag(name, fallback) {
   return value;
 }
 
-/** Writes <dir>/<mode>.{json,md,svg} from a run's results; returns the markdown. */
+/** Writes <dir>/<name, or the mode>.{json,md,svg} from a run's results; returns the markdown. */
 function write(dir, results) {
   mkdirSync(dir, { recursive: true });
   const report = markdown(results);
   const d = derive(results);
   const { derived: _, ...raw } = results;
-  writeFileSync(join(dir, `${results.mode}.json`), `${JSON.stringify({ ...raw, derived: d }, null, 2)}\n`);
-  writeFileSync(join(dir, `${results.mode}.md`), `${report}\n`);
-  writeFileSync(join(dir, `${results.mode}.svg`), svg(d, { title: `tabbus bench (${results.mode}), ${results.date.slice(0, 10)}, ${results.machine.cpus.split(' ×')[0]} cores`, refTabs: d.tabbus.refTabs ?? 10 }));
+  const base = join(dir, results.name ?? results.mode);
+  writeFileSync(`${base}.json`, `${JSON.stringify({ ...raw, derived: d }, null, 2)}\n`);
+  writeFileSync(`${base}.md`, `${report}\n`);
+  writeFileSync(`${base}.svg`, svg(d, { title: `tabbus bench (${results.mode}), ${results.date.slice(0, 10)}, ${results.machine.cpus.split(' ×')[0]} cores`, refTabs: d.tabbus.refTabs ?? 10 }));
   return report;
 }
 
@@ -184,7 +187,7 @@ if (flags.soak) {
 
 log(`mode ${mode}: ${contenders.join(', ')}; phases ${phases.join(', ')}`);
 await buildPage();
-const results = { mode, date: new Date().toISOString(), params, contenders, bytes: await measureBytes() };
+const results = { mode, ...(flags.name && { name: flags.name }), date: new Date().toISOString(), params, contenders, bytes: await measureBytes() };
 log('bytes measured');
 
 const browser = await launch();
