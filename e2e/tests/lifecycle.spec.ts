@@ -47,6 +47,41 @@ test('a tab alone that stops right after a batch has stored its cursor: the next
   expect(await receivedIds(page)).not.toContain(id);
 });
 
+// Alone, the leader stores the cursor with each reply: no other tab of ours competes with the write, and a
+// tab that crashes before a delayed write would cost the next page that batch again. The tab's listener
+// blocks its main thread after the delivery (no timer can run: a delayed write would wait), says so on the
+// console (sent as it is called) and is crashed while blocked.
+test('a tab alone that crashes right after a batch has stored its cursor: the next page does not get that batch again', async ({ context, openTabs, publish }) => {
+  const [page] = (await openTabs(1)) as [Page];
+  await settledLeader([page]);
+  // A cursor stored before: the next page would poll from it, one batch behind, rather than from nothing.
+  const key = `tabbus:${(await state(page)).scope}:cursor`;
+  const before = await publish('chat', 'stored before');
+  await expect.poll(() => page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null')?.id, key)).toBe(before);
+  await page.evaluate(() => {
+    const bus = (window as unknown as DemoWindow).demo.bus as unknown as { on(event: 'notification', fn: (items: { id: number }[]) => void): () => void };
+    const off = bus.on('notification', (items) => {
+      off();
+      console.log(`tabbus-test delivered ${items.at(-1)!.id}`);
+      for (const end = Date.now() + 5_000; Date.now() < end; );
+    });
+  });
+  // Attached first: the crash must not wait for anything of the blocked page.
+  const cdp = await context.newCDPSession(page);
+  const delivered = page.waitForEvent('console', { predicate: (message) => message.text().startsWith('tabbus-test delivered') });
+  const id = await publish('chat', 'just before the crash');
+  expect((await delivered).text()).toBe(`tabbus-test delivered ${id}`);
+  const crashed = page.waitForEvent('crash');
+  cdp.send('Page.crash').catch(() => undefined);
+  await crashed;
+  const [next] = (await openTabs(1)) as [Page];
+  await settledLeader([next]);
+  const after = await publish('chat', 'after the crash');
+  await expect.poll(() => receivedIds(next)).toContain(after);
+  expect(await receivedIds(next)).not.toContain(id);
+  expect(await receivedIds(next)).not.toContain(before);
+});
+
 // `unload` and `beforeunload` listeners keep a page out of the bfcache (and `unload` is being removed
 // from Chromium): tabbus must never add one, in any role or mode, from either build.
 const recordUnloadListeners = (context: BrowserContext) =>

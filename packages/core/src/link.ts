@@ -7,8 +7,8 @@ import type { BusItem, Transport, TransportState } from './transport';
 export const CURSOR_TOUCH_INTERVAL = 10_000;
 
 /**
- * The leader stores the cursor this long after the reply that moved it, in ms: once the batch has reached
- * every tab (see `receive`).
+ * With other tabs open, the leader stores the cursor this long after the reply that moved it, in ms: once the
+ * batch has reached every tab (see `receive`; alone, at once).
  */
 export const CURSOR_WRITE_DELAY = 50;
 
@@ -166,6 +166,9 @@ export function createLink<Item extends BusItem>(hub: Hub<Item>): Link {
       // gives the connection up: every other renderer of the origin is told of each storage write, a task
       // that competed with the batch's own in each of them (measured: the fan-out's tail at 20 tabs).
       writeTimer ??= env.setTimeout(persist, CURSOR_WRITE_DELAY);
+      // Alone, no tab of ours competes with the write, and a crash within the delay would cost the next page
+      // this reply again: stored now.
+      if (hub.roster.tabs.size < 2) persist();
     }
     if (!fresh.length) return;
     hub.delivery.deliver(fresh);

@@ -477,13 +477,17 @@ describe('server reset', () => {
 
   it('a tab that starts before the leader stored its cursor starts at the cursor in its welcome: leading later, it polls from there', async () => {
     const w = world();
-    const [a, b] = [spawn(w), spawn(w)] as [Harness, Harness];
+    const [a, b, c] = [spawn(w), spawn(w), spawn(w)] as [Harness, Harness, Harness];
     await startLate(w, a);
+    // With another tab open (alone, the leader stores it with each reply).
+    await startLate(w, c);
     liveTransport(a).push(ids(1, 5));
     // The cursor is stored CURSOR_WRITE_DELAY after the fan-out: b starts before that, and reads none.
     await startLate(w, b);
     expect(storedCursor(w)).toBeUndefined();
     await w.clock.advanceAsync(CURSOR_WRITE_DELAY);
+    // Gone, c is not the next in line for the lock.
+    await c.bus.stop();
     a.bus.handoff();
     await w.clock.advanceAsync(10);
     expect(leaders([a, b])).toEqual([b]);
@@ -494,8 +498,10 @@ describe('server reset', () => {
 
   it('a tab that starts while the stored cursor is one batch behind (stored a moment after each fan-out) asks for no replay of what came before it', async () => {
     const w = world();
-    const [a, b] = [spawn(w), spawn(w)] as [Harness, Harness];
+    const [a, b, c] = [spawn(w), spawn(w), spawn(w)] as [Harness, Harness, Harness];
     await startLate(w, a);
+    // With another tab open (alone, the leader stores it with each reply).
+    await startLate(w, c);
     liveTransport(a).push(ids(1, 5));
     await w.clock.advanceAsync(CURSOR_WRITE_DELAY);
     liveTransport(a).push(ids(6, 8));

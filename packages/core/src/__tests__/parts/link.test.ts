@@ -26,6 +26,11 @@ function leading(watermark = 0, role: 'leader' | 'solo' = 'leader') {
   hub.become(role);
   return { hub, link, transports, live: () => transports.at(-1)! };
 }
+/** Other tabs in the map: the leader then stores its cursor a moment after the fan-out (alone, at once). */
+const withOthers = (hub: TestHub) => {
+  for (const id of ['me', 'other']) hub.roster.tabs.upsert({ id, channels: [], visible: true });
+  return hub;
+};
 const stored = (hub: TestHub) => JSON.parse(hub.env.storage!.getItem(CURSOR_KEY) ?? 'null') as { id: number; at: number } | null;
 
 describe('the link', () => {
@@ -104,8 +109,9 @@ describe('the link', () => {
     expect(link.cursor).toBe(7);
   });
 
-  it('the cursor is stored CURSOR_WRITE_DELAY after the reply that moved it, once for a burst (every write wakes every renderer of the origin)', () => {
+  it('with other tabs, the cursor is stored CURSOR_WRITE_DELAY after the reply that moved it, once for a burst (every write wakes every renderer of the origin)', () => {
     const { hub, link, live } = leading(5);
+    withOthers(hub);
     const setItem = vi.spyOn(hub.env.storage!, 'setItem');
     const cursorWrites = () => setItem.mock.calls.filter(([key]) => key === CURSOR_KEY).length;
     link.begin();
@@ -124,8 +130,23 @@ describe('the link', () => {
     expect(cursorWrites()).toBe(1);
   });
 
+  it('a tab alone stores the cursor with each reply: no other tab competes with the write, and a crash within the delay would cost the next page that reply again', () => {
+    const { hub, link, live } = leading(5);
+    hub.roster.tabs.upsert({ id: 'me', channels: [], visible: true });
+    const setItem = vi.spyOn(hub.env.storage!, 'setItem');
+    link.begin();
+    live().push([{ id: 6 }]);
+    expect(stored(hub)).toEqual({ id: 6, at: hub.clock.now() });
+    live().push([{ id: 7 }]);
+    expect(stored(hub)!.id).toBe(7);
+    hub.clock.advance(CURSOR_WRITE_DELAY * 10);
+    // No second write of the same cursor when the delay would have run out.
+    expect(setItem.mock.calls.filter(([key]) => key === CURSOR_KEY)).toHaveLength(2);
+  });
+
   it('a tab that gives the connection up stores the cursor at once (a reload starts from it); a thawed leader whose term is over does not', () => {
     const { hub, link, live } = leading(5);
+    withOthers(hub);
     link.begin();
     live().push([{ id: 6 }]);
     link.end();
@@ -135,6 +156,7 @@ describe('the link', () => {
 
     // Frozen with a write on its way, and replaced meanwhile: the newer term's leader stores the cursor, not this one.
     const other = leading(5);
+    withOthers(other.hub);
     other.link.begin();
     other.live().push([{ id: 6 }]);
     other.hub.env.storage!.setItem('tabbus:test:epoch', '9');
