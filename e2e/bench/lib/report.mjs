@@ -52,7 +52,8 @@ export function derive(results) {
   return out;
 }
 
-function summaryTable(d, fanoutSizes) {
+/** One row per contender the run measured (`ran`: a run of some contenders lists only them). */
+function summaryTable(d, fanoutSizes, ran) {
   const head = [
     'contender',
     'peak polls / browser (any N)',
@@ -66,7 +67,7 @@ function summaryTable(d, fanoutSizes) {
     `idle browser, ${d.tabbus.idleBrowser?.tabs ?? 5} visible tabs: timers/min, writes/min (all tabs), followers awake`,
     'browser code min+gzip',
   ];
-  const rows = CONTENDERS.map((c) => {
+  const rows = CONTENDERS.filter((c) => ran.includes(c)).map((c) => {
     const x = d[c];
     return [
       `**${c}**`,
@@ -228,7 +229,7 @@ export function markdown(results) {
     '',
     '## Summary',
     '',
-    summaryTable(d, fanoutSizes),
+    summaryTable(d, fanoutSizes, results.contenders ?? CONTENDERS),
     '',
     `Failover: ${fo ? `${fo.close.length} closes and ${fo.crash.length} crashes per contender` : 'not run'}, a stream of ${results.params.failoverRate} notifications/s throughout, ${results.params.failoverTabs} tabs per browser; ` +
       `gap = from just before the close/crash to the new leader's first poll reaching the server. ` +
