@@ -237,8 +237,9 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   const gate = (): Promise<void> | undefined => {
     if (bus.state().role === 'stopped') return undefined;
     // A public page has no session to check, but its poll must not go out while the cookie is in flux either:
-    // on 8–15 its answer would set the cookie it was sent with back over the one the login gave.
-    if (uid === false) return ear.pending ? ear.settled().then(() => undefined) : undefined;
+    // on 8–15 its answer would set the cookie it was sent with back over the one the login gave. (The
+    // transports only wait for the gate: the login's outcome, what it resolves with here, goes unread.)
+    if (uid === false) return ear.pending ? (ear.settled() as Promise<unknown> as Promise<void>) : undefined;
     const me = mine();
     if (me && lastUser !== undefined) {
       if (lastUser !== null && lastUser !== `${me.db}|${me.uid}`) doubt = true;
