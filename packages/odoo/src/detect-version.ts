@@ -1,10 +1,6 @@
 import { TabBusError } from '@tabbus/core';
 import { callJsonRpc, REQUEST_TIMEOUT, timeLimit } from './jsonrpc';
-import type { OdooVersion } from './versions';
-
-/** The newest and oldest versions tabbus speaks: a newer server is spoken to as the newest. */
-const NEWEST = 19;
-const OLDEST = 8;
+import { NEWEST, OLDEST, type OdooVersion } from './versions';
 
 /**
  * Which Odoo answers at `serverUrl`, for `version: 'auto'`: `/web/webclient/version_info` (every version,

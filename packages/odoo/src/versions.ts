@@ -7,11 +7,17 @@ export type WebsocketVersion = 16 | 17 | 18 | 19;
 /** An Odoo major version tabbus speaks to, 8–19. */
 export type OdooVersion = LongpollingVersion | WebsocketVersion;
 
+/** The oldest and newest versions tabbus speaks (`'auto'` speaks to a newer server as to the newest). */
+export const OLDEST = 8;
+export const NEWEST = 19;
+
+/** Every version tabbus speaks, {@link OLDEST} to {@link NEWEST}. */
 export const ODOO_VERSIONS: readonly OdooVersion[] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
 
 export function checkVersion(version: unknown): OdooVersion | 'auto' {
-  if (version === 'auto' || ODOO_VERSIONS.includes(version as OdooVersion)) return version as OdooVersion | 'auto';
-  throw new TabBusError('config', `version must be 'auto' or one of ${ODOO_VERSIONS.join(', ')} (got ${JSON.stringify(version)})`, {
+  // An integer from OLDEST to NEWEST: one of ODOO_VERSIONS, without the list in the bundle.
+  if (version === 'auto' || (Number.isInteger(version) && (version as number) >= OLDEST && (version as number) <= NEWEST)) return version as OdooVersion | 'auto';
+  throw new TabBusError('config', `version must be 'auto' or an integer from ${OLDEST} to ${NEWEST} (got ${JSON.stringify(version)})`, {
     context: { version },
   });
 }

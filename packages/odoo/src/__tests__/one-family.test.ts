@@ -96,6 +96,6 @@ describe('one-family builds', () => {
   });
 
   it('checks the version as createOdooBus does first: an unknown one is its error', () => {
-    expect(() => builds.websocket({ version: 20 as never })).toThrow(/version must be 'auto' or one of/);
+    expect(() => builds.websocket({ version: 20 as never })).toThrow(/version must be 'auto' or an integer from 8 to 19/);
   });
 });
