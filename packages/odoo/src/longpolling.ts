@@ -106,8 +106,9 @@ export class LongpollingTransport implements Transport<OdooNotification> {
         const items = parsePollResult(version, result);
         if (closed) return;
         backoff.reset();
-        // Odoo answers only ids above `last`; anything at or below it means its ids started over.
-        if (last > 0 && items.some((item) => item.id > 0 && item.id <= last)) s.reset();
+        // Odoo answers only ids above `last`; anything at or below it means its ids started over (no id above 0
+        // is at or below a `last` of 0).
+        if (items.some((item) => item.id > 0 && item.id <= last)) s.reset();
         s.receive(items);
         if (closed) return;
         const pace = s.pace();

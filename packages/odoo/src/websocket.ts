@@ -268,8 +268,8 @@ export class WebsocketTransport implements Transport<OdooNotification> {
         drop(BAD_FRAME);
         return failed(cause as TabBusError);
       }
-      const last = subscribedLast;
-      if (last > 0 && items.some((item) => item.id > 0 && item.id <= last)) {
+      // An id at or below the subscribe's `last` (none is, with a `last` of 0: none yet, or just reset): the ids started over.
+      if (items.some((item) => item.id > 0 && item.id <= subscribedLast)) {
         seen = subscribedLast = 0;
         s.reset();
       }
