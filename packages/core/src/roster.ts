@@ -74,7 +74,7 @@ export function createRoster<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
         if (!liveness) tabs.retainOnly(tabId);
         // Tabs that started before anyone led got no welcome: this is how they learn the leader's info.
         unionChanged(tabs.upsert(frame.tab));
-        hub.post({ type: 'hello', tab: hub.self() });
+        roster.announce();
       },
       welcome(frame) {
         for (const tab of frame.tabs) if (tab?.id !== tabId) tabs.upsert(tab);

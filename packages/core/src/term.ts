@@ -160,7 +160,7 @@ export function createTerm<Item extends BusItem>(hub: Pick<Hub<Item>, 'env' | 't
       if (pause) yieldTimer = env.setTimeout(() => g === gen && machine.role === 'follower' && campaign(g), pause);
       else campaign(g);
       // Ask whoever leads now for the tabs and the connection's state (its frames may have come and gone).
-      hub.post({ type: 'hello', tab: hub.self(), join: true });
+      hub.roster.announce(true);
       hub.changed();
     },
     claim() {

@@ -72,8 +72,8 @@ describe('the term', () => {
     term.admit(hub.frame('lead', { epoch: 9, from: 'other', cursor: 0, tab: { id: 'other', channels: [], visible: true } }));
     expect(hub.machine.last).toMatchObject({ from: 'leader', to: 'follower', reason: 'newer term' });
     expect(hub.link.end).toHaveBeenCalled();
-    expect(types(hub)).toEqual(['hello']);
-    expect(hub.posted[0]).toMatchObject({ join: true });
+    // The roster's hello with `join` (the roster is a stub here).
+    expect(hub.roster.announce).toHaveBeenCalledWith(true);
     expect(manual.campaigners.filter((c) => c.active)).toHaveLength(1);
   });
 
