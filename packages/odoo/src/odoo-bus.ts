@@ -122,7 +122,7 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   if (uid !== undefined && uid !== false && !Number.isSafeInteger(uid)) {
     throw new TabBusError('config', `uid must be an integer or false (got ${JSON.stringify(uid)})`);
   }
-  const scopeOf = (db: string, uid: number | false | null) => `${origin}|${db}|${typeof uid === 'number' ? uid : 'public'}`;
+  const scopeOf = (db: string, uid: number | false | null | undefined) => `${origin}|${db}|${typeof uid === 'number' ? uid : 'public'}`;
   /** The session info, asked at most once at a time and kept once known (the scope and the socket's version read it). */
   let session: Promise<SessionInfo> | undefined;
   const sessionInfo = () =>
@@ -144,7 +144,8 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
           // Asked again at each start: the user may have changed since (a logout stopped this bus, a login followed).
           if (!known) session = undefined;
           const [info] = await Promise.all([!known && sessionInfo(), version === undefined && parts.detect!(server).then((v) => (version = v))]);
-          if (!info) return scopeOf(db ?? '', uid ?? false);
+          // Nothing asked: the scope is known, its uid a number or false.
+          if (!info) return scopeOf(db ?? '', uid);
           scopeUid = uid ?? info.uid;
           scopeDb = db ?? info.db;
           return scopeOf(scopeDb, scopeUid);
