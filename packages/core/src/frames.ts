@@ -194,24 +194,22 @@ export type Frame<Item extends BusItem = BusItem> =
 /** Frames only a leader sends: they are fenced by epoch. */
 export const LEADER_FRAMES: ReadonlySet<Frame['type']> = new Set(['lead', 'welcome', 'batch', 'status', 'gap', 'alive', 'yield']);
 
-export type FrameCheck<Item extends BusItem> =
-  | { readonly ok: true; readonly frame: Frame<Item> }
-  | { readonly ok: false; readonly reason: 'not-a-frame' | 'other-scope' | 'version'; readonly version?: unknown };
+/** Why something from the channel is no frame for this tab. */
+export type NotAFrame = 'not-a-frame' | 'other-scope' | 'version';
 
 /**
- * Checks the envelope of something received from the channel. Other pages of the origin may share the
- * channel name by accident, and other builds of tabbus may speak another version: neither may throw.
+ * Checks the envelope of something received from the channel: the frame, or why it is none (`version`: one
+ * of another protocol version, its `v`). Other pages of the origin may share the channel name by accident,
+ * and other builds of tabbus may speak another version: neither may throw.
  */
-export function checkFrame<Item extends BusItem>(data: unknown, scope: string): FrameCheck<Item> {
+export function checkFrame<Item extends BusItem>(data: unknown, scope: string): Frame<Item> | NotAFrame {
   // Data that is no object (null, a string) has no string `type` either. An epoch that is no integer
   // (Infinity, NaN, 1e300) would stick in every tab and end fencing: each new term the same.
   const f = data as (Partial<FrameBase> & { type?: unknown }) | null | undefined;
-  if (typeof f?.type !== 'string' || typeof f.from !== 'string' || !Number.isSafeInteger(f.epoch) || f.epoch! < 0) {
-    return { ok: false, reason: 'not-a-frame' };
-  }
-  if (f.v !== FRAME_VERSION) return { ok: false, reason: 'version', version: f.v };
-  if (f.scope !== scope) return { ok: false, reason: 'other-scope' };
-  return { ok: true, frame: data as Frame<Item> };
+  if (typeof f?.type !== 'string' || typeof f.from !== 'string' || !Number.isSafeInteger(f.epoch) || f.epoch! < 0) return 'not-a-frame';
+  if (f.v !== FRAME_VERSION) return 'version';
+  if (f.scope !== scope) return 'other-scope';
+  return data as Frame<Item>;
 }
 
 /** Leadership terms are ordered by epoch, then by tab id, so two leaders can never tie. */

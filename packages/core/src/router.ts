@@ -26,17 +26,19 @@ export function createRouter<Item extends BusItem>(hub: Pick<Hub<Item>, 'tabId' 
   const reported = new Set<unknown>();
   return (data) => {
     if (hub.machine.role === 'stopped') return;
-    const check = checkFrame<Item>(data, hub.scope);
-    if (!check.ok) {
+    const frame = checkFrame<Item>(data, hub.scope);
+    if (typeof frame === 'string') {
       hub.counters.ignored++;
       // Reported once per version, and only a few: any script may post anything under our channel's name.
-      if (check.reason === 'version' && !reported.has(check.version) && reported.size < 4) {
-        reported.add(check.version);
-        hub.report(new TabBusError('frame', `frames of protocol version ${check.version} ignored: this tab speaks ${FRAME_VERSION} (another tabbus version in another tab?)`));
+      if (frame === 'version') {
+        const version = (data as { v: unknown }).v;
+        if (!reported.has(version) && reported.size < 4) {
+          reported.add(version);
+          hub.report(new TabBusError('frame', `frames of protocol version ${version} ignored: this tab speaks ${FRAME_VERSION} (another tabbus version in another tab?)`));
+        }
       }
       return;
     }
-    const frame = check.frame;
     if (frame.from === hub.tabId || !hub.term.admit(frame)) return;
     if (!('to' in frame) || frame.to === hub.tabId) {
       try {
