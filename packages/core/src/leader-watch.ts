@@ -78,13 +78,11 @@ export function watchLeader(env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeo
   return watch;
 }
 
-/** What this tab has to watch, given its role and the tab map. */
-export interface Duties {
-  /** Whether this tab runs the leader watch. */
-  readonly watching: boolean;
-  /** The tabs whose lifetime locks it follows: the leader every other tab; a visible follower the watcher. */
-  readonly follow: readonly string[];
-}
+/**
+ * What this tab has to watch, given its role and the tab map: whether it runs the leader watch, and the tabs
+ * whose lifetime locks it follows (the leader every other tab; a visible follower the watcher).
+ */
+export type Duties = readonly [watching: boolean, follow: readonly string[]];
 
 /**
  * Who watches the leader. Where tabs hold lifetime locks, one visible follower does: the lowest id in the
@@ -95,7 +93,7 @@ export interface Duties {
  */
 export function duties<Item extends BusItem>(hub: Pick<Hub<Item>, 'machine' | 'roster' | 'term' | 'tabId' | 'visible' | 'watch'>, lifetimes: boolean): Duties {
   const { machine: { role }, roster: { tabs }, tabId } = hub;
-  if (role === 'leader') return { watching: false, follow: tabs.ids().filter((id) => id !== tabId) };
+  if (role === 'leader') return [false, tabs.ids().filter((id) => id !== tabId)];
   const watcher = role === 'follower' && hub.watch && hub.visible() ? (lifetimes ? tabs.watcher(hub.term.leaderId) : tabId) : undefined;
-  return { watching: watcher === tabId, follow: watcher && watcher !== tabId ? [watcher] : [] };
+  return [watcher === tabId, watcher && watcher !== tabId ? [watcher] : []];
 }

@@ -63,7 +63,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
   const state = () => snapshot(hub, mode, modeReason, lastError);
   /** Something `state()` shows may have changed: who watches whom, the pace, then the `state` event. */
   const changed = (): void => {
-    const { watching, follow } = duties(hub, mode === 'locks');
+    const [watching, follow] = duties(hub, mode === 'locks');
     hub.watch?.set(watching);
     hub.roster.track(follow);
     hub.link.paceChanged();

@@ -95,28 +95,28 @@ describe('duties', () => {
   }
 
   it('the leader follows the lifetime of every other tab and watches nobody', () => {
-    expect(duties(scope('a', 'leader'), true)).toEqual({ watching: false, follow: ['b', 'c', 'd'] });
+    expect(duties(scope('a', 'leader'), true)).toEqual([false, ['b', 'c', 'd']]);
   });
 
   it('the lowest visible follower watches; the other visible followers follow its lifetime; hidden ones do nothing', () => {
-    expect(duties(scope('b', 'follower', ['d']), true)).toEqual({ watching: true, follow: [] });
-    expect(duties(scope('c', 'follower', ['d']), true)).toEqual({ watching: false, follow: ['b'] });
-    expect(duties(scope('d', 'follower', ['d']), true)).toEqual({ watching: false, follow: [] });
+    expect(duties(scope('b', 'follower', ['d']), true)).toEqual([true, []]);
+    expect(duties(scope('c', 'follower', ['d']), true)).toEqual([false, ['b']]);
+    expect(duties(scope('d', 'follower', ['d']), true)).toEqual([false, []]);
   });
 
   it('a hidden lowest id passes the watch to the next visible one', () => {
-    expect(duties(scope('c', 'follower', ['b']), true)).toEqual({ watching: true, follow: [] });
-    expect(duties(scope('d', 'follower', ['b']), true)).toEqual({ watching: false, follow: ['c'] });
+    expect(duties(scope('c', 'follower', ['b']), true)).toEqual([true, []]);
+    expect(duties(scope('d', 'follower', ['b']), true)).toEqual([false, ['c']]);
   });
 
   it('without lifetime locks every visible follower watches', () => {
-    expect(duties(scope('c', 'follower'), false)).toEqual({ watching: true, follow: [] });
-    expect(duties(scope('d', 'follower', ['d']), false)).toEqual({ watching: false, follow: [] });
+    expect(duties(scope('c', 'follower'), false)).toEqual([true, []]);
+    expect(duties(scope('d', 'follower', ['d']), false)).toEqual([false, []]);
   });
 
   it('a tab that cannot steal (no watch) never watches', () => {
     const hub = scope('b', 'follower');
     hub.watch = undefined;
-    expect(duties(hub, true)).toEqual({ watching: false, follow: [] });
+    expect(duties(hub, true)).toEqual([false, []]);
   });
 });
