@@ -18,7 +18,8 @@ export interface Election {
 
 interface LockTerm {
   readonly abort: AbortController;
-  elected: boolean;
+  /** Set once the lock is granted (unset: still waiting). */
+  elected?: boolean;
   release?: () => void;
 }
 
@@ -31,7 +32,7 @@ interface LockTerm {
 export function lockElection(locks: LockManager, name: string): Election {
   let term: LockTerm | undefined;
   const request = (steal: boolean, onElected: () => void, onLost?: () => void): void => {
-    const current: LockTerm = { abort: new AbortController(), elected: false };
+    const current: LockTerm = { abort: new AbortController() };
     term = current;
     // The spec forbids `signal` together with `steal`; a steal is granted at once, so it needs none.
     const options: LockOptions = steal ? { steal: true } : { signal: current.abort.signal };
