@@ -23,7 +23,8 @@ export interface LeaderWatch {
  * silence is unusual: it probes then, and a frozen leader is given up `timeout` after its last frame.
  * After the answer to a probe (an idle scope), it waits a whole timeout before the next probe: a frozen
  * idle leader is given up within 4/3 × timeout, and an idle scope costs one timer callback per timeout
- * (the answer clears the deadline before it fires). Inactive, it costs nothing.
+ * (the answer clears the deadline before it fires). Inactive, it costs nothing. `timeout` is above 0: with a
+ * `leaderTimeout` of 0 the bus makes no watch.
  */
 export function watchLeader(env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeout'>, timeout: number, probe: () => void, onSilent: () => void): LeaderWatch {
   let heardAt = 0;
@@ -64,7 +65,7 @@ export function watchLeader(env: Pick<BusEnv, 'now' | 'setTimeout' | 'clearTimeo
       if (watch.active) at(heardAt + wait());
     },
     set(active: boolean) {
-      if (active === watch.active || timeout <= 0) return;
+      if (active === watch.active) return;
       watch.active = active;
       env.clearTimeout(timer);
       probedAt = undefined;
