@@ -42,34 +42,35 @@ export function createSendQueue(timers: Timers, write: (text: string) => boolean
   let sentAt: number[] = [];
   let subscribed = false;
   let timer: unknown;
-  const q: SendQueue = {
+  /** Sends what the connection and the rate limit allow; schedules the rest. */
+  const flush = (): void => {
+    timers.clearTimeout(timer);
+    for (let head = queue[0]; head; head = queue[0]) {
+      if (!subscribed && head.event_name !== 'subscribe') return;
+      const now = timers.now();
+      sentAt = sentAt.filter((at) => now - at < RATE_LIMIT_WINDOW);
+      if (sentAt.length >= RATE_LIMIT_FRAMES) {
+        timer = timers.setTimeout(flush, sentAt[0]! + RATE_LIMIT_WINDOW - now);
+        return;
+      }
+      if (!write(JSON.stringify(head))) return;
+      queue.shift();
+      sentAt.push(now);
+      if (head.event_name === 'subscribe') subscribed = true;
+    }
+  };
+  return {
     push(message) {
       queue = queue.filter((m) => m.event_name !== message.event_name);
       if (message.event_name === 'subscribe') queue.unshift(message);
       else queue.push(message);
-      q.flush();
+      flush();
     },
     reconnected: () => void (subscribed = false),
-    flush() {
-      timers.clearTimeout(timer);
-      for (let head = queue[0]; head; head = queue[0]) {
-        if (!subscribed && head.event_name !== 'subscribe') return;
-        const now = timers.now();
-        sentAt = sentAt.filter((at) => now - at < RATE_LIMIT_WINDOW);
-        if (sentAt.length >= RATE_LIMIT_FRAMES) {
-          timer = timers.setTimeout(q.flush, sentAt[0]! + RATE_LIMIT_WINDOW - now);
-          return;
-        }
-        if (!write(JSON.stringify(head))) return;
-        queue.shift();
-        sentAt.push(now);
-        if (head.event_name === 'subscribe') subscribed = true;
-      }
-    },
+    flush,
     clear() {
       timers.clearTimeout(timer);
       queue = [];
     },
   };
-  return q;
 }
