@@ -154,14 +154,11 @@ export function makeOdooBus(options: OdooBusOptions, parts: OdooBusParts): OdooB
   const detailOf = (error: TabBusError) => error.message.replace(/^tabbus: /, '');
   /** Asks whose session the cookie holds: a fatal `session_expired` unless it is this bus's user's. */
   const askSession = async (): Promise<void> => {
-    let info: SessionInfo;
-    try {
-      info = await fetchSessionInfo(server);
-    } catch (error) {
+    const info = await fetchSessionInfo(server).catch((error: unknown) => {
       // The session route wants a login: the session ended (a logout, here or elsewhere).
-      if (isSessionExpired(error)) throw new TabBusError('session_expired', detailOf(error as TabBusError), { fatal: true, context: { ...(error as TabBusError).context, reason: 'logout' } });
+      if (isSessionExpired(error)) throw new TabBusError('session_expired', detailOf(error), { fatal: true, context: { ...error.context, reason: 'logout' } });
       throw error;
-    }
+    });
     if (info.uid !== scopeUid || (scopeDb !== undefined && info.db !== scopeDb)) {
       // Logged out, or in as someone else (or into another database) in another window: this bus's
       // channels belong to the old user.
