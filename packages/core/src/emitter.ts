@@ -8,7 +8,8 @@
 export interface Emitter<Events extends object> {
   on<K extends keyof Events & string>(event: K, listener: (value: Events[K]) => void): () => void;
   emit<K extends keyof Events & string>(event: K, value: Events[K]): void;
-  count<K extends keyof Events & string>(event: K): number;
+  /** Whether `event` has listeners now. */
+  listens<K extends keyof Events & string>(event: K): boolean;
   /** Listeners of every event together (a leak check: it must not grow with traffic). */
   readonly total: number;
   /** The events that have listeners now. */
@@ -45,7 +46,8 @@ export function createEmitter<Events extends object>(
         }
       }
     },
-    count: (event) => listeners.get(event)?.size ?? 0,
+    // An event keeps its entry only while it has listeners (see `on`).
+    listens: (event) => listeners.has(event),
     get total() {
       let n = 0;
       for (const set of listeners.values()) n += set.size;

@@ -57,7 +57,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
 
   const report = (error: TabBusError): void => {
     lastError = { code: error.code, message: error.message, at: env.now() };
-    if (events.count('error')) events.emit('error', error);
+    if (events.listens('error')) events.emit('error', error);
     else console.warn(error);
   };
   const state = () => snapshot(hub, mode, modeReason, lastError);
@@ -67,7 +67,7 @@ export function createCore<Item extends BusItem>(options: BusOptions<Item>, feat
     hub.watch?.set(watching);
     hub.roster.track(follow);
     hub.link.paceChanged();
-    if (events.count('state')) events.emit('state', state());
+    if (events.listens('state')) events.emit('state', state());
   };
   const hub = {
     env, options, tabId,
