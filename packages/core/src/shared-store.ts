@@ -80,9 +80,10 @@ export function createStore(storage: KeyValueStorage | undefined, prefix: string
   };
   return {
     readCursor() {
-      // Whatever else is stored there (null, a number) has no id and no at.
-      const { id, at } = (read('cursor') ?? {}) as Partial<CursorRecord>;
-      return Number.isSafeInteger(id) && typeof at === 'number' ? { id: id!, at } : undefined;
+      // Whatever else is stored there (null, a number) has no id and no at. (A record with more fields is
+      // handed out as it is: its readers take `id` and `at` only.)
+      const record = read('cursor') as Partial<CursorRecord> | null | undefined;
+      return Number.isSafeInteger(record?.id) && typeof record!.at === 'number' ? (record as CursorRecord) : undefined;
     },
     writeCursor: (record) => write('cursor', record),
     get usable() {
