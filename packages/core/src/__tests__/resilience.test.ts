@@ -443,6 +443,17 @@ describe('handoff()', () => {
   });
 });
 
+/**
+ * Tabs a, b and c of one world: a leads and c follows; b has not started. With another tab open the leader
+ * stores its cursor a moment after each fan-out (alone, with each reply).
+ */
+async function leaderAndFollower(w: World): Promise<[Harness, Harness, Harness]> {
+  const tabs = [spawn(w), spawn(w), spawn(w)] as [Harness, Harness, Harness];
+  await startLate(w, tabs[0]);
+  await startLate(w, tabs[2]);
+  return tabs;
+}
+
 describe('server reset', () => {
   it('every tab hears of the gap once, forgets its ids, then delivers the new low ids; the shared cursor follows', async () => {
     const w = world();
@@ -477,10 +488,7 @@ describe('server reset', () => {
 
   it('a tab that starts before the leader stored its cursor starts at the cursor in its welcome: leading later, it polls from there', async () => {
     const w = world();
-    const [a, b, c] = [spawn(w), spawn(w), spawn(w)] as [Harness, Harness, Harness];
-    await startLate(w, a);
-    // With another tab open (alone, the leader stores it with each reply).
-    await startLate(w, c);
+    const [a, b, c] = await leaderAndFollower(w);
     liveTransport(a).push(ids(1, 5));
     // The cursor is stored CURSOR_WRITE_DELAY after the fan-out: b starts before that, and reads none.
     await startLate(w, b);
@@ -498,10 +506,7 @@ describe('server reset', () => {
 
   it('a tab that starts while the stored cursor is one batch behind (stored a moment after each fan-out) asks for no replay of what came before it', async () => {
     const w = world();
-    const [a, b, c] = [spawn(w), spawn(w), spawn(w)] as [Harness, Harness, Harness];
-    await startLate(w, a);
-    // With another tab open (alone, the leader stores it with each reply).
-    await startLate(w, c);
+    const [a, b] = await leaderAndFollower(w);
     liveTransport(a).push(ids(1, 5));
     await w.clock.advanceAsync(CURSOR_WRITE_DELAY);
     liveTransport(a).push(ids(6, 8));
